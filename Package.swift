@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+//
+// landcover: Sentinel-2 scenes -> georeferenced land-cover maps with a CNN.
+//
+// Module graph (arrows: "depends on"); keep it one-way:
+//
+//   LandcoverCLI -> Pipeline -> RasterIO -> CGDAL
+//        |             |
+//        |             +------> CNN -> CBLAS
+//        +-> Training -> CNN
+//
+// RasterIO is the only module that imports CGDAL; CNN never sees GDAL; inference never
+// depends on Training. Set LANDCOVER_PORTABLE=1 when building to get a binary that runs on
+// any x86-64 CPU instead of one tuned for the build machine.
+import PackageDescription
+import Foundation
+
+let portable = ProcessInfo.processInfo.environment["LANDCOVER_PORTABLE"].map { !$0.isEmpty && $0 != "0" } ?? false
+/// Performance-critical Swift SIMD code is compiled for the host CPU (AVX-512 on the build
+/// machines). Without it the Swift compiler emits SSE2 and the kernels run ~100x slower.
+let hostCPU: [SwiftSetting] = portable ? [] : [.unsafeFlags(["-target-cpu", "native"])]
+
+let package = Package(
+    name: "landcover",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "landcover", targets: ["LandcoverCLI"]),
+        .library(name: "RasterIO", targets: ["RasterIO"]),
+        .library(name: "CNN", targets: ["CNN"]),
+        .library(name: "Training", targets: ["Training"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        .target(name: "RasterIO", dependencies: ["CGDAL"]),
+        .target(name: "CNN", dependencies: ["CBLAS"], swiftSettings: hostCPU),
+        .target(name: "Training", dependencies: ["CNN"], swiftSettings: hostCPU),
+        .target(
+            name: "Pipeline",
+            dependencies: ["RasterIO", "CNN", .product(name: "Yams", package: "Yams"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: hostCPU),
+        .executableTarget(
+            name: "LandcoverCLI",
+            dependencies: ["RasterIO", "CNN", "Training", "Pipeline",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]),
+
+        // Engine benchmark: landcover's CNN engine on ONNX files, patches/s at 1 and 2 threads
+        // (benchmarks/engine.py runs it beside onnxruntime and prints the ratios).
+        .executableTarget(name: "LandcoverBench", dependencies: ["CNN"], swiftSettings: hostCPU),
+
+        .testTarget(name: "RasterIOTests", dependencies: ["RasterIO"]),
+        .testTarget(name: "CNNTests", dependencies: ["CNN"], swiftSettings: hostCPU),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN"], swiftSettings: hostCPU),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RasterIO", "CNN"]),
+        .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO"]),
+    ]
+)
