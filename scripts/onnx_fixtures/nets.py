@@ -1,0 +1,2 @@
+"""Whole-network fixtures (filled in below)."""
+BENCH = []
