@@ -1,0 +1,138 @@
+import CGDAL
+import Foundation
+
+/// An RGB colour (0-255 per channel).
+public struct RGBColor: Equatable, Hashable, Sendable, Codable {
+    public var red: UInt8
+    public var green: UInt8
+    public var blue: UInt8
+
+    public init(red: UInt8, green: UInt8, blue: UInt8) {
+        self.red = red
+        self.green = green
+        self.blue = blue
+    }
+
+    /// Parses `#rrggbb` or `rrggbb`; nil when malformed.
+    public init?(hex: String) {
+        var text = hex.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("#") { text.removeFirst() }
+        guard text.count == 6, let value = UInt32(text, radix: 16) else { return nil }
+        self.init(red: UInt8((value >> 16) & 0xff), green: UInt8((value >> 8) & 0xff), blue: UInt8(value & 0xff))
+    }
+
+    /// `#rrggbb`.
+    public var hex: String { String(format: "#%02x%02x%02x", red, green, blue) }
+}
+
+/// The legend of a classification: class `i` has pixel value `i`, name `names[i]`, colour `colors[i]`.
+public struct ClassLegend: Equatable, Sendable, Codable {
+    public var names: [String]
+    public var colors: [RGBColor]
+
+    /// - Throws: ``RasterIOError/invalidArgument(_:)`` when the lists differ in length or are empty.
+    public init(names: [String], colors: [RGBColor]) throws {
+        guard !names.isEmpty else { throw RasterIOError.invalidArgument("a class legend needs at least one class") }
+        guard colors.count == names.count else {
+            throw RasterIOError.invalidArgument("class legend has \(names.count) names but \(colors.count) colours; give one colour per class")
+        }
+        self.names = names
+        self.colors = colors
+    }
+
+    /// Byte when the class values and nodata fit in 0...255, else UInt16.
+    public var dataType: RasterDataType { names.count <= 254 ? .byte : .uint16 }
+
+    /// The nodata value of class rasters: 255 for Byte, 65535 for UInt16.
+    public var nodataValue: Int { dataType == .byte ? 255 : 65535 }
+}
+
+/// Writes georeferenced class maps: band 1 holds class values (nodata where there is no data) with
+/// a colour table and category names; optional extra bands (confidence 0-100, per-class
+/// probabilities 0-100) follow with their descriptions. The grid is the source scene's grid, or a
+/// grid coarser by an integer factor (patch-resolution outputs), with the source's CRS.
+///
+/// Output goes to a temporary file renamed at ``commit()`` (see ``RasterWriter``).
+public final class ClassRasterWriter {
+    public let legend: ClassLegend
+    public let writer: RasterWriter
+
+    /// - Parameters:
+    ///   - path: final output path (`.tif`).
+    ///   - sourceGrid: the scene grid; the output has its CRS and transform (scaled by `factor`).
+    ///   - factor: output pixel = `factor` x `factor` source pixels (1 = same resolution).
+    ///   - extraBands: descriptions of the bands after the class band (e.g. `["confidence"]`).
+    ///   - provenance: metadata items recorded in the file (tool version, model and pipeline hashes,
+    ///     source scene), written under the `LANDCOVER_` prefix.
+    public init(path: String, sourceGrid: SceneGrid, factor: Int = 1, legend: ClassLegend,
+                extraBands: [String] = [], format: RasterFormat = .gtiff,
+                compression: RasterCompression = .deflate, provenance: [String: String] = [:]) throws {
+        guard factor >= 1 else { throw RasterIOError.invalidArgument("\(path): output scale factor must be >= 1, not \(factor)") }
+        let grid = SceneGrid(width: (sourceGrid.width + factor - 1) / factor,
+                             height: (sourceGrid.height + factor - 1) / factor,
+                             geoTransform: sourceGrid.geoTransform.coarsened(by: factor),
+                             spatialReference: sourceGrid.spatialReference)
+        var metadata: [String: String] = [:]
+        for (key, value) in provenance { metadata["LANDCOVER_\(key.uppercased())"] = value }
+        metadata["LANDCOVER_CLASS_NAMES"] = legend.names.joined(separator: ",")
+        metadata["LANDCOVER_CLASS_COLORS"] = legend.colors.map(\.hex).joined(separator: ",")
+        let spec = RasterWriteSpec(grid: grid, bandCount: 1 + extraBands.count, dataType: legend.dataType,
+                                   nodata: Double(legend.nodataValue), bandDescriptions: ["class"] + extraBands,
+                                   format: format, compression: compression, overviewResampling: .mode,
+                                   metadata: metadata)
+        self.legend = legend
+        self.writer = try RasterWriter(path: path, spec: spec)
+        try writer.withBand(1) { band in
+            try applyLegend(band)
+        }
+    }
+
+    private func applyLegend(_ band: GDALRasterBandH) throws {
+        guard let table = GDALCreateColorTable(GPI_RGB) else {
+            throw RasterIOError.writeFailed(path: writer.path, reason: "cannot allocate a colour table")
+        }
+        defer { GDALDestroyColorTable(table) }
+        let entries = legend.dataType == .byte ? 256 : legend.names.count
+        for value in 0..<entries {
+            var entry = GDALColorEntry(c1: 0, c2: 0, c3: 0, c4: 0)
+            if value < legend.colors.count {
+                let c = legend.colors[value]
+                entry = GDALColorEntry(c1: Int16(c.red), c2: Int16(c.green), c3: Int16(c.blue), c4: 255)
+            }
+            GDALSetColorEntry(table, Int32(value), &entry)
+        }
+        try GDALCall.check(GDALSetRasterColorTable(band, table), "setting the colour table", path: writer.path)
+        GDALSetRasterColorInterpretation(band, GCI_PaletteIndex)
+        var names = legend.names
+        if legend.dataType == .byte {
+            while names.count < legend.nodataValue { names.append("") }
+            names.append("nodata")
+        }
+        try GDALCall.withStringList(names) { list in
+            try GDALCall.check(GDALSetRasterCategoryNames(band, list), "setting category names", path: writer.path)
+        }
+    }
+
+    /// The output grid.
+    public var grid: SceneGrid { writer.spec.grid }
+
+    /// Writes class values (0..<classes, or the legend's nodata value) for a window of the output grid.
+    public func writeClasses(window: RasterWindow, values: UnsafePointer<UInt16>) throws {
+        try writer.write(band: 1, window: window, values: values)
+    }
+
+    /// Writes an extra band (`index` 0 = the first extra band) for a window of the output grid.
+    public func writeExtra(_ index: Int, window: RasterWindow, values: UnsafePointer<UInt16>) throws {
+        try writer.write(band: 2 + index, window: window, values: values)
+    }
+
+    /// Finishes the output and moves it into place (see ``RasterWriter/commit()``).
+    public func commit() throws {
+        try writer.commit()
+    }
+
+    /// Discards the output.
+    public func abort() {
+        writer.abort()
+    }
+}

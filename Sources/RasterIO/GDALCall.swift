@@ -1,0 +1,78 @@
+import CGDAL
+import Foundation
+
+/// Process-wide GDAL set-up: registers the drivers once and installs a quiet error handler, so GDAL
+/// messages reach users only through ``RasterIOError`` (GDAL keeps the last message per thread).
+enum GDALEnvironment {
+    private static let initialized: Bool = {
+        GDALAllRegister()
+        CPLSetErrorHandler(CPLQuietErrorHandler)
+        // Overviews and aux files are written beside outputs only when asked.
+        CPLSetConfigOption("GDAL_PAM_ENABLED", "YES")
+        return true
+    }()
+
+    /// Call before any GDAL use; cheap after the first call.
+    static func ensureInitialized() {
+        _ = initialized
+    }
+
+    /// Sets GDAL's block-cache size in bytes (GDAL reads `GDAL_CACHEMAX` only once, so this is the
+    /// way to bound the cache inside a memory budget).
+    static func setCacheMax(bytes: Int) {
+        ensureInitialized()
+        GDALSetCacheMax64(GIntBig(bytes))
+    }
+}
+
+/// The one place GDAL failures turn into typed errors: every GDAL call that can fail goes
+/// through one of these helpers, which read GDAL's thread-local last-error message.
+enum GDALCall {
+    /// GDAL's last error message on this thread, trimmed; empty when there is none.
+    static func lastMessage() -> String {
+        guard let cString = CPLGetLastErrorMsg() else { return "" }
+        return String(cString: cString).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Clears GDAL's last error on this thread, so that a later message belongs to the next call.
+    static func reset() {
+        CPLErrorReset()
+    }
+
+    /// Throws ``RasterIOError/gdalFailure(operation:path:gdalMessage:)`` unless `result` is `CE_None`.
+    static func check(_ result: CPLErr, _ operation: @autoclosure () -> String, path: String) throws {
+        if result.rawValue > CE_Warning.rawValue {
+            throw RasterIOError.gdalFailure(operation: operation(), path: path, gdalMessage: lastMessage())
+        }
+    }
+
+    /// Returns `handle` or throws ``RasterIOError/gdalFailure(operation:path:gdalMessage:)`` when it is nil.
+    static func check<T>(_ handle: T?, _ operation: @autoclosure () -> String, path: String) throws -> T {
+        guard let handle else {
+            throw RasterIOError.gdalFailure(operation: operation(), path: path, gdalMessage: lastMessage())
+        }
+        return handle
+    }
+
+    /// Builds a NULL-terminated C string list (GDAL's `char **`) for the duration of `body`.
+    static func withStringList<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) throws -> R) rethrows -> R {
+        var list: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil
+        for string in strings {
+            list = CSLAddString(list, string)
+        }
+        defer { CSLDestroy(list) }
+        return try body(list)
+    }
+
+    /// Reads a GDAL `char **` list into Swift strings.
+    static func strings(from list: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String] {
+        guard let list else { return [] }
+        var result: [String] = []
+        var index = 0
+        while let item = list[index] {
+            result.append(String(cString: item))
+            index += 1
+        }
+        return result
+    }
+}

@@ -1,0 +1,139 @@
+import CGDAL
+
+extension RasterDataset {
+    /// Reads a window of some bands as Float32, boundless.
+    ///
+    /// - Parameters:
+    ///   - window: pixels to read in this raster's grid; parts outside the raster come back invalid.
+    ///   - bands: 1-based band indices in the order wanted (default: all bands in file order).
+    /// - Returns: a band-sequential buffer (see ``BandBuffer``) with its validity mask.
+    /// - Throws: ``RasterIOError`` naming this file when GDAL fails or a band index is out of range.
+    public func read(window: RasterWindow, bands: [Int]? = nil) throws -> BandBuffer {
+        let bandList = bands ?? self.bands.map(\.index)
+        var buffer = BandBuffer(width: window.width, height: window.height, bandCount: bandList.count)
+        try buffer.values.withUnsafeMutableBufferPointer { values in
+            try buffer.validity.withUnsafeMutableBufferPointer { validity in
+                guard let v = values.baseAddress, let m = validity.baseAddress else { return }
+                try read(window: window, bands: bandList, values: v, validity: m)
+            }
+        }
+        return buffer
+    }
+
+    /// Reads a window of some bands into caller-owned memory (no allocation; for streaming readers).
+    ///
+    /// - Parameters:
+    ///   - window: pixels to read; parts outside the raster are filled with the band's nodata value
+    ///     (0 when it has none) and marked invalid.
+    ///   - bands: 1-based band indices, in output order.
+    ///   - values: `bands.count * window.width * window.height` floats, band-sequential.
+    ///   - validity: `window.width * window.height` bytes, set to 1 where every band is valid.
+    ///     Pass the same mask to several reads to combine their validity: this call only clears
+    ///     entries (it never sets a 0 back to 1) when `combine` is true.
+    public func read(window: RasterWindow, bands: [Int], values: UnsafeMutablePointer<Float>,
+                     validity: UnsafeMutablePointer<UInt8>, combine: Bool = false) throws {
+        guard window.width > 0, window.height > 0 else {
+            throw RasterIOError.invalidArgument("\(path): cannot read an empty \(window)")
+        }
+        for b in bands where !(1...max(self.bands.count, 1)).contains(b) || self.bands.isEmpty {
+            throw RasterIOError.bandNotFound(band: "#\(b)", path: path, available: self.bands.map { $0.name ?? "#\($0.index)" })
+        }
+        let plane = window.width * window.height
+        if !combine {
+            validity.update(repeating: 1, count: plane)
+        }
+        guard let inside = window.intersection(fullWindow) else {
+            for (i, b) in bands.enumerated() {
+                (values + i * plane).update(repeating: fillValue(band: b), count: plane)
+            }
+            validity.update(repeating: 0, count: plane)
+            return
+        }
+        // Fill the parts of the window that lie outside the raster.
+        if inside != window {
+            for (i, b) in bands.enumerated() {
+                (values + i * plane).update(repeating: fillValue(band: b), count: plane)
+            }
+            for row in 0..<window.height {
+                let y = window.row + row
+                let rowInside = y >= inside.row && y < inside.rowEnd
+                for col in 0..<window.width {
+                    let x = window.column + col
+                    if !rowInside || x < inside.column || x >= inside.columnEnd {
+                        validity[row * window.width + col] = 0
+                    }
+                }
+            }
+        }
+        // Read the inside part straight into place.
+        let offset = (inside.row - window.row) * window.width + (inside.column - window.column)
+        var bandMap = bands.map { Int32($0) }
+        GDALCall.reset()
+        let result = GDALDatasetRasterIOEx(handle, GF_Read, Int32(inside.column), Int32(inside.row),
+                                           Int32(inside.width), Int32(inside.height), values + offset,
+                                           Int32(inside.width), Int32(inside.height), GDT_Float32,
+                                           Int32(bands.count), &bandMap, 4, GSpacing(4 * window.width),
+                                           GSpacing(4 * plane), nil)
+        try GDALCall.check(result, "reading \(inside) of bands \(bands)", path: path)
+        try markInvalid(window: window, inside: inside, bands: bands, values: values, validity: validity)
+    }
+
+    /// The value written into invalid pixels of `band`.
+    func fillValue(band: Int) -> Float {
+        Float(bands[band - 1].nodata ?? 0)
+    }
+
+    /// Clears validity where a band is nodata, NaN, or masked by GDAL's mask band (alpha or
+    /// per-dataset masks).
+    private func markInvalid(window: RasterWindow, inside: RasterWindow, bands: [Int],
+                             values: UnsafeMutablePointer<Float>, validity: UnsafeMutablePointer<UInt8>) throws {
+        let plane = window.width * window.height
+        var maskBuffer: [UInt8] = []
+        var datasetMaskApplied = false
+        for (i, b) in bands.enumerated() {
+            guard let band = GDALGetRasterBand(handle, Int32(b)) else { continue }
+            let flags = GDALGetMaskFlags(band)
+            let info = self.bands[b - 1]
+            let isFloat = info.dataType == .float32 || info.dataType == .float64
+            let bandValues = values + i * plane
+            if let nodata = info.nodata {
+                let fill = Float(nodata)
+                for row in (inside.row - window.row)..<(inside.rowEnd - window.row) {
+                    let base = row * window.width
+                    for col in (inside.column - window.column)..<(inside.columnEnd - window.column) {
+                        let v = bandValues[base + col]
+                        if v == fill || v.isNaN { validity[base + col] = 0 }
+                    }
+                }
+            } else if isFloat {
+                for row in (inside.row - window.row)..<(inside.rowEnd - window.row) {
+                    let base = row * window.width
+                    for col in (inside.column - window.column)..<(inside.columnEnd - window.column)
+                    where bandValues[base + col].isNaN {
+                        validity[base + col] = 0
+                        bandValues[base + col] = 0
+                    }
+                }
+            }
+            // Explicit masks (alpha band, per-dataset mask, .msk sidecar): read and apply them.
+            if flags & GMF_ALL_VALID == 0 && flags & GMF_NODATA == 0,
+               !(datasetMaskApplied && flags & GMF_PER_DATASET != 0), let maskBand = GDALGetMaskBand(band) {
+                if maskBuffer.count != inside.pixelCount {
+                    maskBuffer = [UInt8](repeating: 0, count: inside.pixelCount)
+                }
+                GDALCall.reset()
+                let result = GDALRasterIO(maskBand, GF_Read, Int32(inside.column), Int32(inside.row),
+                                          Int32(inside.width), Int32(inside.height), &maskBuffer,
+                                          Int32(inside.width), Int32(inside.height), GDT_Byte, 0, 0)
+                try GDALCall.check(result, "reading the mask of band \(b)", path: path)
+                for row in 0..<inside.height {
+                    let base = (row + inside.row - window.row) * window.width + (inside.column - window.column)
+                    for col in 0..<inside.width where maskBuffer[row * inside.width + col] == 0 {
+                        validity[base + col] = 0
+                    }
+                }
+                if flags & GMF_PER_DATASET != 0 { datasetMaskApplied = true }
+            }
+        }
+    }
+}

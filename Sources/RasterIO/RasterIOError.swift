@@ -1,0 +1,51 @@
+/// Errors raised by the raster I/O module. Every case names the file (and band or key where one is
+/// involved) and its description says how to fix the problem.
+public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The path does not exist.
+    case fileNotFound(path: String)
+    /// GDAL could not open the file as a raster (not a raster, truncated, unsupported format).
+    case notARaster(path: String, gdalMessage: String)
+    /// A GDAL call failed; `operation` names what landcover was doing.
+    case gdalFailure(operation: String, path: String, gdalMessage: String)
+    /// A band requested by name or index is not in the file or scene.
+    case bandNotFound(band: String, path: String, available: [String])
+    /// Two sources that must share a coordinate reference system do not.
+    case crsMismatch(path: String, expected: String, actual: String)
+    /// A file has no georeferencing where georeferencing is required.
+    case missingGeoreferencing(path: String)
+    /// A band name occurs twice among the sources of a scene.
+    case duplicateBand(band: String, paths: [String])
+    /// A window or size argument is invalid.
+    case invalidArgument(String)
+    /// A raster's pixel type is not one landcover reads.
+    case unsupportedDataType(path: String, typeName: String)
+    /// A write failed.
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            return "\(path): no such file or folder; check the path (globs are expanded only in pipeline files)"
+        case .notARaster(let path, let message):
+            let detail = message.isEmpty ? "" : " (GDAL: \(message))"
+            return "\(path): not a readable raster\(detail); check that the file is complete and in a format GDAL reads (GeoTIFF, COG, VRT, JPEG2000, SAFE)"
+        case .gdalFailure(let operation, let path, let message):
+            return "\(path): \(operation) failed (GDAL: \(message.isEmpty ? "no message" : message))"
+        case .bandNotFound(let band, let path, let available):
+            let list = available.isEmpty ? "none" : available.joined(separator: ", ")
+            return "\(path): band \(band) not found (available: \(list)); add a file for it or map it with a band override"
+        case .crsMismatch(let path, let expected, let actual):
+            return "\(path): CRS \(actual) differs from the scene's \(expected); reproject it first (gdalwarp -t_srs) so all bands share one CRS"
+        case .missingGeoreferencing(let path):
+            return "\(path): has no geotransform or CRS; landcover needs georeferenced input (set it with gdal_edit.py -a_srs/-a_ullr)"
+        case .duplicateBand(let band, let paths):
+            return "band \(band) is provided by more than one source (\(paths.joined(separator: ", "))); keep one, or name the bands explicitly"
+        case .invalidArgument(let message):
+            return message
+        case .unsupportedDataType(let path, let typeName):
+            return "\(path): pixel type \(typeName) is not supported; convert it with gdal_translate -ot Float32"
+        case .writeFailed(let path, let reason):
+            return "\(path): write failed: \(reason); check free space and permissions of the output folder"
+        }
+    }
+}
