@@ -83,7 +83,8 @@ conv_fixture("conv1d_k1_groups2", 4, 6, [9], [1], group=2)
 # ConvTranspose
 # --------------------------------------------------------------------------------------------
 def convt_fixture(name, cin, cout, spatial, k, strides=None, pads=None, output_padding=None,
-                  dilations=None, group=1, bias=True, opset=17, desc=""):
+                  dilations=None, group=1, bias=True, opset=17, desc="", output_shape=None,
+                  auto_pad=None):
     k = list(k)
 
     def build(g):
@@ -93,8 +94,8 @@ def convt_fixture(name, cin, cout, spatial, k, strides=None, pads=None, output_p
         if bias:
             ins.append(g.const(g.uniform([cout], -0.5, 0.5), "b"))
         g.op("ConvTranspose", ins, outputs="y", kernel_shape=k, strides=strides, pads=pads,
-             output_padding=output_padding, dilations=dilations,
-             group=group if group != 1 else None)
+             output_padding=output_padding, dilations=dilations, output_shape=output_shape,
+             auto_pad=auto_pad, group=group if group != 1 else None)
         g.output("y")
 
     add(name, build, opset, ACCUM, description=desc or f"ConvTranspose k={k}")
@@ -111,6 +112,19 @@ convt_fixture("convt_dilation2", 3, 4, [6, 5], [3, 3], dilations=[2, 2])
 convt_fixture("convt_rect_stride_outpad", 3, 2, [5, 6], [3, 2], strides=[3, 2], pads=[1, 0, 0, 0],
               output_padding=[2, 1])
 convt_fixture("convt1d_k4_s2_p1", 4, 3, [10], [4], strides=[2], pads=[1, 1])
+convt_fixture("convt_output_shape", 3, 4, [5, 6], [3, 3], strides=[2, 2], output_shape=[10, 12],
+              desc="output_shape attribute (spatial dims only), 1 smaller than the natural 11x13: "
+              "onnxruntime (auto_pad NOTSET) crops the odd extra row/col at the BEGINNING "
+              "(pad_head = total - total/2)")
+convt_fixture("convt_output_shape_larger", 3, 2, [5, 6], [3, 3], strides=[2, 2],
+              output_shape=[12, 14], desc="output_shape 1 larger than the natural 11x13: "
+              "onnxruntime appends a bias-only row/col at the END (negative end pad)")
+convt_fixture("convt_same_upper", 3, 4, [5, 6], [3, 3], strides=[2, 2], auto_pad="SAME_UPPER",
+              desc="auto_pad SAME_UPPER: output = input * stride; onnxruntime crops the odd extra "
+              "at the END")
+convt_fixture("convt_same_lower", 3, 4, [5, 6], [4, 3], strides=[2, 2], auto_pad="SAME_LOWER",
+              desc="auto_pad SAME_LOWER: output = input * stride; onnxruntime crops the odd extra "
+              "at the BEGINNING")
 convt_fixture("convt_k2_s2_opset11", 4, 2, [5, 5], [2, 2], strides=[2, 2], opset=11)
 
 
@@ -822,3 +836,75 @@ add("shape_reshape_roundtrip", shape_roundtrip, 17, EXACT,
     description="Flatten, LeakyRelu, Reshape back to Shape(x)")
 add("shape_gather_div_slice", shape_gather_channels, 17, EXACT,
     description="Shape->Gather([1])->Div(int64)->Slice(ends input computed at runtime)")
+
+
+# --------------------------------------------------------------------------------------------
+# More Resize conventions (opset 18+: axes attribute; other nearest modes)
+# --------------------------------------------------------------------------------------------
+def resize_axes(g):
+    x = g.input("x", [N, 3, 5, 6])
+    g.op("Resize", [x, "", g.f32([2.0, 3.0], "scales")], outputs="y", mode="nearest",
+         coordinate_transformation_mode="asymmetric", nearest_mode="floor", axes=[2, 3])
+    g.output("y")
+
+
+def resize_axes_sizes_linear(g):
+    x = g.input("x", [N, 3, 5, 6])
+    g.op("Resize", [x, "", "", g.i64([7, 9], "sizes")], outputs="y", mode="linear",
+         coordinate_transformation_mode="align_corners", axes=[-2, -1])
+    g.output("y")
+
+
+add("resize_nearest_axes_attr_opset18", resize_axes, 18, EXACT,
+    description="Resize-18 with axes=[2,3] attribute and 2-element scales [2,3]")
+add("resize_linear_axes_sizes_opset19", resize_axes_sizes_linear, 19, ACCUM,
+    description="Resize-19 linear align_corners with axes=[-2,-1] and 2-element sizes [7,9]")
+resize("resize_nearest_half_pixel_round_prefer_ceil", [N, 2, 5, 6], 13, "nearest", "half_pixel",
+       "round_prefer_ceil", scales=[1, 1, 1.6, 2.0])
+resize("resize_nearest_align_corners_ceil", [N, 2, 5, 6], 13, "nearest", "align_corners", "ceil",
+       scales=[1, 1, 2, 1.5])
+
+
+# --------------------------------------------------------------------------------------------
+# Tiny composite blocks (quicker to debug than the whole networks)
+# --------------------------------------------------------------------------------------------
+def block_conv_bn_relu(g):
+    x = g.input("x", [N, 4, 8, 8])
+    y = g.conv_bn(x, 4, 6, 3, 1, 1, base="b")
+    g.op("Identity", [y], outputs="y")
+    g.output("y")
+
+
+def block_residual_downsample(g):
+    from nets import basic_block
+    x = g.input("x", [N, 4, 8, 8])
+    y = basic_block(g, x, 4, 8, 2, "blk")
+    g.op("Identity", [y], outputs="y")
+    g.output("y")
+
+
+def block_se(g):
+    from nets import squeeze_excite
+    x = g.input("x", [N, 8, 6, 6])
+    y = squeeze_excite(g, x, 8, "se")
+    g.op("Identity", [y], outputs="y")
+    g.output("y")
+
+
+def block_multi_output(g):
+    # Two graph outputs, one of them an intermediate that is also consumed further.
+    x = g.input("x", [N, 3, 6, 6])
+    a = g.op("Relu", [g.conv(x, 3, 4, 3, base="c1")], outputs="features")
+    g.output("features")
+    p = g.op("GlobalAveragePool", [a])
+    g.op("Flatten", [p], outputs="pooled", axis=1)
+    g.output("pooled")
+
+
+add("block_conv_bn_relu", block_conv_bn_relu, 17, ACCUM, description="Conv(no bias)->BN->Relu")
+add("block_resnet_basic_downsample", block_residual_downsample, 17, ACCUM,
+    description="ResNet BasicBlock stride 2 with 1x1 conv+BN shortcut")
+add("block_squeeze_excite", block_se, 17, ACCUM,
+    description="SE: GAP->1x1 conv->Relu->1x1 conv->HardSigmoid(1/6,0.5)->Mul")
+add("block_two_outputs", block_multi_output, 17, ACCUM,
+    description="two graph outputs; 'features' is also consumed by later nodes")
