@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing (system and Python packages), builds in release
+# mode (the CNN kernels need optimization to run at useful speed) and runs every test target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --python
+swift build -c release --build-tests -q
+swift test -c release --skip-build "$@"
