@@ -22,10 +22,6 @@ public final class Conv2DKernel: Sendable {
     /// The activation applied after bias and residual.
     public let activation: FusedActivation
 
-    /// Reduction steps per packed block (fixed per kernel: it fixes the summation order).
-    static let reductionBlock = 256
-    /// Pixels per packed block of input columns.
-    static let pixelBlock = 512
     /// Images are chunked into one GEMM until a chunk has at least this many output pixels.
     static let chunkPixelTarget = 256
 
@@ -63,7 +59,7 @@ public final class Conv2DKernel: Sendable {
         self.isDepthwise = shape.groups == shape.inputChannels && shape.groups == shape.outputChannels
             && shape.groups > 1
 
-        let biasStorage = AlignedBuffer(count: shape.outputChannels)
+        let biasStorage = AlignedBuffer(count: shape.outputChannels + PixelBroadcastKernel.channels)
         if let bias { biasStorage.pointer.update(from: bias, count: shape.outputChannels) }
         self.biasStorage = biasStorage
 
@@ -71,17 +67,17 @@ public final class Conv2DKernel: Sendable {
             packedWeightStorage = AlignedBuffer(count: weights.count)
             packedWeightStorage.pointer.update(from: weights, count: weights.count)
         } else {
-            let rows = MicroKernel.rows
+            let lanes = PixelBroadcastKernel.channels
             let outputPerGroup = shape.outputChannelsPerGroup
-            let panels = (outputPerGroup + rows - 1) / rows
-            let storage = AlignedBuffer(count: shape.groups * panels * reduction * rows)
+            let panels = (outputPerGroup + lanes - 1) / lanes
+            let storage = AlignedBuffer(count: shape.groups * panels * reduction * lanes)
             let packedWeights = storage.pointer
             for group in 0..<shape.groups {
                 for panel in 0..<panels {
-                    let base = packedWeights + (group * panels + panel) * reduction * rows
-                    for row in 0..<min(rows, outputPerGroup - panel * rows) {
-                        let outputChannel = group * outputPerGroup + panel * rows + row
-                        for k in 0..<reduction { base[k * rows + row] = weights[outputChannel * reduction + k] }
+                    let base = packedWeights + (group * panels + panel) * reduction * lanes
+                    for lane in 0..<min(lanes, outputPerGroup - panel * lanes) {
+                        let outputChannel = group * outputPerGroup + panel * lanes + lane
+                        for k in 0..<reduction { base[k * lanes + lane] = weights[outputChannel * reduction + k] }
                     }
                 }
             }
@@ -92,6 +88,11 @@ public final class Conv2DKernel: Sendable {
     /// Output spatial size for an input of `height` x `width`.
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
         shape.outputSize(height: height, width: width)
+    }
+
+    /// Output pixels staged at a time: a whole chunk of small images, else 128 (16 tiles).
+    static func pixelBlock(chunkPixels: Int) -> Int {
+        chunkPixels <= 512 ? (chunkPixels + 7) / 8 * 8 : 128
     }
 
     /// Images per GEMM chunk at this output size.
@@ -105,14 +106,15 @@ public final class Conv2DKernel: Sendable {
         let (outputHeight, outputWidth) = outputSize(height: height, width: width)
         if isDepthwise { return outputWidth + 16 }
         let pixels = outputHeight * outputWidth
-        let chunkPixels = min(Self.pixelBlock, imagesPerChunk(outputPixels: pixels) * pixels)
-        let columns = MicroKernel.columns
-        let blockPixels = (chunkPixels + columns - 1) / columns * columns
-        let reduction = min(Self.reductionBlock,
-                            shape.inputChannelsPerGroup * shape.kernelHeight * shape.kernelWidth)
-        let packed = reduction * blockPixels
-        let staging = shape.outputChannelsPerGroup * blockPixels
-        return packed + staging + MicroKernel.rows * columns + 64
+        let chunkImages = imagesPerChunk(outputPixels: pixels)
+        let paddedImage = shape.inputChannels * (height + shape.padTop + shape.padBottom)
+            * (width + shape.padLeft + shape.padRight)
+        let reduction = shape.inputChannelsPerGroup * shape.kernelHeight * shape.kernelWidth
+        let tilePixels = PixelBroadcastKernel.pixels
+        let chunkTiles = (chunkImages * pixels + tilePixels - 1) / tilePixels * tilePixels
+        let staging = shape.outputChannelsPerGroup * Self.pixelBlock(chunkPixels: chunkImages * pixels)
+        return chunkImages * paddedImage + 64 + reduction + 2 * chunkTiles
+            + PixelBroadcastKernel.pixels * PixelBroadcastKernel.channels + staging + 64
     }
 
     /// Runs the convolution.
@@ -134,16 +136,19 @@ public final class Conv2DKernel: Sendable {
             runDepthwise(input: input, batch: batch, height: height, width: width, output: output,
                          residual: residual, scratch: scratch)
         } else {
-            runGemm(input: input, batch: batch, height: height, width: width, output: output,
+            runDirect(input: input, batch: batch, height: height, width: width, output: output,
                     residual: residual, scratch: scratch)
         }
     }
 
-    // MARK: - GEMM path
+    // MARK: - Direct path
 
-    private func runGemm(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
-                         output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
-                         scratch: UnsafeMutablePointer<Float>) {
+    /// Direct convolution with ``PixelBroadcastKernel``: images are copied zero-padded into
+    /// scratch, a chunk at a time; each tile of 8 output pixels x 32 output channels reduces over
+    /// the whole `k` in one pass, then the epilogue writes it to the NCHW output.
+    private func runDirect(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
+                           output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?,
+                           scratch: UnsafeMutablePointer<Float>) {
         let s = shape
         let (outputHeight, outputWidth) = outputSize(height: height, width: width)
         let pixels = outputHeight * outputWidth
@@ -151,113 +156,123 @@ public final class Conv2DKernel: Sendable {
         let outputPerGroup = s.outputChannelsPerGroup
         let taps = s.kernelHeight * s.kernelWidth
         let reduction = inputPerGroup * taps
-        let rows = MicroKernel.rows
-        let columns = MicroKernel.columns
-        let panels = (outputPerGroup + rows - 1) / rows
+        let lanes = PixelBroadcastKernel.channels
+        let tilePixels = PixelBroadcastKernel.pixels
+        let panels = (outputPerGroup + lanes - 1) / lanes
         let outputImageStride = s.outputChannels * pixels
         let inputImageStride = s.inputChannels * height * width
+        let paddedHeight = height + s.padTop + s.padBottom
+        let paddedWidth = width + s.padLeft + s.padRight
+        let paddedPlane = paddedHeight * paddedWidth
+        let paddedImage = s.inputChannels * paddedPlane
         let chunkSize = imagesPerChunk(outputPixels: pixels)
+        precondition(chunkSize * max(paddedImage, outputImageStride) < Int(Int32.max),
+                     "Conv2DKernel: tensor too large for 32-bit offsets")
+        let maxChunkTiles = (chunkSize * pixels + tilePixels - 1) / tilePixels * tilePixels
 
-        // Scratch layout: packed columns, staging sums, one tile.
-        let maxChunkPixels = min(Self.pixelBlock, chunkSize * pixels)
-        let maxBlockPixels = (maxChunkPixels + columns - 1) / columns * columns
-        let packed = scratch
-        let staging = packed + min(Self.reductionBlock, reduction) * maxBlockPixels
-        let tileBuffer = staging + outputPerGroup * maxBlockPixels
-
-        // A residual that overlaps the output would be overwritten by partial sums when the
-        // reduction has several blocks: stage those sums instead.
-        let outputCount = batch * outputImageStride
-        let residualOverlaps = residual.map { r in
-            UnsafePointer(output) < r + outputCount && r < UnsafePointer(output + outputCount)
-        } ?? false
-        let blockCount = (reduction + Self.reductionBlock - 1) / Self.reductionBlock
-
-        // A 1x1, stride-1, unpadded convolution reads each input plane as one row of pixels.
-        let pointwise = taps == 1 && s.strideHeight == 1 && s.strideWidth == 1 && s.padTop == 0
-            && s.padLeft == 0 && s.padBottom == 0 && s.padRight == 0
-        let geometry = PackGeometry(
-            height: pointwise ? 1 : height, width: pointwise ? height * width : width,
-            outputWidth: pointwise ? pixels : outputWidth, pixels: pixels,
-            inputImageStride: inputImageStride, planeStride: height * width,
-            kernelHeight: s.kernelHeight, kernelWidth: s.kernelWidth,
-            strideHeight: s.strideHeight, strideWidth: s.strideWidth,
-            dilationHeight: s.dilationHeight, dilationWidth: s.dilationWidth,
-            padTop: s.padTop, padLeft: s.padLeft)
-
-        var chunkStart = 0
-        while chunkStart < batch {
-            let images = min(chunkSize, batch - chunkStart)
-            let chunkPixels = images * pixels
-            let direct = images == 1 && !(residualOverlaps && blockCount > 1)
-            for group in 0..<s.groups {
-                let groupInput = input + chunkStart * inputImageStride + group * inputPerGroup * height * width
-                var blockStart = 0
-                while blockStart < chunkPixels {
-                    let blockPixels = min(Self.pixelBlock, chunkPixels - blockStart)
-                    let pixelPanels = (blockPixels + columns - 1) / columns
-                    var kStart = 0
-                    while kStart < reduction {
-                        let depth = min(Self.reductionBlock, reduction - kStart)
-                        let isLast = kStart + depth == reduction
-                        geometry.pack(input: groupInput, kStart: kStart, depth: depth, pixelStart: blockStart,
-                                      pixelCount: blockPixels, destination: packed)
-                        for panel in 0..<panels {
-                            let rowCount = min(rows, outputPerGroup - panel * rows)
-                            let weightPanel = packedWeights + ((group * panels + panel) * reduction + kStart) * rows
-                            let firstChannel = group * outputPerGroup + panel * rows
-                            for pixelPanel in 0..<pixelPanels {
-                                let columnCount = min(columns, blockPixels - pixelPanel * columns)
-                                let target: UnsafeMutablePointer<Float>
-                                let ldc: Int
-                                var epilogue: Epilogue? = nil
-                                if direct {
-                                    let offset = chunkStart * outputImageStride + firstChannel * pixels
-                                        + blockStart + pixelPanel * columns
-                                    target = output + offset
-                                    ldc = pixels
-                                    if isLast {
-                                        epilogue = Epilogue(bias: bias + firstChannel,
-                                                            residual: residual.map { $0 + offset },
-                                                            activation: activation)
-                                    }
-                                } else {
-                                    target = staging + panel * rows * blockPixels + pixelPanel * columns
-                                    ldc = blockPixels
-                                }
-                                let bPanel = packed + pixelPanel * depth * columns
-                                if rowCount == rows && columnCount == columns {
-                                    MicroKernel.tile(depth: depth, a: weightPanel, b: bPanel, c: target, ldc: ldc,
-                                                     accumulate: kStart > 0, epilogue: epilogue)
-                                } else {
-                                    MicroKernel.partialTile(depth: depth, a: weightPanel, b: bPanel, c: target,
-                                                            ldc: ldc, rowCount: rowCount, columnCount: columnCount,
-                                                            accumulate: kStart > 0, epilogue: epilogue,
-                                                            tileBuffer: tileBuffer)
-                                }
+        // Scratch layout: padded chunk (+ slack), offsets, pixel tables, one tile.
+        let padded = scratch
+        let tables = padded + chunkSize * paddedImage + 64
+        let tile = tables + reduction + 2 * maxChunkTiles
+        let blockCapacity = Self.pixelBlock(chunkPixels: chunkSize * pixels)
+        let staging = tile + tilePixels * lanes
+        tables.withMemoryRebound(to: Int32.self, capacity: reduction + 2 * maxChunkTiles) { table in
+            let offsets = table
+            let pixelInput = table + reduction
+            let pixelOutput = pixelInput + maxChunkTiles
+            for k in 0..<reduction {
+                let channel = k / taps
+                let tap = k - channel * taps
+                let kernelRow = tap / s.kernelWidth
+                let kernelColumn = tap - kernelRow * s.kernelWidth
+                offsets[k] = Int32(channel * paddedPlane + kernelRow * s.dilationHeight * paddedWidth
+                                   + kernelColumn * s.dilationWidth)
+            }
+            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: tilePixels) { bases in
+                guard let bases = bases.baseAddress else { return }
+                var chunkStart = 0
+                while chunkStart < batch {
+                    let images = min(chunkSize, batch - chunkStart)
+                    let chunkPixels = images * pixels
+                    let tileCount = (chunkPixels + tilePixels - 1) / tilePixels
+                    // Zero-padded copy of the chunk.
+                    padded.update(repeating: 0, count: images * paddedImage)
+                    for image in 0..<images {
+                        for channel in 0..<s.inputChannels {
+                            let source = input + (chunkStart + image) * inputImageStride + channel * height * width
+                            let target = padded + image * paddedImage + channel * paddedPlane
+                                + s.padTop * paddedWidth + s.padLeft
+                            for row in 0..<height {
+                                PackGeometry.copy(from: source + row * width, to: target + row * paddedWidth,
+                                                  count: width)
                             }
                         }
-                        kStart += depth
                     }
-                    if !direct {
-                        finishStaged(staging: staging, stagingStride: blockPixels, blockStart: blockStart,
-                                     blockPixels: blockPixels, pixels: pixels, chunkStart: chunkStart,
-                                     firstChannel: group * outputPerGroup, channelCount: outputPerGroup,
-                                     outputImageStride: outputImageStride, output: output, residual: residual)
+                    // Per pixel: offset of its top-left tap in the padded chunk and of its output
+                    // element (channel 0) relative to the chunk's output. Missing pixels of the last
+                    // tile repeat the chunk's last pixel (computed, never stored).
+                    for slot in 0..<(tileCount * tilePixels) {
+                        let pixel = min(slot, chunkPixels - 1)
+                        let image = pixel / pixels
+                        let within = pixel - image * pixels
+                        let outputRow = within / outputWidth
+                        let outputColumn = within - outputRow * outputWidth
+                        pixelInput[slot] = Int32(image * paddedImage + outputRow * s.strideHeight * paddedWidth
+                                                 + outputColumn * s.strideWidth)
+                        pixelOutput[slot] = Int32(image * outputImageStride + within)
                     }
-                    blockStart += blockPixels
+                    let chunkOutput = output + chunkStart * outputImageStride
+                    let chunkResidual = residual.map { $0 + chunkStart * outputImageStride }
+                    let block = Self.pixelBlock(chunkPixels: chunkPixels)
+                    precondition(block <= blockCapacity)
+                    var blockStart = 0
+                    while blockStart < chunkPixels {
+                        let blockPixels = min(block, chunkPixels - blockStart)
+                        for group in 0..<s.groups {
+                            let groupInput = UnsafePointer(padded + group * inputPerGroup * paddedPlane)
+                            for panel in 0..<panels {
+                                let weightPanel = UnsafePointer(packedWeights
+                                                                + (group * panels + panel) * reduction * lanes)
+                                let channelCount = min(lanes, outputPerGroup - panel * lanes)
+                                var firstSlot = blockStart
+                                while firstSlot < blockStart + blockPixels {
+                                    for lane in 0..<tilePixels {
+                                        bases[lane] = groupInput + Int(pixelInput[firstSlot + lane])
+                                    }
+                                    PixelBroadcastKernel.compute(depth: reduction, weights: weightPanel,
+                                                                 offsets: UnsafePointer(offsets),
+                                                                 bases: UnsafePointer(bases), tile: tile)
+                                    // Transpose the tile into the staging block [channel][pixel].
+                                    let count = min(tilePixels, blockStart + blockPixels - firstSlot)
+                                    let stagingTile = staging + panel * lanes * block + (firstSlot - blockStart)
+                                    for channel in 0..<channelCount {
+                                        for pixel in 0..<count {
+                                            stagingTile[channel * block + pixel] = tile[pixel * lanes + channel]
+                                        }
+                                    }
+                                    firstSlot += tilePixels
+                                }
+                            }
+                            finishStaged(staging: staging, block: block, blockStart: blockStart,
+                                         blockPixels: blockPixels, pixels: pixels,
+                                         firstChannel: group * outputPerGroup, channelCount: outputPerGroup,
+                                         outputImageStride: outputImageStride, output: chunkOutput,
+                                         residual: chunkResidual)
+                        }
+                        blockStart += blockPixels
+                    }
+                    chunkStart += images
                 }
             }
-            chunkStart += images
         }
     }
 
-    /// Applies the epilogue to staged raw sums `[channel][blockPixels]` and writes them to the
-    /// NCHW output, image by image.
-    private func finishStaged(staging: UnsafeMutablePointer<Float>, stagingStride: Int, blockStart: Int,
-                              blockPixels: Int, pixels: Int, chunkStart: Int, firstChannel: Int, channelCount: Int,
-                              outputImageStride: Int, output: UnsafeMutablePointer<Float>,
-                              residual: UnsafePointer<Float>?) {
+    /// Applies the epilogue to staged raw sums `[channel][block]` (pixels `blockStart ..<
+    /// blockStart + blockPixels` of the chunk) and writes them to the NCHW output, one contiguous
+    /// run per image and channel.
+    private func finishStaged(staging: UnsafeMutablePointer<Float>, block: Int, blockStart: Int, blockPixels: Int,
+                              pixels: Int, firstChannel: Int, channelCount: Int, outputImageStride: Int,
+                              output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
         var pixel = blockStart
         while pixel < blockStart + blockPixels {
             let image = pixel / pixels
@@ -265,9 +280,9 @@ public final class Conv2DKernel: Sendable {
             let count = min(pixels - within, blockStart + blockPixels - pixel)
             for channel in 0..<channelCount {
                 let outputChannel = firstChannel + channel
-                let offset = (chunkStart + image) * outputImageStride + outputChannel * pixels + within
+                let offset = image * outputImageStride + outputChannel * pixels + within
                 let epilogue = Epilogue(bias: bias + outputChannel, residual: residual, activation: activation)
-                epilogue.finish(source: staging + channel * stagingStride + (pixel - blockStart),
+                epilogue.finish(source: staging + channel * block + (pixel - blockStart),
                                 destination: output + offset, count: count, row: 0,
                                 residualRow: residual.map { $0 + offset })
             }
