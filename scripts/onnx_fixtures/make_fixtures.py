@@ -221,7 +221,7 @@ def build_fixture(f: Fixture, batches=BATCHES):
                     raise RuntimeError(f"{f.name}: argmax constant across batch {b}")
             info["argmax"] = {
                 "output": g.outputs[0][0], "axis": f.argmax_axis,
-                "distinct_classes_b64": int(len(np.unique(am))),
+                "batch": cases[-1][0], "distinct_classes": int(len(np.unique(am))),
                 "min_margin": float(m.min()),
                 "fraction_margin_below_1e-3": float(np.mean(m < 1e-3)),
             }

@@ -667,7 +667,8 @@ def argmax(name, shape, axis, keepdims, opset=17, select_last_index=None, dist=(
              select_last_index=select_last_index)
         g.output("y", INT64)
 
-    add(name, build, opset, EXACT, description=f"ArgMax axis={axis} keepdims={keepdims}"
+    add(name, build, opset, EXACT, description=f"ArgMax axis={axis if axis is not None else '0 (default: across the batch)'} "
+        f"keepdims={keepdims if keepdims is not None else '1 (default)'}"
         + (f" select_last_index={select_last_index}" if select_last_index is not None else "")
         + (" (integer-valued input: many ties)" if dist[0] == "ints" else "") + "; int64 output")
 
@@ -675,7 +676,7 @@ def argmax(name, shape, axis, keepdims, opset=17, select_last_index=None, dist=(
 argmax("argmax_c_keep", [N, 5, 6, 7], 1, 1)
 argmax("argmax_c_nokeep", [N, 5, 6, 7], 1, 0)
 argmax("argmax_last_axis_nokeep", [N, 10], -1, 0)
-argmax("argmax_default_attrs", [N, 4, 5], None, None)
+argmax("argmax_default_attrs", [N, 4, 5], None, None)  # axis 0 = across the batch!
 argmax("argmax_ties_first_index", [N, 6, 4, 5], 1, 1, select_last_index=0, dist=("ints", 0, 3))
 argmax("argmax_ties_last_index", [N, 6, 4, 5], 1, 1, select_last_index=1, dist=("ints", 0, 3))
 argmax("argmax_opset11", [N, 5, 6, 7], 1, 1, opset=11)
