@@ -1,0 +1,164 @@
+import Foundation
+
+/// A per-worker execution context of an ``InferenceModel``: owns the arena and scratch memory
+/// and caches one execution plan per input signature (shapes, plus contents of Int64 inputs).
+///
+/// A session is not thread-safe: use one per thread. Results do not depend on which session
+/// or thread runs a sample, nor on the batch size.
+public final class InferenceSession {
+    /// The model this session runs.
+    public let model: InferenceModel
+    private var plans: [String: ExecutionPlan] = [:]
+    private var arena: UnsafeMutablePointer<Float>
+    private var arenaCapacity = 0
+    private var scratch: UnsafeMutablePointer<Float>
+    private var scratchCapacity = 0
+    private let sink = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+
+    init(model: InferenceModel) {
+        self.model = model
+        arena = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        scratch = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    }
+
+    deinit {
+        arena.deallocate()
+        scratch.deallocate()
+        sink.deallocate()
+    }
+
+    /// Runs a single-input model on an NCHW batch `[N, C, H, W]` and returns its first output
+    /// (`[N, classes]` or `[N, classes, H, W]`).
+    /// - Throws: ``ONNXError/missingInput(name:available:)`` when the model has more than one
+    ///   input, shape errors naming the node that rejects the input.
+    public func run(input: Tensor) throws -> Tensor {
+        guard model.inputs.count == 1, let name = model.inputs.first?.name, let outputName = model.outputs.first?.name else {
+            throw ONNXError.missingInput(name: "(single input)", available: model.inputs.map(\.name))
+        }
+        let outputs = try run(values: [name: .float32(input)])
+        guard let output = outputs[outputName] else { throw ONNXError.missingValue(name: outputName, node: "graph output") }
+        return output.floatTensor
+    }
+
+    /// Runs the model on named Float32 inputs; returns every graph output (Int64 outputs are
+    /// converted to Float).
+    public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        try run(values: inputs.mapValues { AnyTensor.float32($0) }).mapValues(\.floatTensor)
+    }
+
+    /// Number of floating-point operations (multiply-adds count 2) one run with these input
+    /// shapes performs. Int64 inputs must be given as values in `values`.
+    public func flops(inputShapes: [String: [Int]]) throws -> Int {
+        try plan(for: inputShapes.mapValues { PlanValue.runtime($0) }).flops
+    }
+
+    /// Runs the model on named inputs of either element type; returns every graph output.
+    public func run(values: [String: AnyTensor]) throws -> [String: AnyTensor] {
+        let known = Set(model.graph.inputs.map(\.name))
+        for name in values.keys where !known.contains(name) {
+            throw ONNXError.missingInput(name: name, available: model.graph.inputs.map(\.name))
+        }
+        var planInputs = [String: PlanValue]()
+        for input in model.graph.inputs {
+            guard let value = values[input.name] else {
+                throw ONNXError.missingInput(name: input.name, available: model.graph.inputs.map(\.name))
+            }
+            try Self.check(value, against: input.info)
+            switch value {
+            case .float32(let tensor): planInputs[input.name] = .runtime(tensor.shape)
+            case .int64(let tensor): planInputs[input.name] = .constant(tensor.shape, ints: tensor.values)
+            }
+        }
+        let plan = try self.plan(for: planInputs)
+        ensureCapacity(arena: plan.arenaCount, scratch: plan.scratchCount)
+        for (name, slot) in plan.inputSlots {
+            guard case .float32(let tensor)? = values[name] else { continue }
+            tensor.scalars.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress { (arena + slot.offset).update(from: base, count: slot.count) }
+            }
+        }
+        execute(plan)
+        var results = [String: AnyTensor]()
+        for output in plan.outputs {
+            if let constant = output.constant {
+                if let ints = constant.ints { results[output.name] = .int64(try Int64Tensor(shape: constant.shape, values: ints)) }
+                else { results[output.name] = .float32(try Tensor(shape: constant.shape, scalars: constant.floats ?? [])) }
+                continue
+            }
+            let count = output.shape.reduce(1, *)
+            let source = UnsafeBufferPointer(start: resolve(output.slot), count: count)
+            if output.type == .int64 {
+                results[output.name] = .int64(try Int64Tensor(shape: output.shape, values: source.map { Int64($0) }))
+            } else {
+                results[output.name] = .float32(Tensor(uncheckedShape: output.shape, scalars: Array(source)))
+            }
+        }
+        return results
+    }
+
+    private func resolve(_ slot: ExecutionPlan.Slot) -> UnsafeMutablePointer<Float> {
+        switch slot {
+        case .arena(let offset): return arena + offset
+        case .constant(let constant): return UnsafeMutablePointer(mutating: constant)
+        case .absent: return sink
+        }
+    }
+
+    private func execute(_ plan: ExecutionPlan) {
+        for step in plan.steps {
+            var inputs = [UnsafePointer<Float>]()
+            inputs.reserveCapacity(step.inputs.count)
+            for slot in step.inputs { inputs.append(UnsafePointer(resolve(slot))) }
+            var outputs = [UnsafeMutablePointer<Float>]()
+            outputs.reserveCapacity(step.outputs.count)
+            for slot in step.outputs { outputs.append(resolve(slot)) }
+            step.kernel(inputs, outputs, scratch)
+        }
+    }
+
+    private func plan(for inputs: [String: PlanValue]) throws -> ExecutionPlan {
+        let key = inputs.keys.sorted().map { name -> String in
+            let value = inputs[name]
+            return "\(name):\(value?.shape ?? []):\(value?.ints.map { "\($0)" } ?? "")"
+        }.joined(separator: "|")
+        if let cached = plans[key] { return cached }
+        let plan = try ExecutionPlan(graph: model.graph, inputs: inputs)
+        if plans.count >= 8 { plans.removeAll() }
+        plans[key] = plan
+        return plan
+    }
+
+    private func ensureCapacity(arena arenaCount: Int, scratch scratchCount: Int) {
+        if arenaCount > arenaCapacity {
+            arena.deallocate()
+            arena = UnsafeMutablePointer<Float>.allocate(capacity: arenaCount)
+            arena.initialize(repeating: 0, count: arenaCount)
+            arenaCapacity = arenaCount
+        }
+        if scratchCount > scratchCapacity {
+            scratch.deallocate()
+            scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+            scratch.initialize(repeating: 0, count: scratchCount)
+            scratchCapacity = scratchCount
+        }
+    }
+
+    /// Checks a fed tensor against the declared element type and static dimensions.
+    static func check(_ value: AnyTensor, against info: ONNXValueInfo) throws {
+        let isInt = info.elementType == ONNXTensor.DataType.int64.rawValue || info.elementType == ONNXTensor.DataType.int32.rawValue
+        switch value {
+        case .float32: if isInt { throw ONNXError.invalidInput(name: info.name, detail: "expected an integer tensor, got Float32") }
+        case .int64: if !isInt && info.elementType != 0 { throw ONNXError.invalidInput(name: info.name, detail: "expected a Float32 tensor, got Int64") }
+        }
+        guard let declared = info.shape else { return }
+        let shape = value.shape
+        guard declared.count == shape.count else {
+            throw ONNXError.invalidInput(name: info.name, detail: "expected rank \(declared.count) (\(declared.map(\.description).joined(separator: "x"))), got shape \(shape)")
+        }
+        for (axis, dim) in declared.enumerated() {
+            if case .value(let size) = dim, size > 0, Int(size) != shape[axis] {
+                throw ONNXError.invalidInput(name: info.name, detail: "dimension \(axis) must be \(size) (declared \(declared.map(\.description).joined(separator: "x"))), got shape \(shape)")
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+/// Add, Sub, Mul, Div (and Pow) with numpy broadcasting, on Float32 at run time and on
+/// Int64 shape data at plan time.
+struct BinaryOperator: GraphOperator {
+    enum Function: Sendable { case add, subtract, multiply, divide, power }
+    let function: Function
+    let attributes: NodeAttributes
+
+    func plan(_ inputs: [PlanValue?]) throws -> OperatorPlan {
+        guard inputs.count == 2, let a = inputs[0], let b = inputs[1] else {
+            throw attributes.invalid("needs exactly two inputs")
+        }
+        guard let shape = ShapeMath.broadcast(a.shape, b.shape) else {
+            throw attributes.shapeError("operands \(a.shape) and \(b.shape) cannot be broadcast together")
+        }
+        if a.type == .int64 && b.type == .int64, let x = a.ints, let y = b.ints {
+            return OperatorPlan(outputs: [.constant(shape, ints: try integerResult(x, a.shape, y, b.shape, shape))])
+        }
+        let loops = BroadcastLoops(a: a.shape, b: b.shape, output: shape)
+        let function = self.function
+        let kernel: OperatorKernel = { inputs, outputs, _ in
+            switch function {
+            case .add: loops.run(inputs[0], inputs[1], outputs[0]) { $0 + $1 }
+            case .subtract: loops.run(inputs[0], inputs[1], outputs[0]) { $0 - $1 }
+            case .multiply: loops.run(inputs[0], inputs[1], outputs[0]) { $0 * $1 }
+            case .divide: loops.run(inputs[0], inputs[1], outputs[0]) { $0 / $1 }
+            case .power: loops.run(inputs[0], inputs[1], outputs[0]) { Foundation.pow($0, $1) }
+            }
+        }
+        let type: ValueType = a.type == .int64 && b.type == .int64 ? .int64 : .float32
+        return OperatorPlan(outputs: [.runtime(shape, type)], kernel: kernel, flops: shape.reduce(1, *))
+    }
+
+    private func integerResult(_ x: [Int64], _ xShape: [Int], _ y: [Int64], _ yShape: [Int], _ shape: [Int]) throws -> [Int64] {
+        let sx = ShapeMath.broadcastStrides(input: xShape, output: shape)
+        let sy = ShapeMath.broadcastStrides(input: yShape, output: shape)
+        let count = shape.reduce(1, *)
+        var result = [Int64](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: shape.count)
+        for flat in 0..<count {
+            var ix = 0, iy = 0
+            for d in 0..<shape.count { ix += index[d] * sx[d]; iy += index[d] * sy[d] }
+            let u = x[ix], v = y[iy]
+            switch function {
+            case .add: result[flat] = u &+ v
+            case .subtract: result[flat] = u &- v
+            case .multiply: result[flat] = u &* v
+            case .divide:
+                guard v != 0 else { throw attributes.invalid("integer division by zero in shape arithmetic") }
+                result[flat] = u / v
+            case .power:
+                var p: Int64 = 1
+                for _ in 0..<max(v, 0) { p = p &* u }
+                result[flat] = p
+            }
+            var d = shape.count - 1
+            while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
+        }
+        return result
+    }
+}
+
+/// Precomputed loop structure of a broadcast binary operation: the output is walked as rows
+/// of the innermost (collapsed) dimension; each input advances by 0 or 1 inside a row.
+struct BroadcastLoops: Sendable {
+    let outerShape: [Int]
+    let outerStridesA: [Int]
+    let outerStridesB: [Int]
+    let inner: Int
+    let innerStrideA: Int
+    let innerStrideB: Int
+
+    init(a: [Int], b: [Int], output: [Int]) {
+        var sa = ShapeMath.broadcastStrides(input: a, output: output)
+        var sb = ShapeMath.broadcastStrides(input: b, output: output)
+        var shape = output
+        // Collapse adjacent dimensions where both inputs are contiguous or both broadcast alike.
+        var index = shape.count - 1
+        while index > 0 {
+            let canMerge = sa[index - 1] == sa[index] * shape[index] && sb[index - 1] == sb[index] * shape[index]
+            if canMerge {
+                shape[index - 1] *= shape[index]
+                sa[index - 1] = sa[index]
+                sb[index - 1] = sb[index]
+                shape.remove(at: index); sa.remove(at: index); sb.remove(at: index)
+            }
+            index -= 1
+        }
+        if shape.isEmpty { shape = [1]; sa = [0]; sb = [0] }
+        inner = shape[shape.count - 1]
+        innerStrideA = sa[sa.count - 1]
+        innerStrideB = sb[sb.count - 1]
+        outerShape = Array(shape.dropLast())
+        outerStridesA = Array(sa.dropLast())
+        outerStridesB = Array(sb.dropLast())
+    }
+
+    @inline(__always)
+    func run(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+             _ f: (Float, Float) -> Float) {
+        let rows = outerShape.reduce(1, *)
+        var index = [Int](repeating: 0, count: outerShape.count)
+        var offsetA = 0, offsetB = 0
+        let n = inner
+        for row in 0..<rows {
+            let pa = a + offsetA, pb = b + offsetB, po = out + row * n
+            switch (innerStrideA != 0, innerStrideB != 0) {
+            case (true, true): for i in 0..<n { po[i] = f(pa[i], pb[i]) }
+            case (true, false): let v = pb[0]; for i in 0..<n { po[i] = f(pa[i], v) }
+            case (false, true): let u = pa[0]; for i in 0..<n { po[i] = f(u, pb[i]) }
+            case (false, false): let value = f(pa[0], pb[0]); for i in 0..<n { po[i] = value }
+            }
+            var d = outerShape.count - 1
+            while d >= 0 {
+                index[d] += 1
+                offsetA += outerStridesA[d]
+                offsetB += outerStridesB[d]
+                if index[d] < outerShape[d] { break }
+                offsetA -= outerStridesA[d] * outerShape[d]
+                offsetB -= outerStridesB[d] * outerShape[d]
+                index[d] = 0
+                d -= 1
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// Resize (opset 10+) and Upsample (opset 7-9) on NCHW-style tensors.
+///
+/// `nearest` works on any axes with the coordinate modes half_pixel, pytorch_half_pixel,
+/// align_corners, asymmetric, tf_half_pixel_for_nn and half_pixel_symmetric and the nearest
+/// modes round_prefer_floor/ceil, floor, ceil. `linear` interpolates the last two axes
+/// (bilinear; batch and channel scales must be 1) or the last axis of a 3-D tensor.
+struct ResizeOperator: GraphOperator {
+    let attributes: NodeAttributes
+    let opset: Int
+    let isUpsample: Bool
+
+    func plan(_ inputs: [PlanValue?]) throws -> OperatorPlan {
+        guard let x = inputs.first ?? nil else { throw attributes.invalid("missing input") }
+        let rank = x.shape.count
+        var scales: [Float]?
+        var sizes: [Int]?
+        func constantInput(_ index: Int) -> PlanValue? { inputs.count > index ? inputs[index] : nil }
+        if isUpsample && opset < 9 {
+            scales = try attributes.floats("scales")
+        } else if isUpsample || opset == 10 {
+            guard let s = constantInput(1) else { throw attributes.invalid("missing scales input") }
+            guard let values = s.constantFloats else { throw ONNXError.dataDependentValue(node: attributes.label, detail: "scales must be known before running") }
+            scales = values
+        } else {
+            if let s = constantInput(2), s.count > 0 {
+                guard let values = s.constantFloats else { throw ONNXError.dataDependentValue(node: attributes.label, detail: "scales must be known before running") }
+                scales = values
+            }
+            if let z = constantInput(3), z.count > 0 {
+                guard let values = z.constantInts else { throw ONNXError.dataDependentValue(node: attributes.label, detail: "sizes must be known before running") }
+                sizes = values.map { Int($0) }
+            }
+        }
+        if try attributes.ints("axes") != nil { throw attributes.invalid("the axes attribute is not supported; pass scales for every axis") }
+        var outputShape = x.shape
+        var axisScales = [Float](repeating: 1, count: rank)
+        if let sizes {
+            guard sizes.count == rank else { throw attributes.shapeError("sizes \(sizes) need \(rank) entries") }
+            outputShape = sizes
+            for axis in 0..<rank { axisScales[axis] = x.shape[axis] > 0 ? Float(sizes[axis]) / Float(x.shape[axis]) : 1 }
+        } else if let scales {
+            guard scales.count == rank, scales.allSatisfy({ $0 > 0 }) else { throw attributes.shapeError("scales \(scales) need \(rank) positive entries") }
+            axisScales = scales
+            for axis in 0..<rank { outputShape[axis] = Int((Float(x.shape[axis]) * scales[axis]).rounded(.down)) }
+        } else {
+            throw attributes.invalid("neither scales nor sizes is given")
+        }
+        let mode = try attributes.string("mode", default: "nearest")
+        let legacy = isUpsample || opset < 11
+        let coordinateMode = legacy ? "asymmetric" : try attributes.string("coordinate_transformation_mode", default: "half_pixel")
+        let nearestMode = legacy ? "simple" : try attributes.string("nearest_mode", default: "round_prefer_floor")
+        let supportedModes = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn", "half_pixel_symmetric"]
+        guard supportedModes.contains(coordinateMode) else { throw attributes.invalid("coordinate_transformation_mode \(coordinateMode) is not supported") }
+
+        func original(_ x: Int, axis: Int) -> Float {
+            let scale = axisScales[axis], inSize = Float(self.inputShape(x: inputs)[axis]), outSize = Float(outputShape[axis])
+            let xf = Float(x)
+            switch coordinateMode {
+            case "half_pixel": return (xf + 0.5) / scale - 0.5
+            case "pytorch_half_pixel": return outSize > 1 ? (xf + 0.5) / scale - 0.5 : 0
+            case "align_corners": return outSize == 1 ? 0 : xf * (inSize - 1) / (outSize - 1)
+            case "tf_half_pixel_for_nn": return (xf + 0.5) / scale
+            case "half_pixel_symmetric":
+                let adjustment = outSize / (scale * inSize)
+                let center = inSize / 2
+                return center * (1 - adjustment) + (xf + 0.5) / scale - 0.5
+            default: return xf / scale
+            }
+        }
+        let count = outputShape.reduce(1, *)
+        switch mode {
+        case "nearest":
+            var maps = [[Int]]()
+            for axis in 0..<rank {
+                let inSize = x.shape[axis]
+                maps.append((0..<outputShape[axis]).map { o in
+                    let value = original(o, axis: axis)
+                    var index: Int
+                    switch nearestMode {
+                    case "round_prefer_ceil": index = Int(value.rounded(.toNearestOrAwayFromZero))
+                        if value < 0 && value == value.rounded(.down) + 0.5 { index = Int(value.rounded(.up)) }
+                    case "floor": index = Int(value.rounded(.down))
+                    case "ceil": index = Int(value.rounded(.up))
+                    case "simple": index = axisScales[axis] < 1 ? Int(value.rounded(.up)) : Int(value.rounded(.down))
+                    default:
+                        index = value == value.rounded(.down) + 0.5 ? Int(value.rounded(.down)) : Int(value.rounded(.toNearestOrAwayFromZero))
+                    }
+                    return min(max(index, 0), max(inSize - 1, 0))
+                })
+            }
+            let strides = ShapeMath.strides(x.shape)
+            var offsets = [Int](repeating: 0, count: count)
+            var index = [Int](repeating: 0, count: rank)
+            for flat in 0..<count {
+                var offset = 0
+                for d in 0..<rank { offset += maps[d][index[d]] * strides[d] }
+                offsets[flat] = offset
+                var d = rank - 1
+                while d >= 0 { index[d] += 1; if index[d] < outputShape[d] { break }; index[d] = 0; d -= 1 }
+            }
+            let kernel: OperatorKernel = { [offsets] inputs, outputs, _ in
+                for (i, offset) in offsets.enumerated() { outputs[0][i] = inputs[0][offset] }
+            }
+            return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel)
+        case "linear", "bilinear":
+            guard rank >= 2 else { throw attributes.shapeError("linear resize needs rank >= 2") }
+            let spatialAxes = rank >= 4 ? [rank - 2, rank - 1] : [rank - 1]
+            for axis in 0..<rank where !spatialAxes.contains(axis) {
+                guard outputShape[axis] == x.shape[axis] else { throw attributes.invalid("linear resize of axis \(axis) is not supported (only the last two)") }
+            }
+            // Per output coordinate: lower index, upper index, weight of upper.
+            func table(_ axis: Int) -> [(Int, Int, Float)] {
+                let inSize = x.shape[axis]
+                return (0..<outputShape[axis]).map { o in
+                    let value = min(max(original(o, axis: axis), 0), Float(inSize - 1))
+                    let low = min(Int(value), inSize - 1)
+                    let high = min(low + 1, inSize - 1)
+                    return (low, high, value - Float(low))
+                }
+            }
+            let hTable = spatialAxes.count == 2 ? table(rank - 2) : [(0, 0, Float(0))]
+            let wTable = table(rank - 1)
+            let inH = spatialAxes.count == 2 ? x.shape[rank - 2] : 1, inW = x.shape[rank - 1]
+            let outH = hTable.count, outW = wTable.count
+            let planes = x.shape.dropLast(spatialAxes.count).reduce(1, *)
+            let kernel: OperatorKernel = { inputs, outputs, _ in
+                for plane in 0..<planes {
+                    let src = inputs[0] + plane * inH * inW
+                    let dst = outputs[0] + plane * outH * outW
+                    for oh in 0..<outH {
+                        let (h0, h1, dy) = hTable[oh]
+                        for ow in 0..<outW {
+                            let (w0, w1, dx) = wTable[ow]
+                            let top = src[h0 * inW + w0] * (1 - dx) + src[h0 * inW + w1] * dx
+                            let bottom = src[h1 * inW + w0] * (1 - dx) + src[h1 * inW + w1] * dx
+                            dst[oh * outW + ow] = top * (1 - dy) + bottom * dy
+                        }
+                    }
+                }
+            }
+            return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel, flops: 8 * count)
+        default:
+            throw attributes.invalid("mode \(mode) is not supported (use nearest or linear)")
+        }
+    }
+
+    private func inputShape(x inputs: [PlanValue?]) -> [Int] { (inputs.first ?? nil)?.shape ?? [] }
+}

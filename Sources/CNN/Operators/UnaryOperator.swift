@@ -1,0 +1,148 @@
+import Foundation
+
+/// Element-wise activations: Relu, LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh,
+/// Exp, Log, Sqrt, Neg, Abs, Identity-like copies. Layout-agnostic: applies to every element.
+struct UnaryOperator: GraphOperator {
+    enum Function: Sendable, Equatable {
+        case copy
+        case relu
+        case leakyRelu(alpha: Float)
+        /// Clip with attribute bounds (opset < 11); input bounds are read at plan time.
+        case clip(min: Float, max: Float)
+        case clipFromInputs
+        case sigmoid
+        case hardSigmoid(alpha: Float, beta: Float)
+        case hardSwish
+        case tanh, exp, log, sqrt, negate, abs
+    }
+
+    let function: Function
+    let attributes: NodeAttributes
+
+    func plan(_ inputs: [PlanValue?]) throws -> OperatorPlan {
+        guard let x = inputs.first ?? nil else { throw attributes.invalid("missing input 0") }
+        var resolved = function
+        if function == .clipFromInputs {
+            var low = -Float.greatestFiniteMagnitude, high = Float.greatestFiniteMagnitude
+            if inputs.count > 1, let minValue = inputs[1] {
+                guard let values = minValue.constantFloats, values.count == 1 else {
+                    throw ONNXError.dataDependentValue(node: attributes.label, detail: "Clip min must be a constant scalar")
+                }
+                low = values[0]
+            }
+            if inputs.count > 2, let maxValue = inputs[2] {
+                guard let values = maxValue.constantFloats, values.count == 1 else {
+                    throw ONNXError.dataDependentValue(node: attributes.label, detail: "Clip max must be a constant scalar")
+                }
+                high = values[0]
+            }
+            resolved = .clip(min: low, max: high)
+        }
+        if resolved == .copy, let ints = x.ints {
+            return OperatorPlan(outputs: [.constant(x.shape, ints: ints)])
+        }
+        let count = x.count
+        let function = resolved
+        let kernel: OperatorKernel = { inputs, outputs, _ in
+            UnaryOperator.apply(function, inputs[0], outputs[0], count)
+        }
+        return OperatorPlan(outputs: [.runtime(x.shape, resolved == .copy ? x.type : .float32)], kernel: kernel,
+                            flops: count, aliasesInput: resolved == .copy)
+    }
+
+    /// Applies `function` to `count` elements; `input` and `output` may be the same buffer.
+    static func apply(_ function: Function, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, _ count: Int) {
+        switch function {
+        case .copy:
+            if UnsafePointer(output) != input { output.update(from: input, count: count) }
+        case .relu:
+            for i in 0..<count { output[i] = Swift.max(input[i], 0) }
+        case .leakyRelu(let alpha):
+            for i in 0..<count { let v = input[i]; output[i] = v < 0 ? v * alpha : v }
+        case .clip(let low, let high):
+            for i in 0..<count { output[i] = Swift.min(Swift.max(input[i], low), high) }
+        case .clipFromInputs:
+            output.update(from: input, count: count)
+        case .sigmoid:
+            for i in 0..<count { output[i] = 1 / (1 + Foundation.exp(-input[i])) }
+        case .hardSigmoid(let alpha, let beta):
+            for i in 0..<count { output[i] = Swift.min(Swift.max(alpha * input[i] + beta, 0), 1) }
+        case .hardSwish:
+            for i in 0..<count { let v = input[i]; output[i] = v * Swift.min(Swift.max(v / 6 + 0.5, 0), 1) }
+        case .tanh:
+            for i in 0..<count { output[i] = Foundation.tanh(input[i]) }
+        case .exp:
+            for i in 0..<count { output[i] = Foundation.exp(input[i]) }
+        case .log:
+            for i in 0..<count { output[i] = Foundation.log(input[i]) }
+        case .sqrt:
+            for i in 0..<count { output[i] = input[i].squareRoot() }
+        case .negate:
+            for i in 0..<count { output[i] = -input[i] }
+        case .abs:
+            for i in 0..<count { output[i] = Swift.abs(input[i]) }
+        }
+    }
+
+    /// The kernel epilogue equivalent of this activation, when the conv kernel supports it.
+    var fusedActivation: FusedActivation? {
+        switch function {
+        case .relu: return .relu
+        case .leakyRelu(let alpha): return .leakyRelu(alpha: alpha)
+        case .clip(let low, let high): return .clip(min: low, max: high)
+        case .sigmoid: return .sigmoid
+        case .hardSigmoid(let alpha, let beta): return .hardSigmoid(alpha: alpha, beta: beta)
+        case .hardSwish: return .hardSwish
+        default: return nil
+        }
+    }
+}
+
+/// BatchNormalization in inference mode over axis 1 of `[N, C, ...]`:
+/// `y = scale * (x - mean) / sqrt(var + epsilon) + bias`. Usually folded into a Conv at load.
+struct BatchNormalizationOperator: GraphOperator {
+    let epsilon: Float
+    let attributes: NodeAttributes
+
+    func plan(_ inputs: [PlanValue?]) throws -> OperatorPlan {
+        guard inputs.count >= 5, let x = inputs[0] else { throw attributes.invalid("needs inputs X, scale, B, mean, var") }
+        guard x.shape.count >= 2 else { throw attributes.shapeError("input \(x.shape) needs rank >= 2 (NC...)") }
+        let channels = x.shape[1]
+        var parameters = [[Float]]()
+        for index in 1...4 {
+            guard let value = inputs[index], let floats = value.constantFloats else {
+                throw ONNXError.dataDependentValue(node: attributes.label, detail: "scale, B, mean and var must be initializers")
+            }
+            guard floats.count == channels else {
+                throw attributes.shapeError("parameter \(index) has \(floats.count) values for \(channels) channels of input \(x.shape)")
+            }
+            parameters.append(floats)
+        }
+        let (multiplier, offset) = Self.affine(scale: parameters[0], bias: parameters[1], mean: parameters[2],
+                                               variance: parameters[3], epsilon: epsilon)
+        let batch = x.shape[0]
+        let spatial = x.shape.dropFirst(2).reduce(1, *)
+        let kernel: OperatorKernel = { inputs, outputs, _ in
+            for n in 0..<batch {
+                for c in 0..<channels {
+                    let base = (n * channels + c) * spatial
+                    let m = multiplier[c], o = offset[c]
+                    for i in 0..<spatial { outputs[0][base + i] = inputs[0][base + i] * m + o }
+                }
+            }
+        }
+        return OperatorPlan(outputs: [.runtime(x.shape)], kernel: kernel, flops: 2 * x.count)
+    }
+
+    /// Per-channel `(multiplier, offset)` with `y = x * multiplier + offset`.
+    static func affine(scale: [Float], bias: [Float], mean: [Float], variance: [Float], epsilon: Float) -> ([Float], [Float]) {
+        var multiplier = [Float](repeating: 0, count: scale.count)
+        var offset = [Float](repeating: 0, count: scale.count)
+        for c in 0..<scale.count {
+            let m = Float(Double(scale[c]) / (Double(variance[c]) + Double(epsilon)).squareRoot())
+            multiplier[c] = m
+            offset[c] = Float(Double(bias[c]) - Double(mean[c]) * Double(m))
+        }
+        return (multiplier, offset)
+    }
+}

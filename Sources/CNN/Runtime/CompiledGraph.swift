@@ -1,0 +1,106 @@
+/// One runtime step of a compiled graph.
+struct CompiledStep: Sendable {
+    let op: GraphOperator
+    /// Value ids of the inputs; -1 for an omitted optional input.
+    let inputs: [Int]
+    /// Value ids of the outputs; -1 for an omitted optional output.
+    let outputs: [Int]
+    let label: String
+}
+
+/// The immutable result of loading and optimizing a model: value table, load-time constants
+/// and the topologically ordered steps.
+struct CompiledGraph: Sendable {
+    var valueNames: [String] = []
+    var constants: [Int: PlanValue] = [:]
+    /// Shared storage for Float constants that runtime steps read.
+    var constantBuffers: [Int: ConstantBuffer] = [:]
+    var steps: [CompiledStep] = []
+    /// Graph inputs the caller must feed, in graph order.
+    var inputs: [(name: String, id: Int, info: ONNXValueInfo)] = []
+    var outputs: [(name: String, id: Int, info: ONNXValueInfo)] = []
+    var opset: Int = 0
+
+    /// Loads, optimizes and compiles `model`. `replacements` supply values for initializers
+    /// that the caller feeds at run time.
+    init(model: ONNXModel, replacements: [String: AnyTensor]) throws {
+        guard let opset = model.defaultOpsetVersion else {
+            throw ONNXError.invalidModel(detail: "no opset_import for the default ONNX domain; add one (opset 11 to 21)")
+        }
+        guard opset >= 7 else {
+            throw ONNXError.invalidModel(detail: "opset \(opset) is too old; re-export with opset 11 to 21")
+        }
+        self.opset = opset
+        let graph = model.graph
+        var constantsByName = [String: PlanValue]()
+        for tensor in graph.initializers {
+            if let replacement = replacements[tensor.name] {
+                constantsByName[tensor.name] = Self.planValue(replacement)
+                continue
+            }
+            let shape = tensor.dimensions.map { Int($0) }
+            guard shape.allSatisfy({ $0 >= 0 }) else { throw ONNXError.unsupportedTensor(name: tensor.name, detail: "negative dimension in \(shape)") }
+            constantsByName[tensor.name] = tensor.isInteger
+                ? .constant(shape, ints: try tensor.int64Values()) : .constant(shape, floats: try tensor.floatValues())
+        }
+        let graphOutputNames = Set(graph.outputs.map(\.name))
+        guard !graph.outputs.isEmpty else { throw ONNXError.invalidModel(detail: "the graph declares no outputs") }
+        var optimizer = GraphOptimizer(opset: opset, constants: constantsByName, nodes: graph.nodes, graphOutputs: graphOutputNames)
+        try optimizer.foldConstants()
+        try optimizer.fuseConvolutions()
+        optimizer.removeDeadNodes()
+
+        var ids = [String: Int]()
+        func id(_ name: String) -> Int {
+            if let existing = ids[name] { return existing }
+            valueNames.append(name)
+            ids[name] = valueNames.count - 1
+            return valueNames.count - 1
+        }
+        for (name, value) in optimizer.constants { constants[id(name)] = value }
+        for info in graph.inputs where optimizer.constants[info.name] == nil {
+            inputs.append((info.name, id(info.name), info))
+        }
+        var produced = Set(inputs.map(\.id)).union(constants.keys)
+        for node in optimizer.nodes {
+            let op = try OperatorFactory.make(node: node, opset: opset, constants: optimizer.constants)
+            let label = NodeAttributes(node).label
+            let inputIDs = try node.inputs.map { name -> Int in
+                if name.isEmpty { return -1 }
+                guard let value = ids[name], produced.contains(value) else { throw ONNXError.missingValue(name: name, node: label) }
+                return value
+            }
+            let outputIDs = try node.outputs.map { name -> Int in
+                if name.isEmpty { return -1 }
+                if let existing = ids[name], produced.contains(existing) {
+                    throw ONNXError.invalidModel(detail: "value \"\(name)\" is produced twice (again by \(label))")
+                }
+                let value = id(name)
+                produced.insert(value)
+                return value
+            }
+            steps.append(CompiledStep(op: op, inputs: inputIDs, outputs: outputIDs, label: label))
+        }
+        for info in graph.outputs {
+            guard let value = ids[info.name], produced.contains(value) else {
+                throw ONNXError.missingValue(name: info.name, node: "graph output \"\(info.name)\"")
+            }
+            outputs.append((info.name, value, info))
+        }
+        // Share the Float constants runtime steps read.
+        for step in steps {
+            for input in step.inputs where input >= 0 {
+                if constantBuffers[input] == nil, let floats = constants[input]?.constantFloats {
+                    constantBuffers[input] = ConstantBuffer(floats)
+                }
+            }
+        }
+    }
+
+    static func planValue(_ tensor: AnyTensor) -> PlanValue {
+        switch tensor {
+        case .float32(let t): return .constant(t.shape, floats: t.scalars)
+        case .int64(let t): return .constant(t.shape, ints: t.values)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+/// A static execution plan of a ``CompiledGraph`` for one set of input shapes: every runtime
+/// value gets a fixed offset in one Float arena (offsets are reused once a value is dead),
+/// shape arithmetic is folded into constants, and the scratch size is the largest any step
+/// needs. Plans are built by ``InferenceSession`` and cached per input signature.
+final class ExecutionPlan: @unchecked Sendable {
+    enum Slot {
+        case arena(Int)
+        case constant(UnsafePointer<Float>)
+        case absent
+    }
+
+    struct Step {
+        let kernel: OperatorKernel
+        let inputs: [Slot]
+        let outputs: [Slot]
+    }
+
+    struct Output {
+        let name: String
+        let shape: [Int]
+        let type: ValueType
+        let slot: Slot
+        /// Set when the output is a plan-time constant.
+        let constant: PlanValue?
+    }
+
+    let steps: [Step]
+    let arenaCount: Int
+    let scratchCount: Int
+    /// Arena offset and element count of each fed input.
+    let inputSlots: [String: (offset: Int, count: Int)]
+    let outputs: [Output]
+    /// Floating-point operations of one run of this plan.
+    let flops: Int
+    /// Plan-local constant storage kept alive for the steps.
+    private let ownedConstants: [ConstantBuffer]
+    private static let dummy = ConstantBuffer([0])
+
+    /// - Parameter inputs: shape/type (and contents for Int64 inputs) of every fed input.
+    init(graph: CompiledGraph, inputs: [String: PlanValue]) throws {
+        var values = [PlanValue?](repeating: nil, count: graph.valueNames.count)
+        for (id, value) in graph.constants { values[id] = value }
+        var runtimeInputs = [(id: Int, name: String)]()
+        for input in graph.inputs {
+            guard let value = inputs[input.name] else {
+                throw ONNXError.missingInput(name: input.name, available: graph.inputs.map(\.name))
+            }
+            values[input.id] = value
+            if !value.isConstant { runtimeInputs.append((input.id, input.name)) }
+        }
+        // 1. Shape inference and plan-time folding.
+        var planned = [(step: CompiledStep, plan: OperatorPlan)]()
+        var totalFlops = 0
+        for step in graph.steps {
+            let stepInputs = step.inputs.map { $0 >= 0 ? values[$0] : nil }
+            for (position, id) in step.inputs.enumerated() where id >= 0 && stepInputs[position] == nil {
+                throw ONNXError.missingValue(name: graph.valueNames[id], node: step.label)
+            }
+            var plan = try step.op.plan(stepInputs)
+            guard plan.outputs.count >= step.outputs.filter({ $0 >= 0 }).count || plan.outputs.count >= step.outputs.count else {
+                throw ONNXError.invalidAttribute(node: step.label, detail: "declares \(step.outputs.count) outputs but the operator produces \(plan.outputs.count)")
+            }
+            let allConstant = stepInputs.allSatisfy { $0?.isConstant ?? true }
+            if allConstant && plan.kernel != nil {
+                plan = OperatorPlan(outputs: ConstantFolding.evaluate(plan, inputs: stepInputs))
+            }
+            for (index, id) in step.outputs.enumerated() where id >= 0 && index < plan.outputs.count {
+                values[id] = plan.outputs[index]
+            }
+            if plan.kernel != nil {
+                totalFlops += plan.flops
+                planned.append((step, plan))
+            }
+        }
+        // 2. Lifetimes of runtime values (index of defining step, index of last use).
+        var definedAt = [Int: Int]()
+        var lastUse = [Int: Int]()
+        for input in runtimeInputs { definedAt[input.id] = -1; lastUse[input.id] = -1 }
+        for (index, entry) in planned.enumerated() {
+            for id in entry.step.inputs where id >= 0 && definedAt[id] != nil { lastUse[id] = index }
+            for id in entry.step.outputs where id >= 0 { definedAt[id] = index; lastUse[id] = max(lastUse[id] ?? index, index) }
+        }
+        for output in graph.outputs where definedAt[output.id] != nil { lastUse[output.id] = planned.count }
+        // 3. First-fit offsets: a value may reuse memory of values dead before it is defined.
+        struct Allocation { let offset: Int; let size: Int; let start: Int; let end: Int }
+        var allocations = [Allocation]()
+        var offsets = [Int: Int]()
+        let ordered = definedAt.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+        var arenaSize = 0
+        for (id, start) in ordered {
+            let count = values[id]?.count ?? 0
+            let size = (max(count, 1) + 15) / 16 * 16
+            let end = lastUse[id] ?? start
+            let live = allocations.filter { $0.end >= start && $0.start <= end }.sorted { $0.offset < $1.offset }
+            var offset = 0
+            for other in live {
+                if offset + size <= other.offset { break }
+                offset = max(offset, other.offset + other.size)
+            }
+            allocations.append(Allocation(offset: offset, size: size, start: start, end: end))
+            offsets[id] = offset
+            arenaSize = max(arenaSize, offset + size)
+        }
+        // 4. Slots.
+        var owned = [ConstantBuffer]()
+        func slot(_ id: Int) -> Slot {
+            guard id >= 0 else { return .constant(UnsafePointer(Self.dummy.pointer)) }
+            if let offset = offsets[id] { return .arena(offset) }
+            if let buffer = graph.constantBuffers[id] { return .constant(UnsafePointer(buffer.pointer)) }
+            let buffer = ConstantBuffer(values[id]?.constantFloats ?? [0])
+            owned.append(buffer)
+            return .constant(UnsafePointer(buffer.pointer))
+        }
+        var steps = [Step]()
+        var scratch = 0
+        for (step, plan) in planned {
+            guard let kernel = plan.kernel else { continue }
+            let outputSlots = step.outputs.map { id -> Slot in
+                if id >= 0, let offset = offsets[id] { return .arena(offset) }
+                return .absent
+            }
+            steps.append(Step(kernel: kernel, inputs: step.inputs.map(slot), outputs: outputSlots))
+            scratch = max(scratch, plan.scratchCount)
+        }
+        self.steps = steps
+        self.arenaCount = arenaSize
+        self.scratchCount = scratch
+        var inputSlots = [String: (Int, Int)]()
+        for input in runtimeInputs { inputSlots[input.name] = (offsets[input.id] ?? 0, values[input.id]?.count ?? 0) }
+        self.inputSlots = inputSlots
+        self.outputs = graph.outputs.map { output in
+            let value = values[output.id] ?? .runtime([])
+            if let offset = offsets[output.id] {
+                return Output(name: output.name, shape: value.shape, type: value.type, slot: .arena(offset), constant: nil)
+            }
+            return Output(name: output.name, shape: value.shape, type: value.type, slot: .absent, constant: value)
+        }
+        self.flops = totalFlops
+        self.ownedConstants = owned
+    }
+}
