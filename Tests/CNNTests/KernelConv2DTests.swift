@@ -57,6 +57,11 @@ let convolutionCases: [ConvolutionCase] = [
     ConvolutionCase(shape: shape(3, 40, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 4, width: 70, batch: 1),
     ConvolutionCase(shape: shape(3, 4, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 1, width: 1, batch: 3),
     ConvolutionCase(shape: shape(130, 70, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 6, width: 7, batch: 1),
+    // Output widths that are multiples of 16 (row-vector kernel), chunked small images, partial panels.
+    ConvolutionCase(shape: shape(5, 12, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 2, width: 16, batch: 3),
+    ConvolutionCase(shape: shape(8, 16, kernel: (3, 3), dilation: (2, 2), pad: (2, 2, 2, 2)), height: 9, width: 48, batch: 1),
+    ConvolutionCase(shape: shape(6, 9, kernel: (5, 3), stride: (2, 1), pad: (2, 1, 2, 1)), height: 11, width: 32, batch: 3),
+    ConvolutionCase(shape: shape(4, 8, kernel: (1, 1)), height: 5, width: 16, batch: 3),
 ]
 
 @Suite("Conv2DKernel against a naive reference")
@@ -91,6 +96,7 @@ struct KernelConv2DTests {
     static let epilogueShapes: [ConvolutionCase] = [
         ConvolutionCase(shape: shape(13, 32, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 11, width: 9, batch: 3),
         ConvolutionCase(shape: shape(16, 24, kernel: (1, 1)), height: 7, width: 7, batch: 2),
+        ConvolutionCase(shape: shape(13, 20, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 6, width: 16, batch: 2),
         ConvolutionCase(shape: shape(12, 12, kernel: (3, 3), stride: (2, 2), pad: (1, 1, 1, 1), groups: 12),
                         height: 9, width: 9, batch: 2),
     ]
@@ -146,6 +152,8 @@ struct KernelConv2DTests {
 
     static let determinismShapes: [ConvolutionCase] = [
         ConvolutionCase(shape: shape(13, 32, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 20, width: 20, batch: 5),
+        ConvolutionCase(shape: shape(13, 32, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 12, width: 32, batch: 5),
+        ConvolutionCase(shape: shape(64, 64, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 4, width: 16, batch: 5),
         ConvolutionCase(shape: shape(64, 128, kernel: (1, 1), stride: (2, 2)), height: 16, width: 16, batch: 5),
         ConvolutionCase(shape: shape(64, 128, kernel: (3, 3), stride: (2, 2), pad: (1, 1, 1, 1)), height: 16, width: 16, batch: 5),
         ConvolutionCase(shape: shape(13, 64, kernel: (7, 7), stride: (2, 2), pad: (3, 3, 3, 3)), height: 32, width: 32, batch: 5),

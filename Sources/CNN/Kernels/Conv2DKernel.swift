@@ -29,6 +29,8 @@ public final class Conv2DKernel: Sendable {
     /// `k = (channel * kernelHeight + kernelRow) * kernelWidth + kernelColumn`, zero-padded rows.
     /// Depthwise path: OIHW as given.
     private let packedWeightStorage: AlignedBuffer
+    /// Stride-1 convolutions only: weights packed `[group][panel][k][8]` for ``RowVectorKernel``.
+    private let rowWeightStorage: AlignedBuffer?
     /// `[outputChannels]`, zeros when the model has no bias.
     private let biasStorage: AlignedBuffer
     private var packedWeights: UnsafeMutablePointer<Float> { packedWeightStorage.pointer }
@@ -66,6 +68,7 @@ public final class Conv2DKernel: Sendable {
         if isDepthwise {
             packedWeightStorage = AlignedBuffer(count: weights.count)
             packedWeightStorage.pointer.update(from: weights, count: weights.count)
+            rowWeightStorage = nil
         } else {
             let lanes = PixelBroadcastKernel.channels
             let outputPerGroup = shape.outputChannelsPerGroup
@@ -82,6 +85,23 @@ public final class Conv2DKernel: Sendable {
                 }
             }
             packedWeightStorage = storage
+            if shape.strideWidth == 1 {
+                let rows = RowVectorKernel.channels
+                let rowPanels = (outputPerGroup + rows - 1) / rows
+                let rowStorage = AlignedBuffer(count: shape.groups * rowPanels * reduction * rows)
+                for group in 0..<shape.groups {
+                    for panel in 0..<rowPanels {
+                        let base = rowStorage.pointer + (group * rowPanels + panel) * reduction * rows
+                        for row in 0..<min(rows, outputPerGroup - panel * rows) {
+                            let outputChannel = group * outputPerGroup + panel * rows + row
+                            for k in 0..<reduction { base[k * rows + row] = weights[outputChannel * reduction + k] }
+                        }
+                    }
+                }
+                rowWeightStorage = rowStorage
+            } else {
+                rowWeightStorage = nil
+            }
         }
     }
 
@@ -230,27 +250,59 @@ public final class Conv2DKernel: Sendable {
                         let blockPixels = min(block, chunkPixels - blockStart)
                         for group in 0..<s.groups {
                             let groupInput = UnsafePointer(padded + group * inputPerGroup * paddedPlane)
-                            for panel in 0..<panels {
-                                let weightPanel = UnsafePointer(packedWeights
-                                                                + (group * panels + panel) * reduction * lanes)
-                                let channelCount = min(lanes, outputPerGroup - panel * lanes)
-                                var firstSlot = blockStart
-                                while firstSlot < blockStart + blockPixels {
-                                    for lane in 0..<tilePixels {
-                                        bases[lane] = groupInput + Int(pixelInput[firstSlot + lane])
-                                    }
-                                    PixelBroadcastKernel.compute(depth: reduction, weights: weightPanel,
-                                                                 offsets: UnsafePointer(offsets),
-                                                                 bases: UnsafePointer(bases), tile: tile)
-                                    // Transpose the tile into the staging block [channel][pixel].
-                                    let count = min(tilePixels, blockStart + blockPixels - firstSlot)
-                                    let stagingTile = staging + panel * lanes * block + (firstSlot - blockStart)
-                                    for channel in 0..<channelCount {
-                                        for pixel in 0..<count {
-                                            stagingTile[channel * block + pixel] = tile[pixel * lanes + channel]
+                            if let rowWeights = rowWeightStorage?.pointer, outputWidth % 16 == 0 {
+                                let rows = RowVectorKernel.channels
+                                let rowPanels = (outputPerGroup + rows - 1) / rows
+                                for panel in 0..<rowPanels {
+                                    let weightPanel = UnsafePointer(rowWeights
+                                                                    + (group * rowPanels + panel) * reduction * rows)
+                                    let channelCount = min(rows, outputPerGroup - panel * rows)
+                                    var firstSlot = blockStart
+                                    while firstSlot < blockStart + blockPixels {
+                                        let count = min(RowVectorKernel.pixels, blockStart + blockPixels - firstSlot)
+                                        let first = groupInput + Int(pixelInput[firstSlot])
+                                        let second = count > 16 ? groupInput + Int(pixelInput[firstSlot + 16]) : first
+                                        let stagingTile = staging + panel * rows * block + (firstSlot - blockStart)
+                                        if channelCount == rows && count == RowVectorKernel.pixels {
+                                            RowVectorKernel.compute(depth: reduction, weights: weightPanel,
+                                                                    offsets: UnsafePointer(offsets), first: first,
+                                                                    second: second, target: stagingTile, ldt: block)
+                                        } else {
+                                            RowVectorKernel.compute(depth: reduction, weights: weightPanel,
+                                                                    offsets: UnsafePointer(offsets), first: first,
+                                                                    second: second, target: tile,
+                                                                    ldt: RowVectorKernel.pixels)
+                                            for channel in 0..<channelCount {
+                                                (stagingTile + channel * block).update(
+                                                    from: tile + channel * RowVectorKernel.pixels, count: count)
+                                            }
                                         }
+                                        firstSlot += RowVectorKernel.pixels
                                     }
-                                    firstSlot += tilePixels
+                                }
+                            } else {
+                                for panel in 0..<panels {
+                                    let weightPanel = UnsafePointer(packedWeights
+                                                                    + (group * panels + panel) * reduction * lanes)
+                                    let channelCount = min(lanes, outputPerGroup - panel * lanes)
+                                    var firstSlot = blockStart
+                                    while firstSlot < blockStart + blockPixels {
+                                        for lane in 0..<tilePixels {
+                                            bases[lane] = groupInput + Int(pixelInput[firstSlot + lane])
+                                        }
+                                        PixelBroadcastKernel.compute(depth: reduction, weights: weightPanel,
+                                                                     offsets: UnsafePointer(offsets),
+                                                                     bases: UnsafePointer(bases), tile: tile)
+                                        // Transpose the tile into the staging block [channel][pixel].
+                                        let count = min(tilePixels, blockStart + blockPixels - firstSlot)
+                                        let stagingTile = staging + panel * lanes * block + (firstSlot - blockStart)
+                                        for channel in 0..<channelCount {
+                                            for pixel in 0..<count {
+                                                stagingTile[channel * block + pixel] = tile[pixel * lanes + channel]
+                                            }
+                                        }
+                                        firstSlot += tilePixels
+                                    }
                                 }
                             }
                             finishStaged(staging: staging, block: block, blockStart: blockStart,
