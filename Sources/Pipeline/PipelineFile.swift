@@ -1,0 +1,346 @@
+import Foundation
+import RasterIO
+import Yams
+
+/// A pipeline file: which scenes to classify with which model, and how to tile, mask and write them.
+///
+/// The schema is documented in one place, `pipelines/README.md`; this type mirrors it. Paths are
+/// relative to the pipeline file's folder. Unknown keys are rejected with the closest valid key.
+public struct PipelineFile: Equatable, Sendable {
+    /// One scene input: a file, a folder (band files or SAFE), a SAFE product or zip, or a glob;
+    /// several `paths` together form one scene (e.g. one file per band).
+    public struct Input: Equatable, Sendable {
+        public var paths: [String]
+        /// Optional scene name (default: derived from the files).
+        public var name: String?
+    }
+
+    /// Tiling settings.
+    public struct Tiling: Equatable, Sendable {
+        /// Patch size in pixels; nil = the model's.
+        public var patchSize: Int?
+        /// Stride in pixels; nil = the patch size (no overlap).
+        public var stride: Int?
+        public var edge: EdgePolicy
+    }
+
+    /// How predictions become a map.
+    public enum Mode: String, Equatable, Sendable, CaseIterable {
+        /// One class per patch, written at patch resolution (or painted at full resolution).
+        case patch
+        /// Overlapping patches' probabilities blended with a Hann window into a per-pixel map.
+        case dense
+        /// Segmentation models: per-pixel outputs blended the same way.
+        case segmentation
+        /// `segmentation` for segmentation models, `patch` otherwise.
+        case auto
+    }
+
+    /// Nodata handling.
+    public struct Nodata: Equatable, Sendable {
+        /// Treat this DN as nodata in every band (overrides the files' nodata).
+        public var value: Double?
+        /// Patches with a smaller fraction of valid pixels are not classified (output nodata).
+        public var minValidFraction: Double
+        /// Optional mask layer, e.g. Sentinel-2 SCL: pixels whose value is in `invalidValues` are nodata.
+        public var maskBand: String?
+        public var maskPath: String?
+        public var invalidValues: [Int]
+    }
+
+    /// Output settings.
+    public struct Output: Equatable, Sendable {
+        public var folder: String
+        /// File name template; `{scene}`, `{date}` and `{model}` are replaced.
+        public var name: String
+        public var format: RasterFormat
+        public var compression: RasterCompression
+        public var confidence: Bool
+        public var probabilities: Bool
+        public var preview: Bool
+        public var stac: Bool
+        /// Patch mode: one output pixel per patch (true) or painted at full resolution (false).
+        public var patchResolution: Bool
+    }
+
+    /// Runtime settings.
+    public struct Runtime: Equatable, Sendable {
+        /// Classifier threads; nil = one per core.
+        public var threads: Int?
+        /// Memory budget in MiB for buffers and GDAL's cache.
+        public var memoryMiB: Int
+        /// Patches per inference batch.
+        public var batchSize: Int
+    }
+
+    public var inputs: [Input]
+    public var model: String
+    /// Model band name -> scene band name, for scenes whose bands differ from the model's names.
+    public var bandMap: [String: String]
+    /// Names of unnamed multi-band files' bands (`eurosat`, `sentinel2` or a list).
+    public var bandOrder: [String]?
+    public var resolution: Double?
+    public var resampling: [String: Resampling]
+    public var tiling: Tiling
+    public var mode: Mode
+    public var nodata: Nodata
+    public var output: Output
+    public var runtime: Runtime
+    /// The folder relative paths are resolved against.
+    public var baseFolder: String
+
+    /// Every key the schema knows, by section ("" = top level); for validation and did-you-mean.
+    public static let schema: [String: Set<String>] = [
+        "": ["version", "inputs", "model", "bands", "band_order", "resolution", "resampling", "tiling", "mode", "nodata", "output", "runtime"],
+        "inputs[]": ["path", "paths", "name"],
+        "tiling": ["patch_size", "stride", "edge"],
+        "nodata": ["value", "min_valid_fraction", "mask"],
+        "nodata.mask": ["band", "path", "invalid"],
+        "output": ["folder", "name", "format", "compression", "confidence", "probabilities", "preview", "stac", "patch_resolution"],
+        "runtime": ["threads", "memory_mb", "batch_size"],
+    ]
+
+    /// Reads and validates a pipeline file.
+    /// - Throws: ``PipelineError`` naming the key (or file) at fault.
+    public static func load(path: String) throws -> PipelineFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineError.unreadable(path: path, reason: "cannot read the pipeline file; check the path")
+        }
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try parse(String(decoding: data, as: UTF8.self), baseFolder: base, source: path)
+    }
+
+    /// Parses pipeline YAML text; relative paths are resolved against `baseFolder`.
+    public static func parse(_ text: String, baseFolder: String, source: String = "pipeline") throws -> PipelineFile {
+        let node: Node
+        do {
+            guard let parsed = try Yams.compose(yaml: text) else {
+                throw PipelineError.unreadable(path: source, reason: "the file is empty; see pipelines/README.md")
+            }
+            node = parsed
+        } catch let error as PipelineError {
+            throw error
+        } catch {
+            throw PipelineError.unreadable(path: source, reason: "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        let root = try YAMLMap(node, key: "", section: "")
+        if let version = try root.int("version"), version != 1 {
+            throw PipelineError.invalidValue(key: "version", value: "\(version)", reason: "is not supported; this landcover reads version 1")
+        }
+        guard let inputsNode = root["inputs"] else { throw PipelineError.missingKey(key: "inputs") }
+        var inputs: [Input] = []
+        let inputItems: [Node]
+        if case .sequence(let seq) = inputsNode { inputItems = Array(seq) } else { inputItems = [inputsNode] }
+        for (i, item) in inputItems.enumerated() {
+            let key = "inputs[\(i)]"
+            if let s = item.string {
+                inputs.append(Input(paths: [s], name: nil))
+            } else {
+                let map = try YAMLMap(item, key: key, section: "inputs[]")
+                var paths = try map.strings("paths") ?? []
+                if let one = try map.string("path") { paths.insert(one, at: 0) }
+                guard !paths.isEmpty else { throw PipelineError.missingKey(key: "\(key).path") }
+                inputs.append(Input(paths: paths, name: try map.string("name")))
+            }
+        }
+        guard !inputs.isEmpty else { throw PipelineError.invalidValue(key: "inputs", value: "[]", reason: "lists no scenes; add at least one path") }
+        guard let model = try root.string("model") else { throw PipelineError.missingKey(key: "model") }
+
+        var bandMap: [String: String] = [:]
+        if let bands = root["bands"] {
+            let map = try YAMLMap(bands, key: "bands", section: nil)
+            for key in map.keys {
+                guard let value = try map.string(key) else { continue }
+                bandMap[SentinelBand.canonicalName(key)] = SentinelBand.canonicalName(value)
+            }
+        }
+        var bandOrder: [String]?
+        if let order = root["band_order"] {
+            if let name = order.string {
+                guard let named = SentinelBand.namedOrder(name) else {
+                    throw PipelineError.invalidValue(key: "band_order", value: name, reason: "is not a known order (eurosat, sentinel2, sentinel2-l2a) nor a list of band names")
+                }
+                bandOrder = named
+            } else {
+                bandOrder = try root.strings("band_order")?.map(SentinelBand.canonicalName)
+            }
+        }
+        var resampling: [String: Resampling] = [:]
+        if let node = root["resampling"] {
+            let map = try YAMLMap(node, key: "resampling", section: nil)
+            for key in map.keys {
+                let value = try map.string(key) ?? ""
+                guard let method = Resampling(name: value) else {
+                    throw PipelineError.invalidValue(key: "resampling.\(key)", value: value, reason: "is not one of \(Resampling.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                resampling[SentinelBand.canonicalName(key)] = method
+            }
+        }
+        let resolution = try root.double("resolution")
+        if let resolution, !(resolution > 0) {
+            throw PipelineError.invalidValue(key: "resolution", value: "\(resolution)", reason: "must be a positive pixel size in map units")
+        }
+
+        let tilingMap = try root["tiling"].map { try YAMLMap($0, key: "tiling", section: "tiling") }
+        let edgeText = try tilingMap?.string("edge") ?? EdgePolicy.shift.rawValue
+        guard let edge = EdgePolicy(rawValue: edgeText) else {
+            throw PipelineError.invalidValue(key: "tiling.edge", value: edgeText, reason: "must be one of \(EdgePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let tiling = Tiling(patchSize: try tilingMap?.positiveInt("patch_size"), stride: try tilingMap?.positiveInt("stride"), edge: edge)
+
+        let modeText = try root.string("mode") ?? Mode.auto.rawValue
+        guard let mode = Mode(rawValue: modeText) else {
+            throw PipelineError.invalidValue(key: "mode", value: modeText, reason: "must be one of \(Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+
+        let nodataMap = try root["nodata"].map { try YAMLMap($0, key: "nodata", section: "nodata") }
+        let minValid = try nodataMap?.double("min_valid_fraction") ?? 0.5
+        guard (0...1).contains(minValid) else {
+            throw PipelineError.invalidValue(key: "nodata.min_valid_fraction", value: "\(minValid)", reason: "must be between 0 and 1")
+        }
+        let maskMap = try nodataMap?["mask"].map { try YAMLMap($0, key: "nodata.mask", section: "nodata.mask") }
+        let nodata = Nodata(value: try nodataMap?.double("value"), minValidFraction: minValid,
+                            maskBand: try maskMap?.string("band").map(SentinelBand.canonicalName), maskPath: try maskMap?.string("path"),
+                            invalidValues: try maskMap?.ints("invalid") ?? (maskMap == nil ? [] : [0, 1, 3, 8, 9, 10]))
+
+        let outMap = try root["output"].map { try YAMLMap($0, key: "output", section: "output") }
+        let formatText = try outMap?.string("format") ?? "gtiff"
+        guard let format = RasterFormat.allCases.first(where: { $0.rawValue.lowercased() == formatText.lowercased() }) else {
+            throw PipelineError.invalidValue(key: "output.format", value: formatText, reason: "must be gtiff or cog")
+        }
+        let compressionText = try outMap?.string("compression") ?? "deflate"
+        guard let compression = RasterCompression.allCases.first(where: { $0.rawValue.lowercased() == compressionText.lowercased() }) else {
+            throw PipelineError.invalidValue(key: "output.compression", value: compressionText, reason: "must be deflate, zstd, lzw or none")
+        }
+        let output = Output(folder: try outMap?.string("folder") ?? "out", name: try outMap?.string("name") ?? "{scene}_landcover.tif",
+                            format: format, compression: compression, confidence: try outMap?.bool("confidence") ?? true,
+                            probabilities: try outMap?.bool("probabilities") ?? false, preview: try outMap?.bool("preview") ?? true,
+                            stac: try outMap?.bool("stac") ?? true, patchResolution: try outMap?.bool("patch_resolution") ?? false)
+
+        let runMap = try root["runtime"].map { try YAMLMap($0, key: "runtime", section: "runtime") }
+        let runtime = Runtime(threads: try runMap?.positiveInt("threads"), memoryMiB: try runMap?.positiveInt("memory_mb") ?? 512,
+                              batchSize: try runMap?.positiveInt("batch_size") ?? 16)
+
+        return PipelineFile(inputs: inputs, model: model, bandMap: bandMap, bandOrder: bandOrder, resolution: resolution,
+                            resampling: resampling, tiling: tiling, mode: mode, nodata: nodata, output: output,
+                            runtime: runtime, baseFolder: baseFolder)
+    }
+
+    /// `path` resolved against the pipeline's folder (absolute paths unchanged).
+    public func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: baseFolder).appendingPathComponent(path).standardizedFileURL.path
+    }
+}
+
+/// A YAML mapping with strict keys: any key outside its schema section is an error with a suggestion.
+struct YAMLMap {
+    let key: String
+    private let pairs: [(String, Node)]
+
+    init(_ node: Node, key: String, section: String?) throws {
+        guard case .mapping(let mapping) = node else {
+            throw PipelineError.invalidValue(key: key.isEmpty ? "(top level)" : key, value: node.string ?? "\(node)", reason: "must be a mapping of keys to values")
+        }
+        self.key = key
+        var pairs: [(String, Node)] = []
+        for (k, v) in mapping {
+            guard let name = k.string else { continue }
+            if let section, let allowed = PipelineFile.schema[section], !allowed.contains(name) {
+                throw PipelineError.unknownKey(key: key.isEmpty ? name : "\(key).\(name)", suggestion: Self.closest(name, in: allowed).map { key.isEmpty ? $0 : "\(key).\($0)" })
+            }
+            pairs.append((name, v))
+        }
+        self.pairs = pairs
+    }
+
+    var keys: [String] { pairs.map(\.0) }
+
+    subscript(name: String) -> Node? { pairs.first { $0.0 == name }?.1 }
+
+    private func path(_ name: String) -> String { key.isEmpty ? name : "\(key).\(name)" }
+
+    private func scalar(_ name: String) throws -> String? {
+        guard let node = self[name] else { return nil }
+        guard case .scalar(let s) = node else {
+            throw PipelineError.invalidValue(key: path(name), value: "\(node)", reason: "must be a single value")
+        }
+        return s.string
+    }
+
+    func string(_ name: String) throws -> String? { try scalar(name) }
+
+    func int(_ name: String) throws -> Int? {
+        guard let text = try scalar(name) else { return nil }
+        guard let value = Int(text) else { throw PipelineError.invalidValue(key: path(name), value: text, reason: "must be a whole number") }
+        return value
+    }
+
+    func positiveInt(_ name: String) throws -> Int? {
+        guard let value = try int(name) else { return nil }
+        guard value > 0 else { throw PipelineError.invalidValue(key: path(name), value: "\(value)", reason: "must be positive") }
+        return value
+    }
+
+    func double(_ name: String) throws -> Double? {
+        guard let text = try scalar(name) else { return nil }
+        guard let value = Double(text), value.isFinite else { throw PipelineError.invalidValue(key: path(name), value: text, reason: "must be a number") }
+        return value
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        guard let text = try scalar(name) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw PipelineError.invalidValue(key: path(name), value: text, reason: "must be true or false")
+        }
+    }
+
+    func strings(_ name: String) throws -> [String]? {
+        guard let node = self[name] else { return nil }
+        if let s = node.string { return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        guard case .sequence(let seq) = node else {
+            throw PipelineError.invalidValue(key: path(name), value: "\(node)", reason: "must be a list")
+        }
+        return try seq.map { item in
+            guard let s = item.string else { throw PipelineError.invalidValue(key: path(name), value: "\(item)", reason: "must be a list of strings") }
+            return s
+        }
+    }
+
+    func ints(_ name: String) throws -> [Int]? {
+        try strings(name)?.map { text in
+            guard let v = Int(text) else { throw PipelineError.invalidValue(key: path(name), value: text, reason: "must be a list of whole numbers") }
+            return v
+        }
+    }
+
+    /// The allowed key closest to `name` by edit distance, when it is close enough to be a typo.
+    static func closest(_ name: String, in allowed: Set<String>) -> String? {
+        var best: (key: String, distance: Int)?
+        for candidate in allowed.sorted() {
+            let distance = editDistance(name.lowercased(), candidate)
+            if let current = best, current.distance <= distance { continue }
+            best = (candidate, distance)
+        }
+        guard let best, best.distance <= Swift.max(2, name.count / 3) else { return nil }
+        return best.key
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + [Int](repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let substitution: Int = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                let deletion: Int = previous[j] + 1
+                let insertion: Int = current[j - 1] + 1
+                current[j] = Swift.min(deletion, insertion, substitution)
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

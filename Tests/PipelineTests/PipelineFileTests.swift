@@ -1,0 +1,66 @@
+import Testing
+import RasterIO
+import Pipeline
+
+@Suite("Pipeline files")
+struct PipelineFileTests {
+    @Test func fullFileParses() throws {
+        let text = """
+        version: 1
+        inputs:
+          - path: scenes/a
+          - paths: [b/B02.tif, b/B03.tif]
+            name: b
+          - c.tif
+        model: models/m.onnx
+        bands: {B8A: B08}
+        band_order: eurosat
+        resolution: 20
+        resampling: {B05: cubic}
+        tiling: {patch_size: 64, stride: 32, edge: pad}
+        mode: dense
+        nodata: {value: 0, min_valid_fraction: 0.25, mask: {band: SCL, invalid: [0, 3, 8, 9]}}
+        output: {folder: out, name: "{scene}_{model}.tif", format: cog, compression: zstd, confidence: true, probabilities: true, preview: false, stac: true}
+        runtime: {threads: 2, memory_mb: 256, batch_size: 8}
+        """
+        let p = try PipelineFile.parse(text, baseFolder: "/data/pipes")
+        #expect(p.inputs.count == 3 && p.inputs[1].paths == ["b/B02.tif", "b/B03.tif"] && p.inputs[1].name == "b" && p.inputs[2].paths == ["c.tif"])
+        #expect(p.model == "models/m.onnx" && p.resolve(p.model) == "/data/pipes/models/m.onnx")
+        #expect(p.bandMap == ["B8A": "B08"] && p.bandOrder == SentinelBand.eurosatOrder && p.resolution == 20)
+        #expect(p.resampling == ["B05": .cubic])
+        #expect(p.tiling.patchSize == 64 && p.tiling.stride == 32 && p.tiling.edge == .pad && p.mode == .dense)
+        #expect(p.nodata.value == 0 && p.nodata.minValidFraction == 0.25 && p.nodata.maskBand == "SCL" && p.nodata.invalidValues == [0, 3, 8, 9])
+        #expect(p.output.format == .cog && p.output.compression == .zstd && p.output.probabilities && !p.output.preview)
+        #expect(p.runtime.threads == 2 && p.runtime.memoryMiB == 256 && p.runtime.batchSize == 8)
+    }
+
+    @Test func defaults() throws {
+        let p = try PipelineFile.parse("inputs: [x.tif]\nmodel: m.onnx\n", baseFolder: "/p")
+        #expect(p.mode == .auto && p.tiling.edge == .shift && p.tiling.patchSize == nil && p.output.format == .gtiff)
+        #expect(p.output.confidence && p.output.preview && p.output.stac && p.runtime.memoryMiB == 512 && p.nodata.minValidFraction == 0.5)
+    }
+
+    @Test("errors name the key", arguments: [
+        ("inputs: [x]\nmodel: m\ntilling: {stride: 3}\n", PipelineError.unknownKey(key: "tilling", suggestion: "tiling")),
+        ("inputs: [x]\nmodel: m\ntiling: {strid: 3}\n", PipelineError.unknownKey(key: "tiling.strid", suggestion: "tiling.stride")),
+        ("inputs: [x]\nmodel: m\noutput: {format: png}\n", PipelineError.invalidValue(key: "output.format", value: "png", reason: "must be gtiff or cog")),
+        ("inputs: [x]\nmodel: m\nruntime: {threads: two}\n", PipelineError.invalidValue(key: "runtime.threads", value: "two", reason: "must be a whole number")),
+        ("inputs: [x]\n", PipelineError.missingKey(key: "model")),
+        ("model: m\n", PipelineError.missingKey(key: "inputs")),
+        ("inputs: [x]\nmodel: m\nzzz: 1\n", PipelineError.unknownKey(key: "zzz", suggestion: nil)),
+    ])
+    func errorsNameTheKey(text: String, expected: PipelineError) {
+        #expect(throws: expected) { try PipelineFile.parse(text, baseFolder: "/p") }
+    }
+
+    @Test func malformedYAML() {
+        do {
+            _ = try PipelineFile.parse("inputs: [x\nmodel: :\n", baseFolder: "/p", source: "bad.yaml")
+            Issue.record("malformed YAML parsed")
+        } catch let error as PipelineError {
+            #expect(error.description.hasPrefix("bad.yaml: not valid YAML"))
+        } catch {
+            Issue.record("untyped error \(error)")
+        }
+    }
+}
