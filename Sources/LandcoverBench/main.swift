@@ -1,3 +1,120 @@
-// landcover-bench: measures the CNN engine's throughput on ONNX files.
-// Usage is printed by benchmarks/engine.py; see README, "Performance".
-print("landcover-bench: no benchmark selected")
+// landcover-bench: measures the CNN engine's throughput.
+//
+//   landcover-bench model <file.onnx> [--batch 64] [--threads 1] [--repeats 10] [--size 64]
+//       Loads the model once, gives each thread its own session and a contiguous part of one
+//       [batch, bands, size, size] batch (DispatchQueue.concurrentPerform), runs it `repeats`
+//       times after one warm-up, and prints the median as `patches_per_second=<value>`.
+//   landcover-bench kernels [--threads 1] [--batch 64]
+//       Times the convolution kernels alone on the convolution layers of the small CNN and
+//       ResNet-18 (13 bands, 64 x 64) and prints GFLOP/s per layer.
+//
+// benchmarks/engine.py runs it beside onnxruntime and prints the ratios.
+import CNN
+import Dispatch
+import Foundation
+
+/// Command-line options shared by the subcommands.
+struct BenchOptions {
+    var batch = 64
+    var threads = 1
+    var repeats = 10
+    var size = 64
+    var positional: [String] = []
+
+    init(arguments: ArraySlice<String>) throws {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            func value() throws -> Int {
+                guard let text = iterator.next(), let number = Int(text), number > 0 else {
+                    throw BenchError.usage("\(argument) needs a positive integer")
+                }
+                return number
+            }
+            switch argument {
+            case "--batch": batch = try value()
+            case "--threads": threads = try value()
+            case "--repeats": repeats = try value()
+            case "--size": size = try value()
+            default:
+                if argument.hasPrefix("--") { throw BenchError.usage("unknown option \(argument)") }
+                positional.append(argument)
+            }
+        }
+    }
+}
+
+enum BenchError: Error, CustomStringConvertible {
+    case usage(String)
+    var description: String {
+        switch self {
+        case .usage(let message):
+            return "landcover-bench: \(message)\nusage: landcover-bench model <file.onnx> [--batch N] [--threads N] "
+                + "[--repeats N] [--size N] | landcover-bench kernels [--threads N] [--batch N]"
+        }
+    }
+}
+
+/// Median patches/s of `model` on a deterministic batch split over `threads` sessions.
+func benchmarkModel(path: String, options: BenchOptions) throws {
+    let model = try InferenceModel(contentsOf: URL(fileURLWithPath: path))
+    guard let inputInfo = model.inputs.first else { throw BenchError.usage("\(path) has no input") }
+    let bands = inputInfo.shape.count == 4 ? (inputInfo.shape[1] ?? 13) : 13
+    let threads = max(1, min(options.threads, options.batch))
+    // Contiguous parts, as InferenceModel.run(inputs:threads:) splits them.
+    let parts = (0..<threads).map { index -> Range<Int> in
+        let start = options.batch * index / threads
+        return start..<(options.batch * (index + 1) / threads)
+    }
+    let plane = bands * options.size * options.size
+    var inputs: [Tensor] = []
+    for part in parts {
+        let scalars = (0..<(part.count * plane)).map { index in
+            Float((index + part.lowerBound * plane) % 251) / 251 - 0.5
+        }
+        inputs.append(try Tensor(shape: [part.count, bands, options.size, options.size], scalars: scalars))
+    }
+    let sessions = (0..<threads).map { _ in model.makeSession() }
+    let lock = NSLock()
+    nonisolated(unsafe) var failure: Error?
+    func runOnce() {
+        DispatchQueue.concurrentPerform(iterations: threads) { index in
+            do { _ = try sessions[index].run(input: inputs[index]) } catch {
+                lock.lock(); failure = error; lock.unlock()
+            }
+        }
+    }
+    runOnce()  // warm-up: plans and arenas
+    if let failure { throw failure }
+    var seconds: [Double] = []
+    for _ in 0..<options.repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        runOnce()
+        seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    if let failure { throw failure }
+    seconds.sort()
+    let median = seconds[seconds.count / 2]
+    print(String(format: "patches_per_second=%.1f best=%.1f batch=%d threads=%d", Double(options.batch) / median,
+                 Double(options.batch) / (seconds.first ?? median), options.batch, threads))
+}
+
+do {
+    let arguments = CommandLine.arguments.dropFirst()
+    guard let command = arguments.first else { throw BenchError.usage("no command") }
+    let options = try BenchOptions(arguments: arguments.dropFirst())
+    switch command {
+    case "model":
+        guard let path = options.positional.first else { throw BenchError.usage("model needs a file") }
+        try benchmarkModel(path: path, options: options)
+    case "kernels":
+        KernelBenchmark.run(modelName: "small CNN", layers: KernelBenchmark.smallCNN, batch: options.batch,
+                            threads: options.threads, repeats: options.repeats)
+        KernelBenchmark.run(modelName: "ResNet-18", layers: KernelBenchmark.resNet18, batch: options.batch,
+                            threads: options.threads, repeats: max(1, options.repeats / 2))
+    default:
+        throw BenchError.usage("unknown command \(command)")
+    }
+} catch {
+    FileHandle.standardError.write(Data("\(error)\n".utf8))
+    exit(1)
+}
