@@ -174,7 +174,7 @@ def main():
 
     if not args.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--scratch-path", os.path.join(ROOT, ".build-kernels"),
-                        "--target", "LandcoverBench"], cwd=ROOT, check=True)
+                        "--product", "LandcoverBench"], cwd=ROOT, check=True)
     os.makedirs(args.out, exist_ok=True)
     rows = []
     for name, build, flops in [("small CNN", small_cnn, 106.2e6), ("ResNet-18", resnet18, 360.3e6)]:

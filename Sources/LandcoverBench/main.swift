@@ -54,11 +54,39 @@ enum BenchError: Error, CustomStringConvertible {
     }
 }
 
+/// One session and one input part per thread. Each thread touches only its own slot; the
+/// first error is recorded under a lock.
+final class Workers: @unchecked Sendable {
+    let sessions: [InferenceSession]
+    let inputs: [Tensor]
+    private let lock = NSLock()
+    private var firstError: Error?
+
+    init(sessions: [InferenceSession], inputs: [Tensor]) {
+        self.sessions = sessions
+        self.inputs = inputs
+    }
+
+    var failure: Error? {
+        lock.lock(); defer { lock.unlock() }
+        return firstError
+    }
+
+    func run(_ index: Int) {
+        do { _ = try sessions[index].run(input: inputs[index]) } catch {
+            lock.lock(); if firstError == nil { firstError = error }; lock.unlock()
+        }
+    }
+}
+
 /// Median patches/s of `model` on a deterministic batch split over `threads` sessions.
 func benchmarkModel(path: String, options: BenchOptions) throws {
     let model = try InferenceModel(contentsOf: URL(fileURLWithPath: path))
     guard let inputInfo = model.inputs.first else { throw BenchError.usage("\(path) has no input") }
-    let bands = inputInfo.shape.count == 4 ? (inputInfo.shape[1] ?? 13) : 13
+    var bands = 13
+    if let shape = inputInfo.shape, shape.count == 4, case .value(let channels) = shape[1], channels > 0 {
+        bands = Int(channels)
+    }
     let threads = max(1, min(options.threads, options.batch))
     // Contiguous parts, as InferenceModel.run(inputs:threads:) splits them.
     let parts = (0..<threads).map { index -> Range<Int> in
@@ -66,32 +94,26 @@ func benchmarkModel(path: String, options: BenchOptions) throws {
         return start..<(options.batch * (index + 1) / threads)
     }
     let plane = bands * options.size * options.size
-    var inputs: [Tensor] = []
+    var inputs: [Tensor] = []  // one contiguous part per thread
     for part in parts {
         let scalars = (0..<(part.count * plane)).map { index in
             Float((index + part.lowerBound * plane) % 251) / 251 - 0.5
         }
         inputs.append(try Tensor(shape: [part.count, bands, options.size, options.size], scalars: scalars))
     }
-    let sessions = (0..<threads).map { _ in model.makeSession() }
-    let lock = NSLock()
-    nonisolated(unsafe) var failure: Error?
+    let workers = Workers(sessions: (0..<threads).map { _ in model.makeSession() }, inputs: inputs)
     func runOnce() {
-        DispatchQueue.concurrentPerform(iterations: threads) { index in
-            do { _ = try sessions[index].run(input: inputs[index]) } catch {
-                lock.lock(); failure = error; lock.unlock()
-            }
-        }
+        DispatchQueue.concurrentPerform(iterations: threads) { index in workers.run(index) }
     }
     runOnce()  // warm-up: plans and arenas
-    if let failure { throw failure }
+    if let failure = workers.failure { throw failure }
     var seconds: [Double] = []
     for _ in 0..<options.repeats {
         let start = DispatchTime.now().uptimeNanoseconds
         runOnce()
         seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
-    if let failure { throw failure }
+    if let failure = workers.failure { throw failure }
     seconds.sort()
     let median = seconds[seconds.count / 2]
     print(String(format: "patches_per_second=%.1f best=%.1f batch=%d threads=%d", Double(options.batch) / median,
