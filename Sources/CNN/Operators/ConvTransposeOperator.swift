@@ -69,8 +69,10 @@ struct ConvTransposeOperator: GraphOperator {
             if let requested = outputShapeAttribute, onnxAxis >= 0 || spatialRank == 2 {
                 let target = requested[requested.count - spatialRank + max(onnxAxis, 0)]
                 let total = natural - target
-                // onnxruntime convention: SAME_UPPER puts the extra padding at the end.
-                if autoPad == "SAME_UPPER" { padBegin[axis] = total / 2; padEnd[axis] = total - total / 2 }
+                // onnxruntime convention: SAME_UPPER crops the odd extra at the end, otherwise at
+                // the beginning; a target larger than the natural size grows the end (bias only).
+                if total < 0 { padBegin[axis] = 0; padEnd[axis] = total }
+                else if autoPad == "SAME_UPPER" { padBegin[axis] = total / 2; padEnd[axis] = total - total / 2 }
                 else { padEnd[axis] = total / 2; padBegin[axis] = total - total / 2 }
             } else if let pads, onnxAxis >= 0 {
                 padBegin[axis] = pads[onnxAxis]; padEnd[axis] = pads[onnxAxis + spatialRank]

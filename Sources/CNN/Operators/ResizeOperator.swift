@@ -33,7 +33,25 @@ struct ResizeOperator: GraphOperator {
                 sizes = values.map { Int($0) }
             }
         }
-        if try attributes.ints("axes") != nil { throw attributes.invalid("the axes attribute is not supported; pass scales for every axis") }
+        if let axes = try attributes.ints("axes") {
+            // Opset 18+: scales/sizes list only these axes; the others keep their size.
+            let normalized = try axes.map { axis -> Int in
+                guard let a = ShapeMath.axis(axis, rank: rank) else { throw attributes.invalid("axis \(axis) is out of range for rank \(rank)") }
+                return a
+            }
+            if let given = scales {
+                guard given.count == normalized.count else { throw attributes.shapeError("scales \(given) need one entry per axis in \(axes)") }
+                var full = [Float](repeating: 1, count: rank)
+                for (i, axis) in normalized.enumerated() { full[axis] = given[i] }
+                scales = full
+            }
+            if let given = sizes {
+                guard given.count == normalized.count else { throw attributes.shapeError("sizes \(given) need one entry per axis in \(axes)") }
+                var full = x.shape
+                for (i, axis) in normalized.enumerated() { full[axis] = given[i] }
+                sizes = full
+            }
+        }
         var outputShape = x.shape
         var axisScales = [Float](repeating: 1, count: rank)
         if let sizes {

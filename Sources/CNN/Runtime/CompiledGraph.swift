@@ -27,8 +27,8 @@ struct CompiledGraph: Sendable {
         guard let opset = model.defaultOpsetVersion else {
             throw ONNXError.invalidModel(detail: "no opset_import for the default ONNX domain; add one (opset 11 to 21)")
         }
-        guard opset >= 7 else {
-            throw ONNXError.invalidModel(detail: "opset \(opset) is too old; re-export with opset 11 to 21")
+        guard opset >= 1 else {
+            throw ONNXError.invalidModel(detail: "opset \(opset) is not a valid version; re-export with opset 11 to 21")
         }
         self.opset = opset
         let graph = model.graph
