@@ -231,15 +231,24 @@ public final class Conv2DKernel: Sendable {
                     // Per pixel: offset of its top-left tap in the padded chunk and of its output
                     // element (channel 0) relative to the chunk's output. Missing pixels of the last
                     // tile repeat the chunk's last pixel (computed, never stored).
-                    for slot in 0..<(tileCount * tilePixels) {
-                        let pixel = min(slot, chunkPixels - 1)
-                        let image = pixel / pixels
-                        let within = pixel - image * pixels
-                        let outputRow = within / outputWidth
-                        let outputColumn = within - outputRow * outputWidth
+                    var image = 0, outputRow = 0, outputColumn = 0
+                    for slot in 0..<chunkPixels {
                         pixelInput[slot] = Int32(image * paddedImage + outputRow * s.strideHeight * paddedWidth
                                                  + outputColumn * s.strideWidth)
-                        pixelOutput[slot] = Int32(image * outputImageStride + within)
+                        pixelOutput[slot] = Int32(image * outputImageStride + outputRow * outputWidth + outputColumn)
+                        outputColumn += 1
+                        if outputColumn == outputWidth {
+                            outputColumn = 0
+                            outputRow += 1
+                            if outputRow == outputHeight {
+                                outputRow = 0
+                                image += 1
+                            }
+                        }
+                    }
+                    for slot in chunkPixels..<(tileCount * tilePixels) {
+                        pixelInput[slot] = pixelInput[chunkPixels - 1]
+                        pixelOutput[slot] = pixelOutput[chunkPixels - 1]
                     }
                     let chunkOutput = output + chunkStart * outputImageStride
                     let chunkResidual = residual.map { $0 + chunkStart * outputImageStride }
