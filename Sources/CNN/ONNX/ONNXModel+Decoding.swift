@@ -23,6 +23,7 @@ extension ONNXModel {
         }
         var reader = ProtobufReader(bytes: bytes, context: "ModelProto")
         var graph: ONNXGraph?
+        var insideGraph = false
         var model = ONNXModel(graph: ONNXGraph(nodes: [], inputs: [], outputs: []), irVersion: 0, opsetImports: [], producerName: "")
         do {
             while !reader.isAtEnd {
@@ -36,8 +37,10 @@ extension ONNXModel {
                 case 6: try reader.expect(wire, .lengthDelimited, field: "doc_string"); model.docString = try reader.readString()
                 case 7:
                     try reader.expect(wire, .lengthDelimited, field: "graph")
+                    insideGraph = true
                     var sub = try reader.readSubmessage(context: "GraphProto")
                     graph = try ONNXGraph(reader: &sub)
+                    insideGraph = false
                 case 8:
                     try reader.expect(wire, .lengthDelimited, field: "opset_import")
                     var sub = try reader.readSubmessage(context: "OperatorSetIdProto")
@@ -50,9 +53,10 @@ extension ONNXModel {
                 }
             }
         } catch let error as ONNXError {
-            // Garbage that happens to start like a field key usually fails as malformed wire data.
-            if graph == nil, case .malformedProtobuf(let context, let detail) = error, context == "ModelProto" {
-                throw ONNXError.notAModel(detail: detail)
+            // Garbage that happens to start like a field key fails outside the graph before any
+            // graph was read; a real but cut-off model fails inside its (large) graph.
+            if graph == nil && !insideGraph {
+                throw ONNXError.notAModel(detail: "the bytes do not decode as a ModelProto (\(error.errorDescription ?? "invalid data"))")
             }
             throw error
         }

@@ -1,0 +1,71 @@
+import Foundation
+
+/// A description of a loaded model for `landcover model info`: interface, size and cost.
+public struct ModelSummary: Sendable, Equatable {
+    /// A graph input or output with its declared element type and shape (`N` for a symbolic dim).
+    public struct Value: Sendable, Equatable {
+        public let name: String
+        /// ONNX element type name, e.g. "float32" or "int64".
+        public let elementType: String
+        /// Declared dimensions as text: numbers or symbolic names; nil when the rank is unknown.
+        public let shape: [String]?
+    }
+
+    public let inputs: [Value]
+    public let outputs: [Value]
+    /// Node count per `op_type` in the file as stored (before optimization).
+    public let operatorCounts: [String: Int]
+    /// Number of Float elements in the initializers (weights and biases).
+    public let parameterCount: Int
+    /// Runtime steps after folding and fusion.
+    public let optimizedStepCount: Int
+    /// Floating-point operations for one sample (multiply-adds count 2), planned with batch 1
+    /// and the declared (or contract patch size) spatial dims; nil when a dim is unknown.
+    public let flopsPerSample: Int?
+    /// The input shape used for ``flopsPerSample``.
+    public let flopsInputShape: [String: [Int]]?
+    public let opsetVersion: Int
+    public let producer: String
+}
+
+extension InferenceModel {
+    /// Summarizes the model. FLOPs are computed by planning a batch of one.
+    public func summary() -> ModelSummary {
+        func typeName(_ code: Int32) -> String {
+            switch ONNXTensor.DataType(rawValue: code) {
+            case .float: return "float32"
+            case .int64: return "int64"
+            case .int32: return "int32"
+            case .double: return "float64"
+            case .float16: return "float16"
+            case .uint8: return "uint8"
+            case .bool: return "bool"
+            default: return "type\(code)"
+            }
+        }
+        func describe(_ info: ONNXValueInfo) -> ModelSummary.Value {
+            ModelSummary.Value(name: info.name, elementType: typeName(info.elementType), shape: info.shape?.map(\.description))
+        }
+        var counts = [String: Int]()
+        for node in proto.graph.nodes { counts[node.operatorType, default: 0] += 1 }
+        let parameters = proto.graph.initializers.filter { !$0.isInteger }.reduce(0) { $0 + $1.elementCount }
+        var shapes: [String: [Int]]? = [:]
+        for info in inputs {
+            guard let declared = info.shape else { shapes = nil; break }
+            var shape = [Int]()
+            for (axis, dim) in declared.enumerated() {
+                if case .value(let size) = dim, size > 0 { shape.append(Int(size)); continue }
+                if axis == 0 { shape.append(1) } else if axis >= 2, let patch = contract?.patchSize { shape.append(patch) } else { shapes = nil; break }
+            }
+            if shapes == nil { break }
+            shapes?[info.name] = shape
+        }
+        var flops: Int?
+        if let shapes {
+            flops = try? makeSession().flops(inputShapes: shapes)
+        }
+        return ModelSummary(inputs: inputs.map(describe), outputs: outputs.map(describe), operatorCounts: counts,
+                            parameterCount: parameters, optimizedStepCount: graph.steps.count, flopsPerSample: flops,
+                            flopsInputShape: shapes, opsetVersion: graph.opset, producer: proto.producerName)
+    }
+}
