@@ -133,7 +133,7 @@ public final class Conv2DKernel: Sendable {
         let tilePixels = PixelBroadcastKernel.pixels
         let chunkTiles = (chunkImages * pixels + tilePixels - 1) / tilePixels * tilePixels
         let staging = shape.outputChannelsPerGroup * Self.pixelBlock(chunkPixels: chunkImages * pixels)
-        return chunkImages * paddedImage + 64 + reduction + 2 * chunkTiles
+        return chunkImages * paddedImage + 64 + shape.padLeft + reduction + 2 * chunkTiles
             + PixelBroadcastKernel.pixels * PixelBroadcastKernel.channels + staging + 64
     }
 
@@ -192,7 +192,7 @@ public final class Conv2DKernel: Sendable {
 
         // Scratch layout: padded chunk (+ slack), offsets, pixel tables, one tile.
         let padded = scratch
-        let tables = padded + chunkSize * paddedImage + 64
+        let tables = padded + chunkSize * paddedImage + 64 + s.padLeft
         let tile = tables + reduction + 2 * maxChunkTiles
         let blockCapacity = Self.pixelBlock(chunkPixels: chunkSize * pixels)
         let staging = tile + tilePixels * lanes
@@ -216,15 +216,22 @@ public final class Conv2DKernel: Sendable {
                     let chunkPixels = images * pixels
                     let tileCount = (chunkPixels + tilePixels - 1) / tilePixels
                     // Zero-padded copy of the chunk.
-                    padded.update(repeating: 0, count: images * paddedImage)
+                    // Only the border is zeroed; the interior is overwritten by the copy.
                     for image in 0..<images {
                         for channel in 0..<s.inputChannels {
                             let source = input + (chunkStart + image) * inputImageStride + channel * height * width
-                            let target = padded + image * paddedImage + channel * paddedPlane
-                                + s.padTop * paddedWidth + s.padLeft
+                            let plane = padded + image * paddedImage + channel * paddedPlane
+                            plane.update(repeating: 0, count: s.padTop * paddedWidth + s.padLeft)
                             for row in 0..<height {
-                                PackGeometry.copy(from: source + row * width, to: target + row * paddedWidth,
-                                                  count: width)
+                                let line = plane + (s.padTop + row) * paddedWidth
+                                PackGeometry.copy(from: source + row * width, to: line + s.padLeft, count: width)
+                                // Right pad of this row and left pad of the next row (for the last row
+                                // without bottom pad: of the next plane, zeroed again later, or slack).
+                                (line + s.padLeft + width).update(repeating: 0, count: s.padRight + s.padLeft)
+                            }
+                            let tail = (s.padTop + height) * paddedWidth + s.padLeft
+                            if tail < paddedPlane {
+                                plane.advanced(by: tail).update(repeating: 0, count: paddedPlane - tail)
                             }
                         }
                     }

@@ -23,14 +23,46 @@ struct Epilogue {
     @inline(__always)
     func finish(source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>, count: Int, row: Int,
                 residualRow: UnsafePointer<Float>?) {
+        // Specialise the loop for the common activations (same arithmetic as `apply(simd:)`).
+        switch activation {
+        case .identity:
+            finishLoop(source: source, destination: destination, count: count, row: row, residualRow: residualRow) {
+                FusedActivation.identity.apply(simd: $0)
+            }
+        case .relu:
+            finishLoop(source: source, destination: destination, count: count, row: row, residualRow: residualRow) {
+                FusedActivation.relu.apply(simd: $0)
+            }
+        default:
+            let activation = self.activation
+            finishLoop(source: source, destination: destination, count: count, row: row, residualRow: residualRow) {
+                activation.apply(simd: $0)
+            }
+        }
+    }
+
+    @inline(__always)
+    private func finishLoop(source: UnsafePointer<Float>, destination: UnsafeMutablePointer<Float>, count: Int,
+                            row: Int, residualRow: UnsafePointer<Float>?,
+                            _ activate: (SIMD16<Float>) -> SIMD16<Float>) {
+        let biasVector = SIMD16<Float>(repeating: bias[row])
         var column = 0
-        while column + 16 <= count {
-            let sum = UnsafeRawPointer(source + column).loadUnaligned(as: SIMD16<Float>.self)
-            let extra = residualRow.map { UnsafeRawPointer($0 + column).loadUnaligned(as: SIMD16<Float>.self) }
-                ?? SIMD16<Float>()
-            UnsafeMutableRawPointer(destination + column).storeBytes(
-                of: finish(sum, row: row, residualValue: extra), as: SIMD16<Float>.self)
-            column += 16
+        if let residualRow {
+            while column + 16 <= count {
+                let sum = UnsafeRawPointer(source + column).loadUnaligned(as: SIMD16<Float>.self)
+                let extra = UnsafeRawPointer(residualRow + column).loadUnaligned(as: SIMD16<Float>.self)
+                var value = sum + biasVector
+                value += extra
+                UnsafeMutableRawPointer(destination + column).storeBytes(of: activate(value), as: SIMD16<Float>.self)
+                column += 16
+            }
+        } else {
+            while column + 16 <= count {
+                let sum = UnsafeRawPointer(source + column).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(destination + column).storeBytes(of: activate(sum + biasVector),
+                                                                         as: SIMD16<Float>.self)
+                column += 16
+            }
         }
         if column < count {
             var sum = SIMD16<Float>()
@@ -39,7 +71,9 @@ struct Epilogue {
                 sum[lane] = source[column + lane]
                 if let residualRow { extra[lane] = residualRow[column + lane] }
             }
-            let result = finish(sum, row: row, residualValue: extra)
+            var value = sum + biasVector
+            if residualRow != nil { value += extra }
+            let result = activate(value)
             for lane in 0..<(count - column) { destination[column + lane] = result[lane] }
         }
     }
