@@ -266,9 +266,14 @@ public final class Conv2DKernel: Sendable {
                         let blockPixels = min(block, chunkPixels - blockStart)
                         for group in 0..<s.groups {
                             let groupInput = UnsafePointer(padded + group * inputPerGroup * paddedPlane)
+                            var staged = true
                             if let rowWeights = rowWeightStorage?.pointer, outputWidth % 16 == 0 {
                                 let rows = RowVectorKernel.channels
                                 let rowPanels = (outputPerGroup + rows - 1) / rows
+                                // One image, whole tiles only: finish in registers, store to the output.
+                                let fused = images == 1 && outputPerGroup % rows == 0
+                                    && blockPixels % RowVectorKernel.pixels == 0
+                                staged = !fused
                                 for panel in 0..<rowPanels {
                                     let weightPanel = UnsafePointer(rowWeights
                                                                     + (group * rowPanels + panel) * reduction * rows)
@@ -279,7 +284,16 @@ public final class Conv2DKernel: Sendable {
                                         let first = groupInput + Int(pixelInput[firstSlot])
                                         let second = count > 16 ? groupInput + Int(pixelInput[firstSlot + 16]) : first
                                         let stagingTile = staging + panel * rows * block + (firstSlot - blockStart)
-                                        if channelCount == rows && count == RowVectorKernel.pixels {
+                                        if fused {
+                                            let firstChannel = group * outputPerGroup + panel * rows
+                                            let offset = firstChannel * pixels + firstSlot
+                                            RowVectorKernel.compute(
+                                                depth: reduction, weights: weightPanel, offsets: UnsafePointer(offsets),
+                                                first: first, second: second, target: chunkOutput + offset, ldt: pixels,
+                                                epilogue: Epilogue(bias: bias + firstChannel,
+                                                                   residual: chunkResidual.map { $0 + offset },
+                                                                   activation: activation))
+                                        } else if channelCount == rows && count == RowVectorKernel.pixels {
                                             RowVectorKernel.compute(depth: reduction, weights: weightPanel,
                                                                     offsets: UnsafePointer(offsets), first: first,
                                                                     second: second, target: stagingTile, ldt: block)
@@ -321,11 +335,13 @@ public final class Conv2DKernel: Sendable {
                                     }
                                 }
                             }
-                            finishStaged(staging: staging, block: block, blockStart: blockStart,
-                                         blockPixels: blockPixels, pixels: pixels,
-                                         firstChannel: group * outputPerGroup, channelCount: outputPerGroup,
-                                         outputImageStride: outputImageStride, output: chunkOutput,
-                                         residual: chunkResidual)
+                            if staged {
+                                finishStaged(staging: staging, block: block, blockStart: blockStart,
+                                             blockPixels: blockPixels, pixels: pixels,
+                                             firstChannel: group * outputPerGroup, channelCount: outputPerGroup,
+                                             outputImageStride: outputImageStride, output: chunkOutput,
+                                             residual: chunkResidual)
+                            }
                         }
                         blockStart += blockPixels
                     }

@@ -12,10 +12,12 @@ enum RowVectorKernel {
     static let pixels = 32
 
     /// Computes one tile; row `r` (output channel `r` of the panel) goes to `target + r * ldt`.
+    /// With an epilogue, rows are finished before the store (`epilogue.bias` at the tile's first
+    /// channel, `epilogue.residual` at the element matching `target`, same row stride).
     @inline(__always)
     static func compute(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
                         first: UnsafePointer<Float>, second: UnsafePointer<Float>,
-                        target: UnsafeMutablePointer<Float>, ldt: Int) {
+                        target: UnsafeMutablePointer<Float>, ldt: Int, epilogue: Epilogue? = nil) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
@@ -46,6 +48,17 @@ enum RowVectorKernel {
         }
         @inline(__always) func store(_ row: Int, _ v0: V, _ v1: V) {
             let destination = UnsafeMutableRawPointer(target + row * ldt)
+            if let epilogue {
+                var r0 = V(), r1 = V()
+                if let residual = epilogue.residual {
+                    r0 = UnsafeRawPointer(residual + row * ldt).loadUnaligned(as: V.self)
+                    r1 = UnsafeRawPointer(residual + row * ldt + 16).loadUnaligned(as: V.self)
+                }
+                destination.storeBytes(of: epilogue.finish(v0, row: row, residualValue: r0), as: V.self)
+                destination.storeBytes(of: epilogue.finish(v1, row: row, residualValue: r1), toByteOffset: 64,
+                                       as: V.self)
+                return
+            }
             destination.storeBytes(of: v0, as: V.self)
             destination.storeBytes(of: v1, toByteOffset: 64, as: V.self)
         }
