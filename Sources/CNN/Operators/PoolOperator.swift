@@ -97,47 +97,71 @@ struct PoolOperator: GraphOperator {
         guard outH > 0, outW > 0 else { throw attributes.shapeError("input \(x.shape) is smaller than the pooling window \(kernelShape)") }
         let outputShape = rank == 1 ? [x.shape[0], x.shape[1], outW] : [x.shape[0], x.shape[1], outH, outW]
         let isMax = kind == .max
-        let includePad = countIncludePad
         let (top, left, bottom, right) = (padTop, padLeft, padBottom, padRight)
-        let kernel: OperatorKernel = { [outH, outW] inputs, outputs, _ in
+        // Separable window geometry: valid kernel taps per output row / column and the
+        // divisor factors (count_include_pad clips to the padded extent instead of the input).
+        func taps(_ out: Int, _ stride: Int, _ pad: Int, _ dilation: Int, _ kernel: Int, _ size: Int) -> [Int] {
+            (0..<kernel).filter { k in let i = out * stride - pad + k * dilation; return i >= 0 && i < size }
+        }
+        let rowTaps = (0..<outH).map { taps($0, sH, top, dH, kH, inH) }
+        let colTaps = (0..<outW).map { taps($0, sW, left, dW, kW, inW) }
+        func paddedCount(_ out: Int, _ stride: Int, _ pad: Int, _ padEnd: Int, _ dilation: Int, _ kernel: Int, _ size: Int) -> Int {
+            (0..<kernel).filter { k in let i = out * stride - pad + k * dilation; return i >= -pad && i < size + padEnd }.count
+        }
+        let rowDivisor = (0..<outH).map { countIncludePad ? paddedCount($0, sH, top, bottom, dH, kH, inH) : rowTaps[$0].count }
+        let colDivisor = (0..<outW).map { countIncludePad ? paddedCount($0, sW, left, right, dW, kW, inW) : colTaps[$0].count }
+        // Output columns whose every tap is inside the input: no bounds checks needed there.
+        let interior = (0..<outW).filter { colTaps[$0].count == kW }
+        let interiorStart = interior.first ?? 0
+        let interiorEnd = interior.isEmpty ? 0 : (interior.last ?? 0) + 1
+        let kernel: OperatorKernel = { [outH, outW] inputs, outputs, scratch in
+            let row = scratch
             for plane in 0..<planes {
                 let p = inputs[0] + plane * inH * inW
                 let o = outputs[0] + plane * outH * outW
                 for oh in 0..<outH {
-                    let h0 = oh * sH - top
-                    for ow in 0..<outW {
-                        let w0 = ow * sW - left
-                        var best = -Float.infinity
-                        var sum: Float = 0
-                        var valid = 0
-                        for ki in 0..<kH {
-                            let h = h0 + ki * dH
-                            if h < 0 || h >= inH { continue }
-                            for kj in 0..<kW {
-                                let w = w0 + kj * dW
-                                if w < 0 || w >= inW { continue }
-                                let v = p[h * inW + w]
-                                if v > best || v.isNaN { best = v }
-                                sum += v
-                                valid += 1
+                    for ow in 0..<outW { row[ow] = isMax ? -Float.infinity : 0 }
+                    for ki in rowTaps[oh] {
+                        let line = p + (oh * sH - top + ki * dH) * inW
+                        for ow in 0..<interiorStart {
+                            for kj in colTaps[ow] {
+                                let v = line[ow * sW - left + kj * dW]
+                                row[ow] = isMax ? (v > row[ow] ? v : row[ow]) : row[ow] + v
                             }
                         }
                         if isMax {
-                            o[oh * outW + ow] = best
-                        } else {
-                            var divisor = valid
-                            if includePad {
-                                // Window clipped to the padded extent (input plus explicit pads).
-                                let hStart = max(h0, -top), hEnd = min(h0 + effH, inH + bottom)
-                                let wStart = max(w0, -left), wEnd = min(w0 + effW, inW + right)
-                                divisor = ((hEnd - hStart + dH - 1) / dH) * ((wEnd - wStart + dW - 1) / dW)
+                            for kj in 0..<kW {
+                                let base = line - left + kj * dW
+                                for ow in interiorStart..<max(interiorStart, interiorEnd) {
+                                    let v = base[ow * sW]
+                                    row[ow] = v > row[ow] ? v : row[ow]
+                                }
                             }
-                            o[oh * outW + ow] = divisor > 0 ? sum / Float(divisor) : 0
+                        } else {
+                            for kj in 0..<kW {
+                                let base = line - left + kj * dW
+                                for ow in interiorStart..<max(interiorStart, interiorEnd) { row[ow] += base[ow * sW] }
+                            }
+                        }
+                        for ow in max(interiorStart, interiorEnd)..<outW where ow >= interiorEnd {
+                            for kj in colTaps[ow] {
+                                let v = line[ow * sW - left + kj * dW]
+                                row[ow] = isMax ? (v > row[ow] ? v : row[ow]) : row[ow] + v
+                            }
+                        }
+                    }
+                    let out = o + oh * outW
+                    if isMax {
+                        for ow in 0..<outW { out[ow] = row[ow] }
+                    } else {
+                        for ow in 0..<outW {
+                            let divisor = rowDivisor[oh] * colDivisor[ow]
+                            out[ow] = divisor > 0 ? row[ow] / Float(divisor) : 0
                         }
                     }
                 }
             }
         }
-        return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel, flops: planes * outH * outW * kH * kW)
+        return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel, scratchCount: outW, flops: planes * outH * outW * kH * kW)
     }
 }
