@@ -131,7 +131,8 @@ public final class Conv2DKernel: Sendable {
             * (width + shape.padLeft + shape.padRight)
         let reduction = shape.inputChannelsPerGroup * shape.kernelHeight * shape.kernelWidth
         let tilePixels = PixelBroadcastKernel.pixels
-        let chunkTiles = (chunkImages * pixels + tilePixels - 1) / tilePixels * tilePixels
+        // Pixel table slots: every tile may start anywhere in a block and read 48 slots ahead.
+        let chunkTiles = chunkImages * pixels + max(tilePixels, RowVectorKernel.pixels)
         let staging = shape.outputChannelsPerGroup * Self.pixelBlock(chunkPixels: chunkImages * pixels)
         return chunkImages * paddedImage + 64 + shape.padLeft + reduction + 2 * chunkTiles
             + PixelBroadcastKernel.pixels * PixelBroadcastKernel.channels + staging + 64
@@ -188,7 +189,7 @@ public final class Conv2DKernel: Sendable {
         let chunkSize = imagesPerChunk(outputPixels: pixels)
         precondition(chunkSize * max(paddedImage, outputImageStride) < Int(Int32.max),
                      "Conv2DKernel: tensor too large for 32-bit offsets")
-        let maxChunkTiles = (chunkSize * pixels + tilePixels - 1) / tilePixels * tilePixels
+        let maxChunkTiles = chunkSize * pixels + max(tilePixels, RowVectorKernel.pixels)
 
         // Scratch layout: padded chunk (+ slack), offsets, pixel tables, one tile.
         let padded = scratch
@@ -214,7 +215,6 @@ public final class Conv2DKernel: Sendable {
                 while chunkStart < batch {
                     let images = min(chunkSize, batch - chunkStart)
                     let chunkPixels = images * pixels
-                    let tileCount = (chunkPixels + tilePixels - 1) / tilePixels
                     // Zero-padded copy of the chunk.
                     // Only the border is zeroed; the interior is overwritten by the copy.
                     for image in 0..<images {
@@ -253,7 +253,7 @@ public final class Conv2DKernel: Sendable {
                             }
                         }
                     }
-                    for slot in chunkPixels..<(tileCount * tilePixels) {
+                    for slot in chunkPixels..<maxChunkTiles {
                         pixelInput[slot] = pixelInput[chunkPixels - 1]
                         pixelOutput[slot] = pixelOutput[chunkPixels - 1]
                     }
