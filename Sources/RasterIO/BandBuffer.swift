@@ -22,6 +22,20 @@ public struct BandBuffer: Sendable, Equatable {
         self.validity = [UInt8](repeating: 0, count: width * height)
     }
 
+    /// Allocates a buffer and lets `fill` write its values and validity through pointers (the
+    /// layout of the type); used by the readers' convenience methods.
+    static func filled(width: Int, height: Int, bandCount: Int,
+                       _ fill: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<UInt8>) throws -> Void) throws -> BandBuffer {
+        var buffer = BandBuffer(width: width, height: height, bandCount: bandCount)
+        try buffer.values.withUnsafeMutableBufferPointer { values in
+            try buffer.validity.withUnsafeMutableBufferPointer { validity in
+                guard let v = values.baseAddress, let m = validity.baseAddress else { return }
+                try fill(v, m)
+            }
+        }
+        return buffer
+    }
+
     /// Number of pixels per band.
     public var pixelCount: Int { width * height }
 

@@ -10,14 +10,9 @@ extension RasterDataset {
     /// - Throws: ``RasterIOError`` naming this file when GDAL fails or a band index is out of range.
     public func read(window: RasterWindow, bands: [Int]? = nil) throws -> BandBuffer {
         let bandList = bands ?? self.bands.map(\.index)
-        var buffer = BandBuffer(width: window.width, height: window.height, bandCount: bandList.count)
-        try buffer.values.withUnsafeMutableBufferPointer { values in
-            try buffer.validity.withUnsafeMutableBufferPointer { validity in
-                guard let v = values.baseAddress, let m = validity.baseAddress else { return }
-                try read(window: window, bands: bandList, values: v, validity: m)
-            }
+        return try BandBuffer.filled(width: window.width, height: window.height, bandCount: bandList.count) { v, m in
+            try read(window: window, bands: bandList, values: v, validity: m)
         }
-        return buffer
     }
 
     /// Reads a window of some bands into caller-owned memory (no allocation; for streaming readers).

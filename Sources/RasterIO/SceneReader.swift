@@ -75,14 +75,9 @@ public final class SceneReader {
     ///   the combined validity of all bands.
     public func read(window: RasterWindow, bands: [Int]? = nil) throws -> BandBuffer {
         let list = bands ?? Array(scene.bands.indices)
-        var buffer = BandBuffer(width: window.width, height: window.height, bandCount: list.count)
-        try buffer.values.withUnsafeMutableBufferPointer { values in
-            try buffer.validity.withUnsafeMutableBufferPointer { validity in
-                guard let v = values.baseAddress, let m = validity.baseAddress else { return }
-                try read(window: window, bands: list, values: v, validity: m)
-            }
+        return try BandBuffer.filled(width: window.width, height: window.height, bandCount: list.count) { v, m in
+            try read(window: window, bands: list, values: v, validity: m)
         }
-        return buffer
     }
 
     /// Reads into caller-owned memory: `values` holds `bands.count * window.pixelCount` floats
