@@ -1,15 +1,22 @@
 /// A 2-D convolution with a fused epilogue (bias, residual, activation), on NCHW Float32.
 ///
-/// Strategy: the convolution is a GEMM `output[o, pixel] = sum_k weights[o, k] * column[k, pixel]`
-/// with `k = (inputChannel, kernelRow, kernelColumn)`. Weights are packed at init into 8-row panels;
-/// input columns are packed on the fly (im2col) into 32-pixel panels, one reduction block of at
-/// most ``reductionBlock`` steps at a time, and the ``MicroKernel`` computes 8 x 32 tiles with the
-/// epilogue fused into the last block's store. Images whose output has few pixels are packed
-/// several to a GEMM (so the weights are read once per chunk, not once per image); their sums are
-/// staged in scratch and finished per image. Depthwise convolutions use a direct kernel instead.
+/// Strategy: a direct convolution without im2col. `output[o, pixel] = sum_k weights[o, k] *
+/// input[tap k of pixel]` with `k = (inputChannel, kernelRow, kernelColumn)`. A chunk of images is
+/// copied once, zero-padded, into scratch; `offsets[k]` is each tap's distance from a pixel's
+/// top-left tap, so padding, stride and dilation cost nothing in the inner loops. Two register-
+/// blocked SIMD16 micro-kernels, weights packed for both at init:
+/// - ``RowVectorKernel`` (8 channels x 32 pixels, pixel vectors loaded straight from the padded
+///   input) for stride-1 convolutions whose output width is a multiple of 16;
+/// - ``PixelBroadcastKernel`` (8 pixels x 32 channels, input values broadcast) for all others.
+/// Outputs with fewer than ``chunkPixelTarget`` pixels put several images in one pass, so the
+/// weights are read once per chunk instead of once per image. Tiles are either finished in
+/// registers and stored to the output, or staged as `[channel][pixel]` blocks and finished row by
+/// row. Depthwise convolutions (`groups == inputChannels == outputChannels > 1`) use a direct
+/// row kernel instead.
 ///
-/// Each output element is reduced over `k` in increasing order in fixed blocks, so an image's output
-/// bits never depend on the batch size, on how images are chunked, or on the other images.
+/// Each output element is one fused multiply-add chain over `k` in increasing order, and the
+/// epilogue is the same SIMD16 code for full and partial vectors, so an image's output bits never
+/// depend on the batch size, on how images are chunked, or on the other images.
 /// The kernel is immutable after init: one instance is shared by every thread; `run` is
 /// single-threaded and needs its own scratch per thread.
 ///
@@ -22,12 +29,12 @@ public final class Conv2DKernel: Sendable {
     /// The activation applied after bias and residual.
     public let activation: FusedActivation
 
-    /// Images are chunked into one GEMM until a chunk has at least this many output pixels.
+    /// Images are chunked into one pass until a chunk has at least this many output pixels.
     static let chunkPixelTarget = 256
 
-    /// Packed weights, GEMM path: `[group][panel][k][8]`, panel = 8 output channels of the group,
-    /// `k = (channel * kernelHeight + kernelRow) * kernelWidth + kernelColumn`, zero-padded rows.
-    /// Depthwise path: OIHW as given.
+    /// Packed weights for ``PixelBroadcastKernel``: `[group][panel][k][32]`, panel = 32 output
+    /// channels of the group, `k = (channel * kernelHeight + kernelRow) * kernelWidth +
+    /// kernelColumn`, zero-padded channels. Depthwise path: OIHW as given.
     private let packedWeightStorage: AlignedBuffer
     /// Stride-1 convolutions only: weights packed `[group][panel][k][8]` for ``RowVectorKernel``.
     private let rowWeightStorage: AlignedBuffer?
@@ -115,7 +122,7 @@ public final class Conv2DKernel: Sendable {
         chunkPixels <= 512 ? (chunkPixels + 7) / 8 * 8 : 128
     }
 
-    /// Images per GEMM chunk at this output size.
+    /// Images per chunk at this output size.
     private func imagesPerChunk(outputPixels: Int) -> Int {
         outputPixels >= Self.chunkPixelTarget ? 1 : (Self.chunkPixelTarget + outputPixels - 1) / outputPixels
     }
@@ -224,7 +231,7 @@ public final class Conv2DKernel: Sendable {
                             plane.update(repeating: 0, count: s.padTop * paddedWidth + s.padLeft)
                             for row in 0..<height {
                                 let line = plane + (s.padTop + row) * paddedWidth
-                                PackGeometry.copy(from: source + row * width, to: line + s.padLeft, count: width)
+                                FloatCopy.copy(from: source + row * width, to: line + s.padLeft, count: width)
                                 // Right pad of this row and left pad of the next row (for the last row
                                 // without bottom pad: of the next plane, zeroed again later, or slack).
                                 (line + s.padLeft + width).update(repeating: 0, count: s.padRight + s.padLeft)
