@@ -3,9 +3,10 @@ import Foundation
 /// A per-worker execution context of an ``InferenceModel``: owns the arena and scratch memory
 /// and caches one execution plan per input signature (shapes, plus contents of Int64 inputs).
 ///
-/// A session is not thread-safe: use one per thread. Results do not depend on which session
-/// or thread runs a sample, nor on the batch size.
-public final class InferenceSession {
+/// A session is not thread-safe: use it from one thread at a time (one per worker). It is
+/// `Sendable` so it can be created up front and handed to a worker thread. Results do not
+/// depend on which session or thread runs a sample, nor on the batch size.
+public final class InferenceSession: @unchecked Sendable {
     /// The model this session runs.
     public let model: InferenceModel
     private var plans: [String: ExecutionPlan] = [:]

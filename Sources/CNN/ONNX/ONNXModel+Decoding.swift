@@ -1,5 +1,24 @@
 import Foundation
 
+// The ONNX file format, as read here: a `.onnx` file is one protobuf `ModelProto` message.
+// Protobuf wire format: each field is a varint key `(field_number << 3) | wire_type` followed by
+// a varint (type 0), 8 bytes (1), a varint length and that many bytes (2: strings, bytes,
+// submessages, packed repeated scalars) or 4 bytes (5). Unknown fields are skipped.
+//
+// Fields used (message.field = number):
+//   ModelProto: ir_version=1, producer_name=2, producer_version=3, domain=4, model_version=5,
+//     doc_string=6, graph=7, opset_import=8 (OperatorSetIdProto: domain=1, version=2),
+//     metadata_props=14 (StringStringEntryProto: key=1, value=2)
+//   GraphProto: node=1, name=2, initializer=5, doc_string=10, input=11, output=12, value_info=13
+//   NodeProto: input=1, output=2, name=3, op_type=4, attribute=5, domain=7
+//   AttributeProto: name=1, f=2 (fixed32), i=3, s=4, t=5, g=6 (skipped), floats=7, ints=8,
+//     strings=9, type=20 (FLOAT=1, INT=2, STRING=3, TENSOR=4, FLOATS=6, INTS=7, STRINGS=8)
+//   TensorProto: dims=1, data_type=2, float_data=4, int32_data=5, int64_data=7, name=8,
+//     raw_data=9 (little-endian), double_data=10, uint64_data=11, data_location=14 (1=EXTERNAL)
+//   ValueInfoProto: name=1, type=2 -> TypeProto.tensor_type=1 -> elem_type=1, shape=2 ->
+//     TensorShapeProto.dim=1 -> dim_value=1 | dim_param=2
+// Repeated scalars are accepted packed and unpacked; the writer packs them.
+
 extension ONNXModel {
     /// Decodes a serialized `ModelProto` (the bytes of a `.onnx` file).
     ///
