@@ -1,6 +1,12 @@
 import Foundation
 
 extension FusedActivation {
+    /// max(0, x) on 16 lanes (NaN becomes 0); the one ReLU expression every kernel uses.
+    @inline(__always)
+    static func relu(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        v.replacing(with: 0, where: .!(v .> 0))
+    }
+
     /// Applies the activation to 16 lanes. Every kernel epilogue goes through this function, tails
     /// included (padded to 16 lanes), so a value's result never depends on its position in a tile.
     @inline(__always)
@@ -9,7 +15,7 @@ extension FusedActivation {
         case .identity:
             return v
         case .relu:
-            return v.replacing(with: 0, where: .!(v .> 0))
+            return Self.relu(v)
         case .leakyRelu(let alpha):
             return v.replacing(with: v * alpha, where: v .< 0)
         case .clip(let low, let high):

@@ -46,23 +46,85 @@ enum RowVectorKernel {
             c70 = c70.addingProduct(a, b0); c71 = c71.addingProduct(a, b1)
             w += 8
         }
-        @inline(__always) func store(_ row: Int, _ v0: V, _ v1: V) {
-            let destination = UnsafeMutableRawPointer(target + row * ldt)
-            if let epilogue {
-                var r0 = V(), r1 = V()
-                if let residual = epilogue.residual {
-                    r0 = UnsafeRawPointer(residual + row * ldt).loadUnaligned(as: V.self)
-                    r1 = UnsafeRawPointer(residual + row * ldt + 16).loadUnaligned(as: V.self)
-                }
-                destination.storeBytes(of: epilogue.finish(v0, row: row, residualValue: r0), as: V.self)
-                destination.storeBytes(of: epilogue.finish(v1, row: row, residualValue: r1), toByteOffset: 64,
-                                       as: V.self)
-                return
+        if let epilogue {
+            // Same arithmetic as Epilogue.finish: (sum + bias) + residual, then the activation.
+            let bias0 = V(repeating: epilogue.bias[0])
+            let bias1 = V(repeating: epilogue.bias[1])
+            let bias2 = V(repeating: epilogue.bias[2])
+            let bias3 = V(repeating: epilogue.bias[3])
+            let bias4 = V(repeating: epilogue.bias[4])
+            let bias5 = V(repeating: epilogue.bias[5])
+            let bias6 = V(repeating: epilogue.bias[6])
+            let bias7 = V(repeating: epilogue.bias[7])
+            c00 += bias0; c01 += bias0
+            c10 += bias1; c11 += bias1
+            c20 += bias2; c21 += bias2
+            c30 += bias3; c31 += bias3
+            c40 += bias4; c41 += bias4
+            c50 += bias5; c51 += bias5
+            c60 += bias6; c61 += bias6
+            c70 += bias7; c71 += bias7
+            if let residual = epilogue.residual {
+                let source = UnsafeRawPointer(residual)
+                let rowBytes = ldt &* 4
+                c00 += source.loadUnaligned(fromByteOffset: 0 &* rowBytes, as: V.self)
+                c01 += source.loadUnaligned(fromByteOffset: 0 &* rowBytes &+ 64, as: V.self)
+                c10 += source.loadUnaligned(fromByteOffset: 1 &* rowBytes, as: V.self)
+                c11 += source.loadUnaligned(fromByteOffset: 1 &* rowBytes &+ 64, as: V.self)
+                c20 += source.loadUnaligned(fromByteOffset: 2 &* rowBytes, as: V.self)
+                c21 += source.loadUnaligned(fromByteOffset: 2 &* rowBytes &+ 64, as: V.self)
+                c30 += source.loadUnaligned(fromByteOffset: 3 &* rowBytes, as: V.self)
+                c31 += source.loadUnaligned(fromByteOffset: 3 &* rowBytes &+ 64, as: V.self)
+                c40 += source.loadUnaligned(fromByteOffset: 4 &* rowBytes, as: V.self)
+                c41 += source.loadUnaligned(fromByteOffset: 4 &* rowBytes &+ 64, as: V.self)
+                c50 += source.loadUnaligned(fromByteOffset: 5 &* rowBytes, as: V.self)
+                c51 += source.loadUnaligned(fromByteOffset: 5 &* rowBytes &+ 64, as: V.self)
+                c60 += source.loadUnaligned(fromByteOffset: 6 &* rowBytes, as: V.self)
+                c61 += source.loadUnaligned(fromByteOffset: 6 &* rowBytes &+ 64, as: V.self)
+                c70 += source.loadUnaligned(fromByteOffset: 7 &* rowBytes, as: V.self)
+                c71 += source.loadUnaligned(fromByteOffset: 7 &* rowBytes &+ 64, as: V.self)
             }
-            destination.storeBytes(of: v0, as: V.self)
-            destination.storeBytes(of: v1, toByteOffset: 64, as: V.self)
+            switch epilogue.activation {
+            case .identity:
+                break
+            case .relu:
+                c00 = FusedActivation.relu(c00); c01 = FusedActivation.relu(c01)
+                c10 = FusedActivation.relu(c10); c11 = FusedActivation.relu(c11)
+                c20 = FusedActivation.relu(c20); c21 = FusedActivation.relu(c21)
+                c30 = FusedActivation.relu(c30); c31 = FusedActivation.relu(c31)
+                c40 = FusedActivation.relu(c40); c41 = FusedActivation.relu(c41)
+                c50 = FusedActivation.relu(c50); c51 = FusedActivation.relu(c51)
+                c60 = FusedActivation.relu(c60); c61 = FusedActivation.relu(c61)
+                c70 = FusedActivation.relu(c70); c71 = FusedActivation.relu(c71)
+            default:
+                let activation = epilogue.activation
+                c00 = activation.apply(simd: c00); c01 = activation.apply(simd: c01)
+                c10 = activation.apply(simd: c10); c11 = activation.apply(simd: c11)
+                c20 = activation.apply(simd: c20); c21 = activation.apply(simd: c21)
+                c30 = activation.apply(simd: c30); c31 = activation.apply(simd: c31)
+                c40 = activation.apply(simd: c40); c41 = activation.apply(simd: c41)
+                c50 = activation.apply(simd: c50); c51 = activation.apply(simd: c51)
+                c60 = activation.apply(simd: c60); c61 = activation.apply(simd: c61)
+                c70 = activation.apply(simd: c70); c71 = activation.apply(simd: c71)
+            }
         }
-        store(0, c00, c01); store(1, c10, c11); store(2, c20, c21); store(3, c30, c31)
-        store(4, c40, c41); store(5, c50, c51); store(6, c60, c61); store(7, c70, c71)
+        let destination = UnsafeMutableRawPointer(target)
+        let rowBytes = ldt &* 4
+        destination.storeBytes(of: c00, toByteOffset: 0 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c01, toByteOffset: 0 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c10, toByteOffset: 1 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c11, toByteOffset: 1 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c20, toByteOffset: 2 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c21, toByteOffset: 2 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c30, toByteOffset: 3 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c31, toByteOffset: 3 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c40, toByteOffset: 4 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c41, toByteOffset: 4 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c50, toByteOffset: 5 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c51, toByteOffset: 5 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c60, toByteOffset: 6 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c61, toByteOffset: 6 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c70, toByteOffset: 7 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c71, toByteOffset: 7 &* rowBytes &+ 64, as: V.self)
     }
 }
