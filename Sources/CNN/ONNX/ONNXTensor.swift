@@ -78,8 +78,15 @@ public struct ONNXTensor: Sendable, Equatable {
     }
 
     /// Number of elements implied by ``dimensions`` (1 for a scalar).
+    /// Saturates at `Int.max` for absurd dimensions (decoding then fails on the size check).
     public var elementCount: Int {
-        dimensions.reduce(1) { $0 * Int(max($1, 0)) }
+        var count = 1
+        for dim in dimensions {
+            let (product, overflow) = count.multipliedReportingOverflow(by: Int(max(dim, 0)))
+            if overflow { return Int.max }
+            count = product
+        }
+        return count
     }
 
     /// True for the data types the engine treats as integer shape data.

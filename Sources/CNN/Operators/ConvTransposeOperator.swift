@@ -23,7 +23,7 @@ struct ConvTransposeOperator: GraphOperator {
         guard node.inputs.count >= 2, let w = constants[node.inputs[1]], let weightValues = w.constantFloats else {
             throw ONNXError.dataDependentValue(node: attributes.label, detail: "the weight input must be an initializer")
         }
-        guard w.shape.count == 3 || w.shape.count == 4 else { throw attributes.shapeError("weights \(w.shape) must be rank 3 or 4") }
+        guard w.shape.count == 3 || w.shape.count == 4, w.shape.allSatisfy({ $0 > 0 }) else { throw attributes.shapeError("weights \(w.shape) must be rank 3 or 4") }
         weights = weightValues
         weightShape = w.shape
         spatialRank = w.shape.count - 2

@@ -63,8 +63,8 @@ struct PadOperator: GraphOperator {
             }
             maps.append(map)
         }
+        guard let count = ShapeMath.checkedCount(outputShape) else { throw attributes.shapeError("padded shape \(outputShape) is too large") }
         let strides = ShapeMath.strides(x.shape)
-        let count = outputShape.reduce(1, *)
         // Precompute the source offset of every output element (-1 = constant fill).
         var offsets = [Int](repeating: -1, count: count)
         var index = [Int](repeating: 0, count: rank)

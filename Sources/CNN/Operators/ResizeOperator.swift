@@ -55,11 +55,11 @@ struct ResizeOperator: GraphOperator {
         var outputShape = x.shape
         var axisScales = [Float](repeating: 1, count: rank)
         if let sizes {
-            guard sizes.count == rank else { throw attributes.shapeError("sizes \(sizes) need \(rank) entries") }
+            guard sizes.count == rank, ShapeMath.checkedCount(sizes) != nil else { throw attributes.shapeError("sizes \(sizes) need \(rank) non-negative entries of a reasonable size") }
             outputShape = sizes
             for axis in 0..<rank { axisScales[axis] = x.shape[axis] > 0 ? Float(sizes[axis]) / Float(x.shape[axis]) : 1 }
         } else if let scales {
-            guard scales.count == rank, scales.allSatisfy({ $0 > 0 }) else { throw attributes.shapeError("scales \(scales) need \(rank) positive entries") }
+            guard scales.count == rank, scales.allSatisfy({ $0 > 0 && $0 < 65536 }) else { throw attributes.shapeError("scales \(scales) need \(rank) positive entries below 65536") }
             axisScales = scales
             for axis in 0..<rank { outputShape[axis] = Int((Float(x.shape[axis]) * scales[axis]).rounded(.down)) }
         } else {

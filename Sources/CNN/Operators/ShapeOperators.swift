@@ -36,7 +36,7 @@ struct ShapeOperator: GraphOperator {
         case .constantOfShape:
             guard let dims = x.constantInts else { throw ONNXError.dataDependentValue(node: attributes.label, detail: "the shape input must be known before running") }
             let shape = dims.map { Int($0) }
-            guard shape.allSatisfy({ $0 >= 0 }) else { throw attributes.shapeError("negative dimension in \(shape)") }
+            guard ShapeMath.checkedCount(shape) != nil else { throw attributes.shapeError("invalid or too large shape \(shape)") }
             let tensor = try attributes.tensor("value")
             let count = shape.reduce(1, *)
             if let tensor, tensor.isInteger {
@@ -110,7 +110,7 @@ struct ShapeOperator: GraphOperator {
                     throw attributes.shapeError("invalid dimension \(value) in \(requested)")
                 } else { shape.append(Int(value)) }
             }
-            let known = shape.reduce(1, *)
+            guard let known = ShapeMath.checkedCount(shape) else { throw attributes.shapeError("target shape \(requested) is too large") }
             if let inferred {
                 guard known > 0, x.count % known == 0 else { throw attributes.shapeError("cannot reshape \(x.shape) to \(requested)") }
                 shape[inferred] = x.count / known

@@ -65,6 +65,9 @@ final class ExecutionPlan: @unchecked Sendable {
                 plan = OperatorPlan(outputs: ConstantFolding.evaluate(plan, inputs: stepInputs))
             }
             for (index, id) in step.outputs.enumerated() where id >= 0 && index < plan.outputs.count {
+                guard ShapeMath.checkedCount(plan.outputs[index].shape) != nil else {
+                    throw ONNXError.inconsistentShapes(node: step.label, detail: "output shape \(plan.outputs[index].shape) is invalid or too large")
+                }
                 values[id] = plan.outputs[index]
             }
             if plan.kernel != nil {

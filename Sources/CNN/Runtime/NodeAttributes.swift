@@ -76,6 +76,22 @@ enum ShapeMath {
         return (0..<max(rank, 1)).contains(normalized) || (rank == 0 && normalized == 0) ? normalized : nil
     }
 
+    /// Largest element count the engine accepts for one value (16 Gi elements).
+    static let maximumElementCount = 1 << 34
+
+    /// Element count of a shape, or nil when a dimension is negative or the count overflows
+    /// or exceeds ``maximumElementCount`` (guards against malicious shapes).
+    static func checkedCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for dim in shape {
+            guard dim >= 0 else { return nil }
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow, product <= maximumElementCount else { return nil }
+            count = product
+        }
+        return count
+    }
+
     /// Row-major strides of a shape.
     static func strides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)
