@@ -107,11 +107,11 @@ public enum Gemm {
                             let target = c + firstRow * ldc + firstColumn
                             if height == rows && width == columns {
                                 MicroKernel.tile(depth: depth, a: aPanel, b: bPanel, c: target, ldc: ldc,
-                                                 accumulate: true, epilogue: nil)
+                                                 accumulate: true)
                             } else {
                                 MicroKernel.partialTile(depth: depth, a: aPanel, b: bPanel, c: target, ldc: ldc,
                                                         rowCount: height, columnCount: width, accumulate: true,
-                                                        epilogue: nil, tileBuffer: tileBuffer)
+                                                        tileBuffer: tileBuffer)
                             }
                         }
                     }

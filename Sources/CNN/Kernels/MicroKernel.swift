@@ -1,4 +1,4 @@
-/// The register-blocked SIMD16 GEMM micro-kernel shared by ``Gemm`` and ``Conv2DKernel``.
+/// The register-blocked SIMD16 GEMM micro-kernel of ``Gemm``.
 ///
 /// It computes one `rows x columns` = 8 x 32 tile of `C` from packed panels:
 /// - `a`: `[depth][8]` (eight rows of `op(A)` interleaved per reduction step),
@@ -13,22 +13,32 @@ enum MicroKernel {
     static let columns = 32
 
     /// Computes a full 8 x 32 tile. With `accumulate`, the tile's current contents are the
-    /// starting values; otherwise the sums start at zero. With an epilogue, the finished values
-    /// are passed through it before the store.
+    /// starting values; otherwise the sums start at zero.
     @inline(__always)
     static func tile(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, epilogue: Epilogue?) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
         if accumulate {
-            @inline(__always) func load(_ row: Int, _ half: Int) -> V {
-                UnsafeRawPointer(c + row * ldc + half * 16).loadUnaligned(as: V.self)
-            }
-            c00 = load(0, 0); c01 = load(0, 1); c10 = load(1, 0); c11 = load(1, 1)
-            c20 = load(2, 0); c21 = load(2, 1); c30 = load(3, 0); c31 = load(3, 1)
-            c40 = load(4, 0); c41 = load(4, 1); c50 = load(5, 0); c51 = load(5, 1)
-            c60 = load(6, 0); c61 = load(6, 1); c70 = load(7, 0); c71 = load(7, 1)
+            let source = UnsafeRawPointer(c)
+            let rowBytes = ldc &* 4
+            c00 = source.loadUnaligned(fromByteOffset: 0 &* rowBytes, as: V.self)
+            c01 = source.loadUnaligned(fromByteOffset: 0 &* rowBytes &+ 64, as: V.self)
+            c10 = source.loadUnaligned(fromByteOffset: 1 &* rowBytes, as: V.self)
+            c11 = source.loadUnaligned(fromByteOffset: 1 &* rowBytes &+ 64, as: V.self)
+            c20 = source.loadUnaligned(fromByteOffset: 2 &* rowBytes, as: V.self)
+            c21 = source.loadUnaligned(fromByteOffset: 2 &* rowBytes &+ 64, as: V.self)
+            c30 = source.loadUnaligned(fromByteOffset: 3 &* rowBytes, as: V.self)
+            c31 = source.loadUnaligned(fromByteOffset: 3 &* rowBytes &+ 64, as: V.self)
+            c40 = source.loadUnaligned(fromByteOffset: 4 &* rowBytes, as: V.self)
+            c41 = source.loadUnaligned(fromByteOffset: 4 &* rowBytes &+ 64, as: V.self)
+            c50 = source.loadUnaligned(fromByteOffset: 5 &* rowBytes, as: V.self)
+            c51 = source.loadUnaligned(fromByteOffset: 5 &* rowBytes &+ 64, as: V.self)
+            c60 = source.loadUnaligned(fromByteOffset: 6 &* rowBytes, as: V.self)
+            c61 = source.loadUnaligned(fromByteOffset: 6 &* rowBytes &+ 64, as: V.self)
+            c70 = source.loadUnaligned(fromByteOffset: 7 &* rowBytes, as: V.self)
+            c71 = source.loadUnaligned(fromByteOffset: 7 &* rowBytes &+ 64, as: V.self)
         }
         var aPointer = a
         var bPointer = UnsafeRawPointer(b)
@@ -54,24 +64,24 @@ enum MicroKernel {
             aPointer += 8
             bPointer += 128
         }
-        @inline(__always) func store(_ row: Int, _ v0: V, _ v1: V) {
-            let destination = UnsafeMutableRawPointer(c + row * ldc)
-            if let epilogue {
-                var r0 = V(), r1 = V()
-                if let residual = epilogue.residual {
-                    r0 = UnsafeRawPointer(residual + row * ldc).loadUnaligned(as: V.self)
-                    r1 = UnsafeRawPointer(residual + row * ldc + 16).loadUnaligned(as: V.self)
-                }
-                destination.storeBytes(of: epilogue.finish(v0, row: row, residualValue: r0), as: V.self)
-                destination.storeBytes(of: epilogue.finish(v1, row: row, residualValue: r1),
-                                       toByteOffset: 64, as: V.self)
-            } else {
-                destination.storeBytes(of: v0, as: V.self)
-                destination.storeBytes(of: v1, toByteOffset: 64, as: V.self)
-            }
-        }
-        store(0, c00, c01); store(1, c10, c11); store(2, c20, c21); store(3, c30, c31)
-        store(4, c40, c41); store(5, c50, c51); store(6, c60, c61); store(7, c70, c71)
+        let destination = UnsafeMutableRawPointer(c)
+        let rowBytes = ldc &* 4
+        destination.storeBytes(of: c00, toByteOffset: 0 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c01, toByteOffset: 0 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c10, toByteOffset: 1 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c11, toByteOffset: 1 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c20, toByteOffset: 2 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c21, toByteOffset: 2 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c30, toByteOffset: 3 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c31, toByteOffset: 3 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c40, toByteOffset: 4 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c41, toByteOffset: 4 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c50, toByteOffset: 5 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c51, toByteOffset: 5 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c60, toByteOffset: 6 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c61, toByteOffset: 6 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c70, toByteOffset: 7 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c71, toByteOffset: 7 &* rowBytes &+ 64, as: V.self)
     }
 
     /// Computes a tile of which only `rowCount x columnCount` elements exist in `c` (the packed
@@ -80,20 +90,15 @@ enum MicroKernel {
     @inline(never)
     static func partialTile(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                             c: UnsafeMutablePointer<Float>, ldc: Int, rowCount: Int, columnCount: Int,
-                            accumulate: Bool, epilogue: Epilogue?, tileBuffer: UnsafeMutablePointer<Float>) {
+                            accumulate: Bool, tileBuffer: UnsafeMutablePointer<Float>) {
         if accumulate {
             for row in 0..<rowCount {
                 for column in 0..<columnCount { tileBuffer[row * columns + column] = c[row * ldc + column] }
             }
         }
-        tile(depth: depth, a: a, b: b, c: tileBuffer, ldc: columns, accumulate: accumulate, epilogue: nil)
+        tile(depth: depth, a: a, b: b, c: tileBuffer, ldc: columns, accumulate: accumulate)
         for row in 0..<rowCount {
-            if let epilogue {
-                epilogue.finish(source: tileBuffer + row * columns, destination: c + row * ldc, count: columnCount,
-                                row: row, residualRow: epilogue.residual.map { $0 + row * ldc })
-            } else {
-                for column in 0..<columnCount { c[row * ldc + column] = tileBuffer[row * columns + column] }
-            }
+            for column in 0..<columnCount { c[row * ldc + column] = tileBuffer[row * columns + column] }
         }
     }
 }
