@@ -83,7 +83,22 @@ final class ExecutionPlan: @unchecked Sendable {
             for id in entry.step.inputs where id >= 0 && definedAt[id] != nil { lastUse[id] = index }
             for id in entry.step.outputs where id >= 0 { definedAt[id] = index; lastUse[id] = max(lastUse[id] ?? index, index) }
         }
-        for output in graph.outputs where definedAt[output.id] != nil { lastUse[output.id] = planned.count }
+        let graphOutputIDs = Set(graph.outputs.map(\.id))
+        for id in graphOutputIDs where definedAt[id] != nil { lastUse[id] = planned.count }
+        // Pure reshapes/copies whose input dies at that step share the input's storage and
+        // need no kernel: the output becomes an alias of the input's root value.
+        var root = [Int: Int]()
+        var skipped = Set<Int>()
+        for (index, entry) in planned.enumerated() where entry.plan.aliasesInput {
+            guard let input = entry.step.inputs.first, input >= 0, let output = entry.step.outputs.first, output >= 0,
+                  definedAt[input] != nil || root[input] != nil, lastUse[input] == index, !graphOutputIDs.contains(input),
+                  values[input]?.count == values[output]?.count else { continue }
+            let base = root[input] ?? input
+            root[output] = base
+            lastUse[base] = max(lastUse[base] ?? index, lastUse[output] ?? index)
+            definedAt[output] = nil
+            skipped.insert(index)
+        }
         // 3. First-fit offsets: a value may reuse memory of values dead before it is defined.
         struct Allocation { let offset: Int; let size: Int; let start: Int; let end: Int }
         var allocations = [Allocation]()
@@ -104,6 +119,7 @@ final class ExecutionPlan: @unchecked Sendable {
             offsets[id] = offset
             arenaSize = max(arenaSize, offset + size)
         }
+        for (alias, base) in root { offsets[alias] = offsets[base] }
         // 4. Slots.
         var owned = [ConstantBuffer]()
         func slot(_ id: Int) -> Slot {
@@ -116,7 +132,7 @@ final class ExecutionPlan: @unchecked Sendable {
         }
         var steps = [Step]()
         var scratch = 0
-        for (step, plan) in planned {
+        for (index, (step, plan)) in planned.enumerated() where !skipped.contains(index) {
             guard let kernel = plan.kernel else { continue }
             let outputSlots = step.outputs.map { id -> Slot in
                 if id >= 0, let offset = offsets[id] { return .arena(offset) }
