@@ -116,7 +116,8 @@ public enum NumpyError: Error, LocalizedError, Equatable, Sendable {
 
     public var errorDescription: String? {
         switch self {
-        case .unreadable(let path, let detail): return "\(path): \(detail)."
+        case .unreadable(let path, let detail):
+            return "\(path): \(detail.hasSuffix(".") ? String(detail.dropLast()) : detail)." 
         case .malformed(let path, let detail): return "\(path) is not a valid .npy file: \(detail)."
         case .unsupported(let path, let detail): return "\(path): \(detail)."
         }

@@ -15,10 +15,8 @@ struct ModelCommand: ParsableCommand {
             try body()
         } catch let error as ExitCode {
             throw error
-        } catch let error as ValidationError {
-            throw error
         } catch {
-            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            let message = (error as? LocalizedError)?.errorDescription ?? (error as? ValidationError)?.message ?? "\(error)"
             let line = "landcover: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
             FileHandle.standardError.write(Data(line.utf8))
             throw ExitCode(2)
