@@ -10,8 +10,8 @@ same run, measures patches/s of onnxruntime (1 intra-op thread; 2 intra-op threa
 markdown table with the ratio landcover / onnxruntime (at 2 threads against the better of the
 two onnxruntime 2-thread set-ups).
 
-Usage: python3 benchmarks/engine.py [--batch 64] [--repeats 20] [--out /tmp/landcover-engine]
-                                    [--bench PATH] [--no-build]
+Usage: python3 benchmarks/engine.py [--batch 64] [--repeats 10] [--rounds 3]
+                                    [--out /tmp/landcover-engine] [--bench PATH] [--no-build]
 """
 import argparse
 import concurrent.futures
@@ -127,7 +127,8 @@ def median_rate(run, batch, repeats):
     return batch / statistics.median(seconds)
 
 
-def onnxruntime_rates(path, batch, repeats):
+def onnxruntime_runners(path, batch):
+    """Returns {label: zero-argument function running one batch} for the three set-ups."""
     import onnxruntime as ort
     x = np.random.default_rng(0).standard_normal((batch, BANDS, SIZE, SIZE)).astype(np.float32)
 
@@ -137,18 +138,16 @@ def onnxruntime_rates(path, batch, repeats):
         options.inter_op_num_threads = 1
         return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
-    rates = {}
-    one = session(1)
-    rates["ort1"] = median_rate(lambda: one.run(None, {"input": x}), batch, repeats)
-    two = session(2)
-    rates["ort2"] = median_rate(lambda: two.run(None, {"input": x}), batch, repeats)
+    one, two = session(1), session(2)
     halves = [x[: batch // 2], x[batch // 2:]]
     sessions = [session(1), session(1)]
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        def both():
-            list(pool.map(lambda i: sessions[i].run(None, {"input": halves[i]}), range(2)))
-        rates["ort2x1"] = median_rate(both, batch, repeats)
-    return rates
+    pool = concurrent.futures.ThreadPoolExecutor(2)
+
+    def both():
+        list(pool.map(lambda i: sessions[i].run(None, {"input": halves[i]}), range(2)))
+
+    return {"ort1": lambda: one.run(None, {"input": x}), "ort2": lambda: two.run(None, {"input": x}),
+            "ort2x1": both}
 
 
 def landcover_rate(bench, path, batch, threads, repeats):
@@ -166,7 +165,8 @@ def landcover_rate(bench, path, batch, threads, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default="/tmp/landcover-engine")
     parser.add_argument("--bench", default=os.path.join(ROOT, ".build-kernels", "release", "LandcoverBench"))
     parser.add_argument("--no-build", action="store_true")
@@ -180,13 +180,21 @@ def main():
     for name, build, flops in [("small CNN", small_cnn, 106.2e6), ("ResNet-18", resnet18, 360.3e6)]:
         path = os.path.join(args.out, name.replace(" ", "_").replace("-", "").lower() + ".onnx")
         onnx.save(build(), path)
-        ort = onnxruntime_rates(path, args.batch, args.repeats)
-        lc1 = landcover_rate(args.bench, path, args.batch, 1, args.repeats)
-        lc2 = landcover_rate(args.bench, path, args.batch, 2, args.repeats)
-        ort2 = max(ort["ort2"], ort["ort2x1"])
-        rows.append((name, ort["ort1"], ort["ort2"], ort["ort2x1"], lc1, lc2, lc1 / ort["ort1"], lc2 / ort2,
-                     lc2 * flops / 1e9))
-    print(f"\nbatch {args.batch}, 64x64x13 patches, patches/s (median of {args.repeats})\n")
+        runners = onnxruntime_runners(path, args.batch)
+        best = {}
+        # The machine is shared: alternate the engines for several rounds, keep each one's best median.
+        for _ in range(args.rounds):
+            for label, run in runners.items():
+                best[label] = max(best.get(label, 0.0), median_rate(run, args.batch, args.repeats))
+            for threads in (1, 2):
+                label = f"lc{threads}"
+                best[label] = max(best.get(label, 0.0),
+                                  landcover_rate(args.bench, path, args.batch, threads, args.repeats))
+        ort2 = max(best["ort2"], best["ort2x1"])
+        rows.append((name, best["ort1"], best["ort2"], best["ort2x1"], best["lc1"], best["lc2"],
+                     best["lc1"] / best["ort1"], best["lc2"] / ort2, best["lc2"] * flops / 1e9))
+    print(f"\nbatch {args.batch}, 64x64x13 patches, patches/s (best of {args.rounds} rounds of a median of "
+          f"{args.repeats} runs; engines alternate)\n")
     print("| model | ORT 1 thread | ORT 2 threads | ORT 2 sessions x 1 | landcover 1 thread | landcover 2 threads "
           "| ratio 1 thread | ratio 2 threads | landcover GFLOP/s (2 threads) |")
     print("|---|---|---|---|---|---|---|---|---|")
