@@ -28,3 +28,26 @@ struct DeterminismTests {
         #expect(small == (try full.batchSlice(start: 13, count: 7)), "\(fixture): batch 7 differs from batch 64")
     }
 }
+
+/// Gemm and MatMul rows do not depend on how many rows are computed together.
+@Suite("Gemm row determinism")
+struct GemmDeterminismTests {
+    @Test(arguments: [1, 3, 5, 17, 64])
+    func rowsMatchSingleRowRuns(batch: Int) throws {
+        let k = 300, n = 37
+        let node = ONNXNode(operatorType: "Gemm", inputs: ["x", "w", "b"], outputs: ["y"], name: "fc",
+                            attributes: [ONNXAttribute(name: "transB", value: .int(1))])
+        let model = TestSupport.singleNodeModel(
+            node, inputs: [("x", [.parameter("N"), .value(Int64(k))])], outputs: ["y"],
+            initializers: [ONNXTensor(name: "w", dimensions: [n, k], floats: TestSupport.randomFloats(n * k, seed: 5)),
+                           ONNXTensor(name: "b", dimensions: [n], floats: TestSupport.randomFloats(n, seed: 6))])
+        let loaded = try InferenceModel(model: model)
+        let input = try Tensor(shape: [batch, k], scalars: TestSupport.randomFloats(batch * k, seed: 7))
+        let session = loaded.makeSession()
+        let all = try session.run(input: input)
+        for row in 0..<batch {
+            let single = try session.run(input: input.batchSlice(start: row, count: 1))
+            #expect(single == (try all.batchSlice(start: row, count: 1)), "row \(row) of a batch of \(batch) differs from a batch of 1")
+        }
+    }
+}

@@ -1,8 +1,8 @@
 /// Gemm (`Y = alpha * op(A) * op(B) + beta * C`, A `[M, K]`, B `[K, N]`, C broadcast to
 /// `[M, N]`) and MatMul (numpy-style batched matrix product) on ``Gemm/sgemm``.
 ///
-/// Each batch row of A (a sample) is computed by the same sgemm call pattern regardless of how
-/// many rows there are, so per-sample results do not depend on the batch size.
+/// ``Gemm/sgemm`` gives every row of C the same arithmetic whatever the row count, so
+/// per-sample results do not depend on the batch size.
 struct GemmOperator: GraphOperator {
     let attributes: NodeAttributes
     let isMatMul: Bool
@@ -47,21 +47,15 @@ struct GemmOperator: GraphOperator {
         let lda = a.shape[1], ldb = b.shape[1]
         let kernel: OperatorKernel = { [loops] inputs, outputs, _ in
             let y = outputs[0]
-            // A row-by-row sgemm keeps each sample's arithmetic independent of the batch size.
-            let perRow = !transA
+            // Gemm.sgemm computes every row of C with the same k-order whatever m is, so one
+            // call over the whole batch gives each sample the bits it gets alone (tested in
+            // DeterminismTests).
             if let loops, beta != 0 {
                 loops.run(UnsafePointer(y), inputs[2], y) { _, c in beta * c }
             }
             let effectiveBeta: Float = loops == nil || beta == 0 ? 0 : 1
-            if perRow {
-                for row in 0..<m {
-                    Gemm.sgemm(transA: false, transB: transB, m: 1, n: n, k: k, alpha: alpha, a: inputs[0] + row * lda, lda: lda,
-                               b: inputs[1], ldb: ldb, beta: effectiveBeta, c: y + row * n, ldc: n)
-                }
-            } else {
-                Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: inputs[0], lda: lda,
-                           b: inputs[1], ldb: ldb, beta: effectiveBeta, c: y, ldc: n)
-            }
+            Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: inputs[0], lda: lda,
+                       b: inputs[1], ldb: ldb, beta: effectiveBeta, c: y, ldc: n)
         }
         return OperatorPlan(outputs: [.runtime([m, n])], kernel: kernel, flops: 2 * m * n * k)
     }
@@ -91,10 +85,8 @@ struct GemmOperator: GraphOperator {
                 let aBase = inputs[0] + aOffset * m * k
                 let bBase = inputs[1] + bOffset * k * n
                 let yBase = outputs[0] + batch * m * n
-                for row in 0..<m {
-                    Gemm.sgemm(transA: false, transB: false, m: 1, n: n, k: k, alpha: 1, a: aBase + row * k, lda: k,
-                               b: bBase, ldb: n, beta: 0, c: yBase + row * n, ldc: n)
-                }
+                Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: aBase, lda: k,
+                           b: bBase, ldb: n, beta: 0, c: yBase, ldc: n)
                 var d = batchShape.count - 1
                 while d >= 0 { index[d] += 1; if index[d] < batchShape[d] { break }; index[d] = 0; d -= 1 }
             }
