@@ -63,29 +63,13 @@ struct PadOperator: GraphOperator {
             }
             maps.append(map)
         }
-        guard let count = ShapeMath.checkedCount(outputShape) else { throw attributes.shapeError("padded shape \(outputShape) is too large") }
-        let strides = ShapeMath.strides(x.shape)
-        // Precompute the source offset of every output element (-1 = constant fill).
-        var offsets = [Int](repeating: -1, count: count)
-        var index = [Int](repeating: 0, count: rank)
-        for flat in 0..<count {
-            var offset = 0
-            for d in 0..<rank {
-                let source = maps[d][index[d]]
-                if source < 0 { offset = -1; break }
-                offset += source * strides[d]
-            }
-            offsets[flat] = offset
-            var d = rank - 1
-            while d >= 0 { index[d] += 1; if index[d] < outputShape[d] { break }; index[d] = 0; d -= 1 }
-        }
+        guard ShapeMath.checkedCount(outputShape) != nil else { throw attributes.shapeError("padded shape \(outputShape) is too large") }
+        let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
         if let ints = x.ints {
-            return OperatorPlan(outputs: [.constant(outputShape, ints: offsets.map { $0 < 0 ? Int64(value) : ints[$0] })])
+            return OperatorPlan(outputs: [.constant(outputShape, ints: mapping.gather(ints, fill: Int64(value)))])
         }
         let fill = value
-        let kernel: OperatorKernel = { [offsets] inputs, outputs, _ in
-            for (i, offset) in offsets.enumerated() { outputs[0][i] = offset < 0 ? fill : inputs[0][offset] }
-        }
+        let kernel: OperatorKernel = { inputs, outputs, _ in mapping.run(inputs[0], outputs[0], fill: fill) }
         return OperatorPlan(outputs: [.runtime(outputShape, x.type)], kernel: kernel)
     }
 }

@@ -108,19 +108,8 @@ struct ResizeOperator: GraphOperator {
                     return min(max(index, 0), max(inSize - 1, 0))
                 })
             }
-            let strides = ShapeMath.strides(x.shape)
-            var offsets = [Int](repeating: 0, count: count)
-            var index = [Int](repeating: 0, count: rank)
-            for flat in 0..<count {
-                var offset = 0
-                for d in 0..<rank { offset += maps[d][index[d]] * strides[d] }
-                offsets[flat] = offset
-                var d = rank - 1
-                while d >= 0 { index[d] += 1; if index[d] < outputShape[d] { break }; index[d] = 0; d -= 1 }
-            }
-            let kernel: OperatorKernel = { [offsets] inputs, outputs, _ in
-                for (i, offset) in offsets.enumerated() { outputs[0][i] = inputs[0][offset] }
-            }
+            let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
+            let kernel: OperatorKernel = { inputs, outputs, _ in mapping.run(inputs[0], outputs[0], fill: 0) }
             return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel)
         case "linear", "bilinear":
             guard rank >= 2 else { throw attributes.shapeError("linear resize needs rank >= 2") }

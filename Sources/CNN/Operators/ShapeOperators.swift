@@ -274,28 +274,13 @@ struct ShapeOperator: GraphOperator {
             }
             begin[axis] = Int(start); step[axis] = Int(s)
         }
-        let inputStrides = ShapeMath.strides(x.shape)
+        let maps = (0..<rank).map { axis in (0..<outputShape[axis]).map { begin[axis] + $0 * step[axis] } }
+        let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
         let shape = outputShape
-        func gatherOffsets() -> [Int] {
-            let count = shape.reduce(1, *)
-            var offsets = [Int](repeating: 0, count: count)
-            var index = [Int](repeating: 0, count: rank)
-            for flat in 0..<count {
-                var offset = 0
-                for d in 0..<rank { offset += (begin[d] + index[d] * step[d]) * inputStrides[d] }
-                offsets[flat] = offset
-                var d = rank - 1
-                while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
-            }
-            return offsets
-        }
         if let ints = x.ints {
-            return OperatorPlan(outputs: [.constant(shape, ints: gatherOffsets().map { ints[$0] })])
+            return OperatorPlan(outputs: [.constant(shape, ints: mapping.gather(ints, fill: 0))])
         }
-        let offsets = gatherOffsets()
-        let kernel: OperatorKernel = { inputs, outputs, _ in
-            for (i, offset) in offsets.enumerated() { outputs[0][i] = inputs[0][offset] }
-        }
+        let kernel: OperatorKernel = { inputs, outputs, _ in mapping.run(inputs[0], outputs[0], fill: 0) }
         return OperatorPlan(outputs: [.runtime(shape, x.type)], kernel: kernel)
     }
 
