@@ -62,6 +62,10 @@ let convolutionCases: [ConvolutionCase] = [
     ConvolutionCase(shape: shape(8, 16, kernel: (3, 3), dilation: (2, 2), pad: (2, 2, 2, 2)), height: 9, width: 48, batch: 1),
     ConvolutionCase(shape: shape(6, 9, kernel: (5, 3), stride: (2, 1), pad: (2, 1, 2, 1)), height: 11, width: 32, batch: 3),
     ConvolutionCase(shape: shape(4, 8, kernel: (1, 1)), height: 5, width: 16, batch: 3),
+    // Stride-2 columns with output width a multiple of 16 (row-vector kernel, even columns).
+    ConvolutionCase(shape: shape(6, 9, kernel: (3, 3), stride: (1, 2), pad: (1, 1, 1, 1)), height: 7, width: 32, batch: 3),
+    ConvolutionCase(shape: shape(5, 16, kernel: (3, 3), stride: (2, 2), dilation: (2, 2), pad: (2, 2, 2, 2)), height: 9, width: 64, batch: 1),
+    ConvolutionCase(shape: shape(3, 8, kernel: (1, 1), stride: (2, 2)), height: 6, width: 31, batch: 3),
 ]
 
 @Suite("Conv2DKernel against a naive reference")

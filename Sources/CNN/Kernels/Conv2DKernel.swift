@@ -36,7 +36,7 @@ public final class Conv2DKernel: Sendable {
     /// channels of the group, `k = (channel * kernelHeight + kernelRow) * kernelWidth +
     /// kernelColumn`, zero-padded channels. Depthwise path: OIHW as given.
     private let packedWeightStorage: AlignedBuffer
-    /// Stride-1 convolutions only: weights packed `[group][panel][k][8]` for ``RowVectorKernel``.
+    /// Stride-1 and -2 convolutions only: weights packed `[group][panel][k][8]` for ``RowVectorKernel``.
     private let rowWeightStorage: AlignedBuffer?
     /// `[outputChannels]`, zeros when the model has no bias.
     private let biasStorage: AlignedBuffer
@@ -92,7 +92,7 @@ public final class Conv2DKernel: Sendable {
                 }
             }
             packedWeightStorage = storage
-            if shape.strideWidth == 1 {
+            if shape.strideWidth <= 2 {
                 let rows = RowVectorKernel.channels
                 let rowPanels = (outputPerGroup + rows - 1) / rows
                 let rowStorage = AlignedBuffer(count: shape.groups * rowPanels * reduction * rows)
@@ -297,18 +297,21 @@ public final class Conv2DKernel: Sendable {
                                             RowVectorKernel.compute(
                                                 depth: reduction, weights: weightPanel, offsets: UnsafePointer(offsets),
                                                 first: first, second: second, target: chunkOutput + offset, ldt: pixels,
+                                                everyOtherColumn: s.strideWidth == 2,
                                                 epilogue: Epilogue(bias: bias + firstChannel,
                                                                    residual: chunkResidual.map { $0 + offset },
                                                                    activation: activation))
                                         } else if channelCount == rows && count == RowVectorKernel.pixels {
                                             RowVectorKernel.compute(depth: reduction, weights: weightPanel,
                                                                     offsets: UnsafePointer(offsets), first: first,
-                                                                    second: second, target: stagingTile, ldt: block)
+                                                                    second: second, target: stagingTile, ldt: block,
+                                                                    everyOtherColumn: s.strideWidth == 2)
                                         } else {
                                             RowVectorKernel.compute(depth: reduction, weights: weightPanel,
                                                                     offsets: UnsafePointer(offsets), first: first,
                                                                     second: second, target: tile,
-                                                                    ldt: RowVectorKernel.pixels)
+                                                                    ldt: RowVectorKernel.pixels,
+                                                                    everyOtherColumn: s.strideWidth == 2)
                                             for channel in 0..<channelCount {
                                                 (stagingTile + channel * block).update(
                                                     from: tile + channel * RowVectorKernel.pixels, count: count)
