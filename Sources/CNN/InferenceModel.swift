@@ -78,7 +78,9 @@ public final class InferenceModel: Sendable {
     }
 
     /// Runs a batch, splitting it along dimension 0 into `threads` contiguous parts that run
-    /// concurrently, each in its own session. Every sample's output bits are identical for
+    /// concurrently, each in its own session (created per call: for repeated calls, keep one
+    /// ``InferenceSession`` per worker instead). The batch is split only when every input and
+    /// output declares the same symbolic dimension 0 (e.g. `N`); otherwise one session runs it. Every sample's output bits are identical for
     /// any `threads` value and any batch size.
     /// - Parameters:
     ///   - inputs: one NCHW tensor per graph input name; all must share the batch size.
@@ -87,6 +89,14 @@ public final class InferenceModel: Sendable {
     public func run(inputs: [String: Tensor], threads: Int) throws -> [String: Tensor] {
         let any = try run(values: inputs.mapValues { AnyTensor.float32($0) }, threads: threads)
         return any.mapValues(\.floatTensor)
+    }
+
+    /// True when every fed input and every output declares the same symbolic dimension 0 (the
+    /// batch), so a batch can be split across workers and the outputs concatenated.
+    public var hasSplittableBatch: Bool {
+        guard case .parameter(let name)? = inputs.first?.shape?.first else { return false }
+        let declared = inputs.map { $0.shape?.first } + outputs.map { $0.shape?.first }
+        return declared.allSatisfy { $0 == .parameter(name) }
     }
 
     /// ``run(inputs:threads:)`` for inputs and outputs of either element type. Int64 inputs
@@ -98,7 +108,7 @@ public final class InferenceModel: Sendable {
         }
         let batch = batched.first?.1.shape[0] ?? 1
         let workers = max(1, min(threads, batch))
-        if workers == 1 || batched.contains(where: { $0.1.shape[0] != batch }) {
+        if workers == 1 || batched.contains(where: { $0.1.shape[0] != batch }) || !hasSplittableBatch {
             return try makeSession().run(values: values)
         }
         let parts = WorkerResults(count: workers)

@@ -15,6 +15,7 @@ struct DeterminismTests {
         let declared = model.inputs[0].shape ?? []
         let shape = [64] + declared.dropFirst().map { dim -> Int in if case .value(let v) = dim { return Int(v) }; return 32 }
         let input = try Tensor(shape: shape, scalars: TestSupport.randomFloats(shape.reduce(1, *), seed: 42))
+        #expect(model.hasSplittableBatch, "\(fixture): the batch would not be split across workers")
         let one = try model.run(inputs: [inputName: input], threads: 1)[outputName]
         let two = try model.run(inputs: [inputName: input], threads: 2)[outputName]
         let three = try model.run(inputs: [inputName: input], threads: 3)[outputName]
