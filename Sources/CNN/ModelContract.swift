@@ -47,11 +47,15 @@ public struct ModelContract: Sendable, Equatable {
 
     /// What the class channels hold.
     public enum OutputKind: String, Sendable, Equatable {
-        case logits, probabilities
+        /// Unnormalized scores: apply softmax for probabilities; argmax gives the class.
+        case logits
+        /// Per-class probabilities summing to 1 over the class axis.
+        case probabilities
     }
 
     /// An sRGB colour of a class.
     public struct Color: Sendable, Equatable, CustomStringConvertible {
+        /// Channel intensities, 0...255.
         public var red: UInt8, green: UInt8, blue: UInt8
         /// Creates a colour.
         public init(red: UInt8, green: UInt8, blue: UInt8) { self.red = red; self.green = green; self.blue = blue }
@@ -66,9 +70,11 @@ public struct ModelContract: Sendable, Equatable {
                                       "landcover.normalization", "landcover.patch_size", "landcover.class_names",
                                       "landcover.class_colors"]
 
+    /// What the model predicts (`landcover.task`).
     public var task: Task
     /// Band names in input-channel order.
     public var bands: [String]
+    /// Raw DN to network input, per band (`landcover.normalization`).
     public var normalization: Normalization
     /// Patch height and width in pixels.
     public var patchSize: Int
@@ -78,6 +84,7 @@ public struct ModelContract: Sendable, Equatable {
     public var classColors: [Color]
     /// Value written where the input is nodata, if declared.
     public var nodataClass: Int?
+    /// Whether class channels hold logits or probabilities (`landcover.output`).
     public var output: OutputKind
 
     /// Creates a contract (for example in training before saving a model).

@@ -4,6 +4,7 @@ import Foundation
 public struct ModelSummary: Sendable, Equatable {
     /// A graph input or output with its declared element type and shape (`N` for a symbolic dim).
     public struct Value: Sendable, Equatable {
+        /// The graph value name.
         public let name: String
         /// ONNX element type name, e.g. "float32" or "int64".
         public let elementType: String
@@ -11,7 +12,9 @@ public struct ModelSummary: Sendable, Equatable {
         public let shape: [String]?
     }
 
+    /// Fed graph inputs (initializers excluded).
     public let inputs: [Value]
+    /// Graph outputs.
     public let outputs: [Value]
     /// Node count per `op_type` in the file as stored (before optimization).
     public let operatorCounts: [String: Int]
@@ -24,7 +27,9 @@ public struct ModelSummary: Sendable, Equatable {
     public let flopsPerSample: Int?
     /// The input shape used for ``flopsPerSample``.
     public let flopsInputShape: [String: [Int]]?
+    /// Default-domain opset the model was exported with.
     public let opsetVersion: Int
+    /// `producer_name` of the file.
     public let producer: String
 }
 

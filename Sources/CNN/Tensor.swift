@@ -118,7 +118,9 @@ public struct Int64Tensor: Sendable, Equatable {
 
 /// A tensor of either element type the engine exchanges: Float32 data or Int64 indices/shapes.
 public enum AnyTensor: Sendable, Equatable {
+    /// Float32 data (images, logits, probabilities).
     case float32(Tensor)
+    /// Int64 data (shapes, indices such as ArgMax outputs).
     case int64(Int64Tensor)
 
     /// The dimensions.
