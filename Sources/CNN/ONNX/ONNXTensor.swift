@@ -7,7 +7,6 @@ import Foundation
 /// ``int64Values()`` decode whichever is present. External data is not supported.
 public struct ONNXTensor: Sendable, Equatable {
     /// ONNX `TensorProto.DataType` codes the engine knows about.
-    /// ONNX `TensorProto.DataType` codes (FLOAT = 1, INT64 = 7, ...).
     public enum DataType: Int32, Sendable {
         case undefined = 0, float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6,
              int64 = 7, string = 8, bool = 9, float16 = 10, double = 11, uint32 = 12, uint64 = 13
