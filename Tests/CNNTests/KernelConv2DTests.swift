@@ -62,6 +62,13 @@ let convolutionCases: [ConvolutionCase] = [
     ConvolutionCase(shape: shape(8, 16, kernel: (3, 3), dilation: (2, 2), pad: (2, 2, 2, 2)), height: 9, width: 48, batch: 1),
     ConvolutionCase(shape: shape(6, 9, kernel: (5, 3), stride: (2, 1), pad: (2, 1, 2, 1)), height: 11, width: 32, batch: 3),
     ConvolutionCase(shape: shape(4, 8, kernel: (1, 1)), height: 5, width: 16, batch: 3),
+    // Winograd F(2x2, 3x3) layers (3x3, stride 1, >= 64 input channels): odd sizes, asymmetric pads,
+    // channel counts off the 16/32 grid, chunks of several small images.
+    ConvolutionCase(shape: shape(64, 40, kernel: (3, 3), pad: (0, 2, 1, 0)), height: 5, width: 9, batch: 3),
+    ConvolutionCase(shape: shape(72, 33, kernel: (3, 3), pad: (2, 0, 0, 1)), height: 7, width: 4, batch: 3),
+    ConvolutionCase(shape: shape(64, 96, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 1, width: 1, batch: 3),
+    ConvolutionCase(shape: shape(128, 64, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 2, width: 2, batch: 3),
+    ConvolutionCase(shape: shape(64, 64, kernel: (3, 3)), height: 12, width: 34, batch: 1),
     // Stride-2 columns with output width a multiple of 16 (row-vector kernel, even columns).
     ConvolutionCase(shape: shape(6, 9, kernel: (3, 3), stride: (1, 2), pad: (1, 1, 1, 1)), height: 7, width: 32, batch: 3),
     ConvolutionCase(shape: shape(5, 16, kernel: (3, 3), stride: (2, 2), dilation: (2, 2), pad: (2, 2, 2, 2)), height: 9, width: 64, batch: 1),
@@ -101,6 +108,7 @@ struct KernelConv2DTests {
         ConvolutionCase(shape: shape(13, 32, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 11, width: 9, batch: 3),
         ConvolutionCase(shape: shape(16, 24, kernel: (1, 1)), height: 7, width: 7, batch: 2),
         ConvolutionCase(shape: shape(13, 20, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 6, width: 16, batch: 2),
+        ConvolutionCase(shape: shape(64, 36, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 5, width: 7, batch: 3),
         ConvolutionCase(shape: shape(12, 12, kernel: (3, 3), stride: (2, 2), pad: (1, 1, 1, 1), groups: 12),
                         height: 9, width: 9, batch: 2),
     ]
@@ -128,8 +136,9 @@ struct KernelConv2DTests {
     }
 
     /// The residual may be the output buffer itself (in-place `x = act(conv(y) + x)`), with one
-    /// reduction block (16 channels) or several (48 channels x 9 taps > 256).
-    @Test(arguments: [16, 48], [1, 3])
+    /// reduction block (16 channels) or several (48 channels x 9 taps > 256), and through the
+    /// Winograd path (64 channels).
+    @Test(arguments: [16, 48, 64], [1, 3])
     func residualMayAliasOutput(channels: Int, batch: Int) {
         var random = KernelTestRandom(seed: 5)
         let s = shape(channels, channels, kernel: (3, 3), pad: (1, 1, 1, 1))
@@ -162,6 +171,8 @@ struct KernelConv2DTests {
         ConvolutionCase(shape: shape(64, 128, kernel: (3, 3), stride: (2, 2), pad: (1, 1, 1, 1)), height: 16, width: 16, batch: 5),
         ConvolutionCase(shape: shape(13, 64, kernel: (7, 7), stride: (2, 2), pad: (3, 3, 3, 3)), height: 32, width: 32, batch: 5),
         ConvolutionCase(shape: shape(24, 24, kernel: (3, 3), pad: (1, 1, 1, 1), groups: 24), height: 15, width: 15, batch: 5),
+        ConvolutionCase(shape: shape(128, 128, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 4, width: 4, batch: 5),
+        ConvolutionCase(shape: shape(64, 64, kernel: (3, 3), pad: (1, 1, 1, 1)), height: 9, width: 7, batch: 5),
     ]
 
     /// A batch of 5 gives each sample exactly the bits it gets alone.

@@ -38,6 +38,14 @@ public final class Conv2DKernel: Sendable {
     private let packedWeightStorage: AlignedBuffer
     /// Stride-1 and -2 convolutions only: weights packed `[group][panel][k][8]` for ``RowVectorKernel``.
     private let rowWeightStorage: AlignedBuffer?
+    /// Winograd F(2x2, 3x3) form of the weights, for the 3x3 stride-1 layers that use it.
+    private let winograd: WinogradConvolution?
+
+    /// Whether a layer of this geometry runs as Winograd F(2x2, 3x3) (chosen by measurement; a
+    /// function of the geometry only, so results never depend on the batch).
+    static func usesWinograd(_ shape: Conv2DShape) -> Bool {
+        WinogradConvolution.supports(shape) && shape.inputChannels >= 64 && shape.outputChannels >= 32
+    }
     /// `[outputChannels]`, zeros when the model has no bias.
     private let biasStorage: AlignedBuffer
     private var packedWeights: UnsafeMutablePointer<Float> { packedWeightStorage.pointer }
@@ -71,6 +79,7 @@ public final class Conv2DKernel: Sendable {
         let biasStorage = AlignedBuffer(count: shape.outputChannels + PixelBroadcastKernel.channels)
         if let bias { biasStorage.pointer.update(from: bias, count: shape.outputChannels) }
         self.biasStorage = biasStorage
+        self.winograd = Self.usesWinograd(shape) ? WinogradConvolution(shape: shape, weights: weights) : nil
 
         if isDepthwise {
             packedWeightStorage = AlignedBuffer(count: weights.count)
@@ -123,7 +132,7 @@ public final class Conv2DKernel: Sendable {
     }
 
     /// Images per chunk at this output size.
-    private func imagesPerChunk(outputPixels: Int) -> Int {
+    func imagesPerChunk(outputPixels: Int) -> Int {
         outputPixels >= Self.chunkPixelTarget ? 1 : (Self.chunkPixelTarget + outputPixels - 1) / outputPixels
     }
 
@@ -132,6 +141,7 @@ public final class Conv2DKernel: Sendable {
     public func scratchCount(height: Int, width: Int) -> Int {
         let (outputHeight, outputWidth) = outputSize(height: height, width: width)
         if isDepthwise { return outputWidth + 16 }
+        if let winograd { return winograd.plan(kernel: self, height: height, width: width).totalCount }
         let pixels = outputHeight * outputWidth
         let chunkImages = imagesPerChunk(outputPixels: pixels)
         let paddedImage = shape.inputChannels * (height + shape.padTop + shape.padBottom)
@@ -162,6 +172,9 @@ public final class Conv2DKernel: Sendable {
         if batch == 0 { return }
         if isDepthwise {
             runDepthwise(input: input, batch: batch, height: height, width: width, output: output,
+                         residual: residual, scratch: scratch)
+        } else if let winograd {
+            winograd.run(kernel: self, input: input, batch: batch, height: height, width: width, output: output,
                          residual: residual, scratch: scratch)
         } else {
             runDirect(input: input, batch: batch, height: height, width: width, output: output,
@@ -364,7 +377,7 @@ public final class Conv2DKernel: Sendable {
     /// Applies the epilogue to staged raw sums `[channel][block]` (pixels `blockStart ..<
     /// blockStart + blockPixels` of the chunk) and writes them to the NCHW output, one contiguous
     /// run per image and channel.
-    private func finishStaged(staging: UnsafeMutablePointer<Float>, block: Int, blockStart: Int, blockPixels: Int,
+    func finishStaged(staging: UnsafeMutablePointer<Float>, block: Int, blockStart: Int, blockPixels: Int,
                               pixels: Int, firstChannel: Int, channelCount: Int, outputImageStride: Int,
                               output: UnsafeMutablePointer<Float>, residual: UnsafePointer<Float>?) {
         var pixel = blockStart

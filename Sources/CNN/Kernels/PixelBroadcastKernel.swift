@@ -12,13 +12,14 @@ enum PixelBroadcastKernel {
     /// Output channels per tile: two SIMD16 vectors.
     static let channels = 32
 
-    /// Computes one tile and stores it as `[pixel][32]` into `tile`.
+    /// Computes one tile and stores pixel `p`'s 32 channels at `tile + p * tileStride`.
     ///
     /// - Parameters:
     ///   - bases: 8 pointers, each at the top-left tap of one pixel in the padded input.
     @inline(__always)
     static func compute(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
-                        bases: UnsafePointer<UnsafePointer<Float>>, tile: UnsafeMutablePointer<Float>) {
+                        bases: UnsafePointer<UnsafePointer<Float>>, tile: UnsafeMutablePointer<Float>,
+                        tileStride: Int = 32) {
         typealias V = SIMD16<Float>
         let p0 = bases[0], p1 = bases[1], p2 = bases[2], p3 = bases[3]
         let p4 = bases[4], p5 = bases[5], p6 = bases[6], p7 = bases[7]
@@ -48,13 +49,14 @@ enum PixelBroadcastKernel {
             weightPointer += 128
         }
         let out = UnsafeMutableRawPointer(tile)
-        out.storeBytes(of: c00, toByteOffset: 0, as: V.self); out.storeBytes(of: c01, toByteOffset: 64, as: V.self)
-        out.storeBytes(of: c10, toByteOffset: 128, as: V.self); out.storeBytes(of: c11, toByteOffset: 192, as: V.self)
-        out.storeBytes(of: c20, toByteOffset: 256, as: V.self); out.storeBytes(of: c21, toByteOffset: 320, as: V.self)
-        out.storeBytes(of: c30, toByteOffset: 384, as: V.self); out.storeBytes(of: c31, toByteOffset: 448, as: V.self)
-        out.storeBytes(of: c40, toByteOffset: 512, as: V.self); out.storeBytes(of: c41, toByteOffset: 576, as: V.self)
-        out.storeBytes(of: c50, toByteOffset: 640, as: V.self); out.storeBytes(of: c51, toByteOffset: 704, as: V.self)
-        out.storeBytes(of: c60, toByteOffset: 768, as: V.self); out.storeBytes(of: c61, toByteOffset: 832, as: V.self)
-        out.storeBytes(of: c70, toByteOffset: 896, as: V.self); out.storeBytes(of: c71, toByteOffset: 960, as: V.self)
+        let rowBytes = tileStride &* 4
+        out.storeBytes(of: c00, toByteOffset: 0 &* rowBytes &+ 0, as: V.self); out.storeBytes(of: c01, toByteOffset: 0 &* rowBytes &+ 64, as: V.self)
+        out.storeBytes(of: c10, toByteOffset: 1 &* rowBytes &+ 0, as: V.self); out.storeBytes(of: c11, toByteOffset: 1 &* rowBytes &+ 64, as: V.self)
+        out.storeBytes(of: c20, toByteOffset: 2 &* rowBytes &+ 0, as: V.self); out.storeBytes(of: c21, toByteOffset: 2 &* rowBytes &+ 64, as: V.self)
+        out.storeBytes(of: c30, toByteOffset: 3 &* rowBytes &+ 0, as: V.self); out.storeBytes(of: c31, toByteOffset: 3 &* rowBytes &+ 64, as: V.self)
+        out.storeBytes(of: c40, toByteOffset: 4 &* rowBytes &+ 0, as: V.self); out.storeBytes(of: c41, toByteOffset: 4 &* rowBytes &+ 64, as: V.self)
+        out.storeBytes(of: c50, toByteOffset: 5 &* rowBytes &+ 0, as: V.self); out.storeBytes(of: c51, toByteOffset: 5 &* rowBytes &+ 64, as: V.self)
+        out.storeBytes(of: c60, toByteOffset: 6 &* rowBytes &+ 0, as: V.self); out.storeBytes(of: c61, toByteOffset: 6 &* rowBytes &+ 64, as: V.self)
+        out.storeBytes(of: c70, toByteOffset: 7 &* rowBytes &+ 0, as: V.self); out.storeBytes(of: c71, toByteOffset: 7 &* rowBytes &+ 64, as: V.self)
     }
 }
