@@ -147,10 +147,15 @@ final class WinogradConvolution: Sendable {
                             let firstX = max(0, s.padLeft)
                             let lastX = min(p.hwcWidth, width + s.padLeft)
                             if firstX >= lastX { continue }
-                            for channel in 0..<inputChannels {
-                                let line = source + (channel * height + inputRow) * width - s.padLeft
-                                let column = target + y * p.hwcWidth * channelStride + channel
-                                for x in firstX..<lastX { column[x * channelStride] = line[x] }
+                            // Channel-inner: contiguous stores, loads one plane apart (L1-resident lines).
+                            let line = source + inputRow * width - s.padLeft
+                            let planeStride = height * width
+                            for x in firstX..<lastX {
+                                let pixel = target + (y &* p.hwcWidth &+ x) &* channelStride
+                                let column = line + x
+                                for channel in 0..<inputChannels {
+                                    pixel[channel] = column[channel &* planeStride]
+                                }
                             }
                         }
                     }
