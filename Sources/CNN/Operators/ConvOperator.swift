@@ -57,7 +57,8 @@ struct ConvOperator: GraphOperator {
         pads = try attributes.ints("pads") ?? [Int](repeating: 0, count: 2 * spatialRank)
         autoPad = try attributes.string("auto_pad", default: "NOTSET")
         guard strides.count == spatialRank, dilations.count == spatialRank, pads.count == 2 * spatialRank,
-              strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }), pads.allSatisfy({ $0 >= 0 }) else {
+              strides.allSatisfy({ (1...65536).contains($0) }), dilations.allSatisfy({ (1...65536).contains($0) }),
+              pads.allSatisfy({ (0...65536).contains($0) }) else {
             throw attributes.invalid("strides \(strides), dilations \(dilations) and pads \(pads) must have \(spatialRank), \(spatialRank) and \(2 * spatialRank) positive entries")
         }
         guard ["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(autoPad) else {

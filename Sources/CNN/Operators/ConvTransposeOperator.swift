@@ -41,8 +41,11 @@ struct ConvTransposeOperator: GraphOperator {
         outputPadding = try attributes.ints("output_padding") ?? [Int](repeating: 0, count: spatialRank)
         outputShapeAttribute = try attributes.ints("output_shape")
         autoPad = try attributes.string("auto_pad", default: "NOTSET")
+        let bounded = { (values: [Int]) in values.allSatisfy { (0...65536).contains($0) } }
         guard strides.count == spatialRank, dilations.count == spatialRank, outputPadding.count == spatialRank,
-              pads.map({ $0.count == 2 * spatialRank }) ?? true else {
+              pads.map({ $0.count == 2 * spatialRank && bounded($0) }) ?? true, bounded(outputPadding),
+              strides.allSatisfy({ (1...65536).contains($0) }), dilations.allSatisfy({ (1...65536).contains($0) }),
+              bounded(outputShapeAttribute ?? []) else {
             throw attributes.invalid("strides, dilations, output_padding need \(spatialRank) entries and pads \(2 * spatialRank)")
         }
     }

@@ -36,12 +36,16 @@ struct PadOperator: GraphOperator {
             }
         }
         guard pads.count == 2 * rank else { throw attributes.shapeError("pads \(pads) need \(2 * rank) entries for input \(x.shape)") }
+        let limit = ShapeMath.maximumElementCount
+        guard pads.allSatisfy({ (-limit...limit).contains($0) }) else { throw attributes.shapeError("pads \(pads) are too large") }
         var outputShape = x.shape
         var maps = [[Int]]()
         for axis in 0..<rank {
             let dim = x.shape[axis]
             let out = dim + pads[axis] + pads[axis + rank]
-            guard out >= 0 else { throw attributes.shapeError("pads \(pads) crop more than input \(x.shape)") }
+            guard out >= 0, out <= limit else {
+                throw attributes.shapeError("pads \(pads) crop more than input \(x.shape) or are too large")
+            }
             outputShape[axis] = out
             var map = [Int](repeating: -1, count: out)
             for o in 0..<out {

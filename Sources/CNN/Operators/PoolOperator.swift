@@ -34,7 +34,8 @@ struct PoolOperator: GraphOperator {
         ceilMode = try attributes.int("ceil_mode", default: 0) != 0
         countIncludePad = try attributes.int("count_include_pad", default: 0) != 0
         guard strides.count == rank, dilations.count == rank, pads.count == 2 * rank,
-              strides.allSatisfy({ $0 >= 1 }), dilations.allSatisfy({ $0 >= 1 }) else {
+              strides.allSatisfy({ (1...65536).contains($0) }), dilations.allSatisfy({ (1...65536).contains($0) }),
+              pads.allSatisfy({ (0...65536).contains($0) }), kernel.allSatisfy({ $0 <= 65536 }) else {
             throw attributes.invalid("strides/dilations need \(rank) positive entries and pads \(2 * rank)")
         }
     }

@@ -65,6 +65,9 @@ struct ResizeOperator: GraphOperator {
         } else {
             throw attributes.invalid("neither scales nor sizes is given")
         }
+        guard ShapeMath.checkedCount(outputShape) != nil else {
+            throw attributes.shapeError("output shape \(outputShape) is invalid or too large")
+        }
         let mode = try attributes.string("mode", default: "nearest")
         let legacy = isUpsample || opset < 11
         let coordinateMode = legacy ? "asymmetric" : try attributes.string("coordinate_transformation_mode", default: "half_pixel")

@@ -70,6 +70,9 @@ final class ExecutionPlan: @unchecked Sendable {
                 }
                 values[id] = plan.outputs[index]
             }
+            guard plan.scratchCount >= 0, plan.scratchCount <= ShapeMath.maximumElementCount else {
+                throw ONNXError.inconsistentShapes(node: step.label, detail: "needs \(plan.scratchCount) floats of scratch memory")
+            }
             if plan.kernel != nil {
                 totalFlops += plan.flops
                 planned.append((step, plan))

@@ -76,8 +76,8 @@ enum ShapeMath {
         return (0..<max(rank, 1)).contains(normalized) || (rank == 0 && normalized == 0) ? normalized : nil
     }
 
-    /// Largest element count the engine accepts for one value (16 Gi elements).
-    static let maximumElementCount = 1 << 34
+    /// Largest element count the engine accepts for one value (1 Gi elements, 4 GiB of Float32).
+    static let maximumElementCount = 1 << 30
 
     /// Element count of a shape, or nil when a dimension is negative or the count overflows
     /// or exceeds ``maximumElementCount`` (guards against malicious shapes).
