@@ -135,9 +135,8 @@ struct KernelConv2DTests {
         }
     }
 
-    /// The residual may be the output buffer itself (in-place `x = act(conv(y) + x)`), with one
-    /// reduction block (16 channels) or several (48 channels x 9 taps > 256), and through the
-    /// Winograd path (64 channels).
+    /// The residual may be the output buffer itself (in-place `x = act(conv(y) + x)`): direct
+    /// kernels (16 and 48 channels) and the Winograd path (64 channels).
     @Test(arguments: [16, 48, 64], [1, 3])
     func residualMayAliasOutput(channels: Int, batch: Int) {
         var random = KernelTestRandom(seed: 5)

@@ -11,12 +11,16 @@
 /// Outputs with fewer than ``chunkPixelTarget`` pixels put several images in one pass, so the
 /// weights are read once per chunk instead of once per image. Tiles are either finished in
 /// registers and stored to the output, or staged as `[channel][pixel]` blocks and finished row by
-/// row. Depthwise convolutions (`groups == inputChannels == outputChannels > 1`) use a direct
-/// row kernel instead.
+/// row. 3x3 stride-1 undilated layers with at least 64 input channels run as Winograd
+/// F(2x2, 3x3) (``WinogradConvolution``: 2.25x fewer multiplies, slightly different rounding).
+/// Depthwise convolutions (`groups == inputChannels == outputChannels > 1`) use a direct row
+/// kernel instead.
 ///
-/// Each output element is one fused multiply-add chain over `k` in increasing order, and the
+/// Each output element is computed by a fixed sequence of operations (one fused multiply-add
+/// chain over `k` in increasing order, or fixed Winograd transforms around such chains), and the
 /// epilogue is the same SIMD16 code for full and partial vectors, so an image's output bits never
-/// depend on the batch size, on how images are chunked, or on the other images.
+/// depend on the batch size, on how images are chunked, or on the other images. The algorithm is a
+/// function of the geometry only.
 /// The kernel is immutable after init: one instance is shared by every thread; `run` is
 /// single-threaded and needs its own scratch per thread.
 ///
