@@ -89,7 +89,7 @@ public final class InferenceSession: @unchecked Sendable {
             let count = output.shape.reduce(1, *)
             let source = UnsafeBufferPointer(start: resolve(output.slot), count: count)
             if output.type == .int64 {
-                results[output.name] = .int64(try Int64Tensor(shape: output.shape, values: source.map { Int64($0) }))
+                results[output.name] = .int64(try Int64Tensor(shape: output.shape, values: source.map { Int64(saturating: $0) }))
             } else {
                 results[output.name] = .float32(Tensor(uncheckedShape: output.shape, scalars: Array(source)))
             }

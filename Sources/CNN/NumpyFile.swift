@@ -44,11 +44,13 @@ public enum NumpyFile {
         }
         let shape = shapeText.split(whereSeparator: { ",() ".contains($0) }).compactMap { Int($0) }
         let dtype = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\" "))
-        let count = shape.reduce(1, *)
+        guard shape.allSatisfy({ $0 >= 0 }), let count = Tensor.elementCount(shape) else {
+            throw NumpyError.malformed(path: path, detail: "invalid shape \(shapeText)")
+        }
         let payload = Array(bytes[(headerStart + headerLength)...])
         func load(_ width: Int) throws -> [UInt64] {
-            guard payload.count >= count * width else {
-                throw NumpyError.malformed(path: path, detail: "holds \(payload.count) data bytes, shape \(shape) of \(dtype) needs \(count * width)")
+            guard count <= payload.count / width else {
+                throw NumpyError.malformed(path: path, detail: "holds \(payload.count) data bytes, too few for shape \(shape) of \(dtype)")
             }
             return (0..<count).map { index in
                 var value: UInt64 = 0

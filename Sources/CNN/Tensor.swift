@@ -17,10 +17,20 @@ public struct Tensor: Sendable, Equatable {
     ///   or ``TensorError/negativeDimension(shape:)`` for a negative dimension.
     public init(shape: [Int], scalars: [Float]) throws {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError.negativeDimension(shape: shape) }
-        let count = shape.reduce(1, *)
-        guard count == scalars.count else { throw TensorError.elementCountMismatch(shape: shape, count: scalars.count) }
+        guard let count = Tensor.elementCount(shape), count == scalars.count else { throw TensorError.elementCountMismatch(shape: shape, count: scalars.count) }
         self.shape = shape
         self.scalars = scalars
+    }
+
+    /// The product of non-negative dimensions, or nil when it overflows `Int`.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for dim in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            if overflow { return nil }
+            count = product
+        }
+        return count
     }
 
     /// Creates a tensor filled with `value` (zero by default).
@@ -110,7 +120,7 @@ public struct Int64Tensor: Sendable, Equatable {
     /// Creates a tensor; throws when `values.count` does not match `shape`.
     public init(shape: [Int], values: [Int64]) throws {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw TensorError.negativeDimension(shape: shape) }
-        guard shape.reduce(1, *) == values.count else { throw TensorError.elementCountMismatch(shape: shape, count: values.count) }
+        guard Tensor.elementCount(shape) == values.count else { throw TensorError.elementCountMismatch(shape: shape, count: values.count) }
         self.shape = shape
         self.values = values
     }
@@ -158,7 +168,7 @@ public enum TensorError: Error, LocalizedError, Equatable, Sendable {
     public var errorDescription: String? {
         switch self {
         case .elementCountMismatch(let shape, let count):
-            return "Shape \(shape) needs \(shape.reduce(1, *)) elements but \(count) were given."
+            return "Shape \(shape) needs \(Tensor.elementCount(shape).map(String.init) ?? "too many") elements but \(count) were given."
         case .negativeDimension(let shape):
             return "Shape \(shape) has a negative dimension."
         case .batchRangeOutOfBounds(let shape, let start, let count):

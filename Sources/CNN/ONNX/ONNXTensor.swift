@@ -155,7 +155,7 @@ public struct ONNXTensor: Sendable, Equatable {
             values = rawData.isEmpty ? int32Data : try decodeRaw(byteWidth: 1) { Int64(Self.load($0, $1, 1)) }
         case .float, .double, .float16:
             let floats = try floatValues()
-            values = floats.map { $0.isFinite ? Int64($0) : 0 }
+            values = floats.map { Int64(saturating: $0) }
         default:
             throw ONNXError.unsupportedTensor(name: name, detail: "data type \(dataType) is not supported (use FLOAT or INT64)")
         }

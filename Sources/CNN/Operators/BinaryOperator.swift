@@ -46,8 +46,9 @@ struct BinaryOperator: GraphOperator {
             case .subtract: result[flat] = u &- v
             case .multiply: result[flat] = u &* v
             case .divide:
-                guard v != 0 else { throw attributes.invalid("integer division by zero in shape arithmetic") }
-                result[flat] = u / v
+                let (quotient, overflow) = u.dividedReportingOverflow(by: v)
+                guard v != 0, !overflow else { throw attributes.invalid("integer division \(u) / \(v) in shape arithmetic is undefined") }
+                result[flat] = quotient
             case .power:
                 var p: Int64 = 1
                 for _ in 0..<max(v, 0) { p = p &* u }

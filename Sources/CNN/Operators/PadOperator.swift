@@ -70,7 +70,7 @@ struct PadOperator: GraphOperator {
         guard ShapeMath.checkedCount(outputShape) != nil else { throw attributes.shapeError("padded shape \(outputShape) is too large") }
         let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
         if let ints = x.ints {
-            return OperatorPlan(outputs: [.constant(outputShape, ints: mapping.gather(ints, fill: Int64(value)))])
+            return OperatorPlan(outputs: [.constant(outputShape, ints: mapping.gather(ints, fill: Int64(saturating: value)))])
         }
         let fill = value
         let kernel: OperatorKernel = { inputs, outputs, _ in mapping.run(inputs[0], outputs[0], fill: fill) }

@@ -61,7 +61,7 @@ struct ResizeOperator: GraphOperator {
         } else if let scales {
             guard scales.count == rank, scales.allSatisfy({ $0 > 0 && $0 < 65536 }) else { throw attributes.shapeError("scales \(scales) need \(rank) positive entries below 65536") }
             axisScales = scales
-            for axis in 0..<rank { outputShape[axis] = Int((Float(x.shape[axis]) * scales[axis]).rounded(.down)) }
+            for axis in 0..<rank { outputShape[axis] = Int(saturating: (Float(x.shape[axis]) * scales[axis]).rounded(.down)) }
         } else {
             throw attributes.invalid("neither scales nor sizes is given")
         }
@@ -97,16 +97,17 @@ struct ResizeOperator: GraphOperator {
             for axis in 0..<rank {
                 let inSize = x.shape[axis]
                 maps.append((0..<outputShape[axis]).map { o in
-                    let value = original(o, axis: axis)
+                    // Clamped first so that extreme scales cannot overflow the conversion.
+                    let value = min(max(original(o, axis: axis), -2), Float(inSize + 1))
                     var index: Int
                     switch nearestMode {
-                    case "round_prefer_ceil": index = Int(value.rounded(.toNearestOrAwayFromZero))
-                        if value < 0 && value == value.rounded(.down) + 0.5 { index = Int(value.rounded(.up)) }
-                    case "floor": index = Int(value.rounded(.down))
-                    case "ceil": index = Int(value.rounded(.up))
-                    case "simple": index = axisScales[axis] < 1 ? Int(value.rounded(.up)) : Int(value.rounded(.down))
+                    case "round_prefer_ceil": index = Int(saturating: value.rounded(.toNearestOrAwayFromZero))
+                        if value < 0 && value == value.rounded(.down) + 0.5 { index = Int(saturating: value.rounded(.up)) }
+                    case "floor": index = Int(saturating: value.rounded(.down))
+                    case "ceil": index = Int(saturating: value.rounded(.up))
+                    case "simple": index = axisScales[axis] < 1 ? Int(saturating: value.rounded(.up)) : Int(saturating: value.rounded(.down))
                     default:
-                        index = value == value.rounded(.down) + 0.5 ? Int(value.rounded(.down)) : Int(value.rounded(.toNearestOrAwayFromZero))
+                        index = value == value.rounded(.down) + 0.5 ? Int(saturating: value.rounded(.down)) : Int(saturating: value.rounded(.toNearestOrAwayFromZero))
                     }
                     return min(max(index, 0), max(inSize - 1, 0))
                 })
@@ -125,7 +126,7 @@ struct ResizeOperator: GraphOperator {
                 let inSize = x.shape[axis]
                 return (0..<outputShape[axis]).map { o in
                     let value = min(max(original(o, axis: axis), 0), Float(inSize - 1))
-                    let low = min(Int(value), inSize - 1)
+                    let low = min(Int(saturating: value), inSize - 1)
                     let high = min(low + 1, inSize - 1)
                     return (low, high, value - Float(low))
                 }

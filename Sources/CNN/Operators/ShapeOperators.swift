@@ -27,7 +27,7 @@ struct ShapeOperator: GraphOperator {
             let to = try attributes.int("to", default: 1)
             let isInteger = [2, 3, 4, 5, 6, 7, 9, 12, 13].contains(to)
             if let values = x.constantFloats, isInteger {
-                return OperatorPlan(outputs: [.constant(x.shape, ints: values.map { $0.isFinite ? Int64($0) : 0 })])
+                return OperatorPlan(outputs: [.constant(x.shape, ints: values.map { Int64(saturating: $0) })])
             }
             if let values = x.ints, !isInteger { return OperatorPlan(outputs: [.constant(x.shape, floats: values.map { Float($0) })]) }
             var plan = relabel(x, to: x.shape)
@@ -262,7 +262,7 @@ struct ShapeOperator: GraphOperator {
             guard let axis = ShapeMath.axis(Int(rawAxis), rank: rank) else { throw attributes.invalid("axis \(rawAxis) is out of range for rank \(rank)") }
             let dim = Int64(x.shape[axis])
             let s = steps?[i] ?? 1
-            guard s != 0 else { throw attributes.invalid("step 0 on axis \(rawAxis)") }
+            guard s != 0, s > Int64.min else { throw attributes.invalid("step \(s) on axis \(rawAxis) is not allowed") }
             var start = starts[i], end = ends[i]
             if start < 0 { start += dim }; if end < 0 { end += dim }
             if s > 0 {

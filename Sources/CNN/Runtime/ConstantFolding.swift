@@ -23,7 +23,7 @@ enum ConstantFolding {
         kernel(inputPointers, outputPointers, scratch)
         return zip(plan.outputs, outputPointers).map { value, pointer in
             let floats = Array(UnsafeBufferPointer(start: pointer, count: value.count))
-            if value.type == .int64 { return .constant(value.shape, ints: floats.map { $0.isFinite ? Int64($0) : 0 }) }
+            if value.type == .int64 { return .constant(value.shape, ints: floats.map { Int64(saturating: $0) }) }
             return .constant(value.shape, floats: floats)
         }
     }

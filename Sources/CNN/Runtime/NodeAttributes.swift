@@ -15,7 +15,7 @@ struct NodeAttributes {
         guard let attribute = node.attribute(name) else { return value }
         switch attribute.value {
         case .int(let int): return Int(int)
-        case .float(let float): return Int(float)
+        case .float(let float): return Int(saturating: float)
         default: throw invalid("attribute \(name) must be an integer")
         }
     }

@@ -1,3 +1,15 @@
+extension Int64 {
+    /// Converts a Float, clamping to the Int64 range (NaN becomes 0): never traps.
+    init(saturating value: Float) {
+        if value.isNaN { self = 0 } else if value >= 9.2e18 { self = .max } else if value <= -9.2e18 { self = .min } else { self = Int64(value) }
+    }
+}
+
+extension Int {
+    /// Converts a Float, clamping to the Int range (NaN becomes 0): never traps.
+    init(saturating value: Float) { self = Int(Int64(saturating: value)) }
+}
+
 /// Element type of a value flowing through a compiled graph.
 enum ValueType: Sendable, Equatable {
     case float32
@@ -37,7 +49,7 @@ struct PlanValue: Sendable {
     /// The constant contents as Int64 (Float truncated), if known.
     var constantInts: [Int64]? {
         if let ints { return ints }
-        return floats.map { $0.map { $0.isFinite ? Int64($0) : 0 } }
+        return floats.map { $0.map { Int64(saturating: $0) } }
     }
 }
 
