@@ -5,7 +5,7 @@
 /// `Shape -> Gather -> Unsqueeze -> Concat -> Reshape` chains fold away per input size); on
 /// Float32 data they produce runtime kernels.
 struct ShapeOperator: GraphOperator {
-    enum Kind: Sendable { case shape, reshape, flatten, squeeze, unsqueeze, concat, gather, slice, transpose, cast, constantOfShape }
+    enum Kind: Sendable { case shape, reshape, flatten, squeeze, unsqueeze, concat, gather, slice, transpose, cast, constantOfShape, expand }
     let kind: Kind
     let attributes: NodeAttributes
     let opset: Int
@@ -66,6 +66,31 @@ struct ShapeOperator: GraphOperator {
             return OperatorPlan(outputs: [.runtime(outputShape, x.type)], kernel: kernel)
         case .concat:
             return try planConcat(inputs)
+        case .expand:
+            guard inputs.count > 1, let target = inputs[1]?.constantInts else {
+                throw ONNXError.dataDependentValue(node: attributes.label, detail: "the shape input must be known before running")
+            }
+            guard let shape = ShapeMath.broadcast(x.shape, target.map { Int(clamping: $0) }), ShapeMath.checkedCount(shape) != nil else {
+                throw attributes.shapeError("input \(x.shape) cannot be expanded to \(target)")
+            }
+            let loops = BroadcastLoops(a: shape, b: x.shape, output: shape)
+            if let ints = x.ints {
+                let strides = ShapeMath.broadcastStrides(input: x.shape, output: shape)
+                var result = [Int64]()
+                var index = [Int](repeating: 0, count: shape.count)
+                for _ in 0..<shape.reduce(1, *) {
+                    var offset = 0
+                    for d in 0..<shape.count { offset += index[d] * strides[d] }
+                    result.append(ints[offset])
+                    var d = shape.count - 1
+                    while d >= 0 { index[d] += 1; if index[d] < shape[d] { break }; index[d] = 0; d -= 1 }
+                }
+                return OperatorPlan(outputs: [.constant(shape, ints: result)])
+            }
+            let kernel: OperatorKernel = { inputs, outputs, _ in
+                loops.run(UnsafePointer(outputs[0]), inputs[0], outputs[0]) { _, value in value }
+            }
+            return OperatorPlan(outputs: [.runtime(shape, x.type)], kernel: kernel)
         case .gather:
             return try planGather(x, inputs)
         case .slice:

@@ -13,7 +13,7 @@ struct UnaryOperator: GraphOperator {
         case sigmoid
         case hardSigmoid(alpha: Float, beta: Float)
         case hardSwish
-        case tanh, exp, log, sqrt, negate, abs
+        case tanh, exp, log, sqrt, negate, abs, floor, ceil, round
     }
 
     let function: Function
@@ -38,8 +38,15 @@ struct UnaryOperator: GraphOperator {
             }
             resolved = .clip(min: low, max: high)
         }
-        if resolved == .copy, let ints = x.ints {
-            return OperatorPlan(outputs: [.constant(x.shape, ints: ints)])
+        if let ints = x.ints {
+            // Integer shape data: rounding is the identity; a few others are exact on integers.
+            switch resolved {
+            case .copy, .floor, .ceil, .round: return OperatorPlan(outputs: [.constant(x.shape, ints: ints)])
+            case .negate: return OperatorPlan(outputs: [.constant(x.shape, ints: ints.map { 0 &- $0 })])
+            case .abs: return OperatorPlan(outputs: [.constant(x.shape, ints: ints.map { $0 < 0 ? 0 &- $0 : $0 })])
+            case .relu: return OperatorPlan(outputs: [.constant(x.shape, ints: ints.map { max($0, 0) })])
+            default: break
+            }
         }
         let count = x.count
         let function = resolved
@@ -81,6 +88,12 @@ struct UnaryOperator: GraphOperator {
             for i in 0..<count { output[i] = -input[i] }
         case .abs:
             for i in 0..<count { output[i] = Swift.abs(input[i]) }
+        case .floor:
+            for i in 0..<count { output[i] = input[i].rounded(.down) }
+        case .ceil:
+            for i in 0..<count { output[i] = input[i].rounded(.up) }
+        case .round:
+            for i in 0..<count { output[i] = input[i].rounded(.toNearestOrEven) }
         }
     }
 

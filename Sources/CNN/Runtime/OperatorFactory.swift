@@ -5,7 +5,7 @@ enum OperatorFactory {
 
     /// Operators the engine implements, for messages and `model info`.
     static let supportedOperators: [String] = [
-        "Abs", "Add", "ArgMax", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
+        "Abs", "Add", "ArgMax", "Ceil", "Expand", "Floor", "Max", "Mean", "Min", "Round", "Split", "Sum", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
         "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Exp", "Flatten", "Gather", "Gemm",
         "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "Log",
         "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "Pad", "Pow", "ReduceMax", "ReduceMean", "ReduceSum",
@@ -53,6 +53,15 @@ enum OperatorFactory {
         case "Sqrt": return UnaryOperator(function: .sqrt, attributes: attributes)
         case "Neg": return UnaryOperator(function: .negate, attributes: attributes)
         case "Abs": return UnaryOperator(function: .abs, attributes: attributes)
+        case "Floor": return UnaryOperator(function: .floor, attributes: attributes)
+        case "Ceil": return UnaryOperator(function: .ceil, attributes: attributes)
+        case "Round": return UnaryOperator(function: .round, attributes: attributes)
+        case "Max": return VariadicOperator(function: .maximum, attributes: attributes)
+        case "Min": return VariadicOperator(function: .minimum, attributes: attributes)
+        case "Sum": return VariadicOperator(function: .sum, attributes: attributes)
+        case "Mean": return VariadicOperator(function: .mean, attributes: attributes)
+        case "Split": return SplitOperator(attributes: attributes, opset: opset)
+        case "Expand": return ShapeOperator(kind: .expand, attributes: attributes, opset: opset)
         case "Identity", "Dropout": return UnaryOperator(function: .copy, attributes: attributes)
         case "MaxPool":
             if node.outputs.count > 1, !node.outputs[1].isEmpty { throw attributes.invalid("the Indices output of MaxPool is not supported") }
