@@ -115,6 +115,26 @@ struct PoolOperator: GraphOperator {
         let interior = (0..<outW).filter { colTaps[$0].count == kW }
         let interiorStart = interior.first ?? 0
         let interiorEnd = interior.isEmpty ? 0 : (interior.last ?? 0) + 1
+        if isMax, kH == 2, kW == 2, sH == 2, sW == 2, dH == 1, dW == 1, top == 0, left == 0,
+           outH * 2 <= inH, outW * 2 <= inW {
+            // The common 2x2/2 max pool with every window inside the input: a contiguous
+            // vertical max of two rows, then the horizontal max of neighbouring pairs.
+            let pairs: OperatorKernel = { [outH, outW] inputs, outputs, scratch in
+                let span = 2 * outW
+                for plane in 0..<planes {
+                    let p = inputs[0] + plane * inH * inW
+                    let o = outputs[0] + plane * outH * outW
+                    for oh in 0..<outH {
+                        let upper = p + 2 * oh * inW, lower = upper + inW
+                        for i in 0..<span { scratch[i] = max(upper[i], lower[i]) }
+                        let out = o + oh * outW
+                        for j in 0..<outW { out[j] = max(scratch[2 * j], scratch[2 * j + 1]) }
+                    }
+                }
+            }
+            return OperatorPlan(outputs: [.runtime(outputShape)], kernel: pairs, scratchCount: 2 * outW,
+                                flops: planes * outH * outW * 4)
+        }
         let kernel: OperatorKernel = { [outH, outW] inputs, outputs, scratch in
             let row = scratch
             for plane in 0..<planes {
