@@ -55,9 +55,8 @@ struct PoolOperator: GraphOperator {
                         for i in 0..<size { best = Swift.max(best, p[i]) }
                         outputs[0][plane] = best
                     } else {
-                        var sum: Float = 0
-                        for i in 0..<size { sum += p[i] }
-                        outputs[0][plane] = sum / Float(size)
+                        // The kernels' 16-lane summation (deterministic, order fixed per plane).
+                        Pool2DKernel.globalAveragePool(input: p, planes: 1, size: size, output: outputs[0] + plane)
                     }
                 }
             }
