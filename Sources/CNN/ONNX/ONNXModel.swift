@@ -56,29 +56,3 @@ public struct ONNXModel: Sendable, Equatable {
         metadataProps.last { $0.key == key }?.value
     }
 }
-
-/// An `OperatorSetIdProto`: a domain and the operator set version the model was exported with.
-public struct ONNXOperatorSetID: Sendable, Equatable {
-    /// `domain` (field 1); "" means the default ONNX domain.
-    public var domain: String
-    /// `version` (field 2).
-    public var version: Int64
-    /// Creates an operator set import.
-    public init(domain: String, version: Int64) {
-        self.domain = domain
-        self.version = version
-    }
-}
-
-/// A `StringStringEntryProto` from `metadata_props`.
-public struct ONNXMetadataEntry: Sendable, Equatable {
-    /// `key` (field 1).
-    public var key: String
-    /// `value` (field 2).
-    public var value: String
-    /// Creates a metadata entry.
-    public init(key: String, value: String) {
-        self.key = key
-        self.value = value
-    }
-}
