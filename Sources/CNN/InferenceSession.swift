@@ -71,14 +71,57 @@ public final class InferenceSession: @unchecked Sendable {
             }
         }
         let plan = try self.plan(for: planInputs)
-        ensureCapacity(arena: plan.arenaCount, scratch: plan.scratchCount)
-        for (name, slot) in plan.inputSlots {
-            guard case .float32(let tensor)? = values[name] else { continue }
-            tensor.scalars.withUnsafeBufferPointer { source in
-                if let base = source.baseAddress { (arena + slot.offset).update(from: base, count: slot.count) }
-            }
+        let tensors = plan.inputNames.map { name -> Tensor in
+            if case .float32(let tensor)? = values[name] { return tensor }
+            return Tensor(zeros: [0])
         }
-        execute(plan)
+        return try Self.withPointers(to: tensors[...]) { pointers in try execute(plan, externals: pointers) }
+    }
+
+    /// Runs a single-input model on an NCHW batch in caller-owned memory without copying it.
+    ///
+    /// - Parameters:
+    ///   - input: `shape.reduce(1, *)` Float32 values, row-major `[N, C, H, W]`; only read, and
+    ///     only during the call.
+    ///   - shape: the batch shape, e.g. `[64, 13, 64, 64]`.
+    /// - Returns: the model's first output (`[N, classes]` or `[N, classes, H, W]`).
+    public func run(input: UnsafePointer<Float>, shape: [Int]) throws -> Tensor {
+        guard model.inputs.count == 1, let info = model.inputs.first, let outputName = model.outputs.first?.name else {
+            throw ONNXError.missingInput(name: "(single input)", available: model.inputs.map(\.name))
+        }
+        guard shape.allSatisfy({ $0 >= 0 }), Tensor.elementCount(shape) != nil else {
+            throw ONNXError.invalidInput(name: info.name, detail: "invalid shape \(shape)")
+        }
+        try Self.check(shape: shape, isInteger: false, against: info)
+        let plan = try self.plan(for: [info.name: .runtime(shape)])
+        let outputs = try execute(plan, externals: [input])
+        guard let output = outputs[outputName] else { throw ONNXError.missingValue(name: outputName, node: "graph output") }
+        return output.floatTensor
+    }
+
+    /// Calls `body` with stable pointers to the scalars of every tensor, in order.
+    private static func withPointers<R>(to tensors: ArraySlice<Tensor>, collected: [UnsafePointer<Float>] = [],
+                                        _ body: ([UnsafePointer<Float>]) throws -> R) throws -> R {
+        guard let first = tensors.first else { return try body(collected) }
+        return try first.scalars.withUnsafeBufferPointer { buffer in
+            // An empty tensor has no base address; nothing reads it, so any valid pointer will do.
+            let pointer = buffer.baseAddress ?? UnsafePointer(ExecutionPlan.emptyInput.pointer)
+            return try withPointers(to: tensors.dropFirst(), collected: collected + [pointer], body)
+        }
+    }
+
+    /// Executes a plan with the given external input buffers and copies out every output.
+    private func execute(_ plan: ExecutionPlan, externals: [UnsafePointer<Float>]) throws -> [String: AnyTensor] {
+        ensureCapacity(arena: plan.arenaCount, scratch: plan.scratchCount)
+        for step in plan.steps {
+            var inputs = [UnsafePointer<Float>]()
+            inputs.reserveCapacity(step.inputs.count)
+            for slot in step.inputs { inputs.append(UnsafePointer(resolve(slot, externals))) }
+            var outputs = [UnsafeMutablePointer<Float>]()
+            outputs.reserveCapacity(step.outputs.count)
+            for slot in step.outputs { outputs.append(resolve(slot, externals)) }
+            step.kernel(inputs, outputs, scratch)
+        }
         var results = [String: AnyTensor]()
         for output in plan.outputs {
             if let constant = output.constant {
@@ -87,7 +130,7 @@ public final class InferenceSession: @unchecked Sendable {
                 continue
             }
             let count = output.shape.reduce(1, *)
-            let source = UnsafeBufferPointer(start: resolve(output.slot), count: count)
+            let source = UnsafeBufferPointer(start: resolve(output.slot, externals), count: count)
             if output.type == .int64 {
                 results[output.name] = .int64(try Int64Tensor(shape: output.shape, values: source.map { Int64(saturating: $0) }))
             } else {
@@ -97,23 +140,12 @@ public final class InferenceSession: @unchecked Sendable {
         return results
     }
 
-    private func resolve(_ slot: ExecutionPlan.Slot) -> UnsafeMutablePointer<Float> {
+    private func resolve(_ slot: ExecutionPlan.Slot, _ externals: [UnsafePointer<Float>]) -> UnsafeMutablePointer<Float> {
         switch slot {
         case .arena(let offset): return arena + offset
         case .constant(let constant): return UnsafeMutablePointer(mutating: constant)
+        case .external(let index): return UnsafeMutablePointer(mutating: externals[index])
         case .absent: return sink
-        }
-    }
-
-    private func execute(_ plan: ExecutionPlan) {
-        for step in plan.steps {
-            var inputs = [UnsafePointer<Float>]()
-            inputs.reserveCapacity(step.inputs.count)
-            for slot in step.inputs { inputs.append(UnsafePointer(resolve(slot))) }
-            var outputs = [UnsafeMutablePointer<Float>]()
-            outputs.reserveCapacity(step.outputs.count)
-            for slot in step.outputs { outputs.append(resolve(slot)) }
-            step.kernel(inputs, outputs, scratch)
         }
     }
 
@@ -146,13 +178,16 @@ public final class InferenceSession: @unchecked Sendable {
 
     /// Checks a fed tensor against the declared element type and static dimensions.
     static func check(_ value: AnyTensor, against info: ONNXValueInfo) throws {
+        if case .int64 = value { try check(shape: value.shape, isInteger: true, against: info) }
+        else { try check(shape: value.shape, isInteger: false, against: info) }
+    }
+
+    /// Checks an input's element kind and shape against the declared type and static dims.
+    static func check(shape: [Int], isInteger: Bool, against info: ONNXValueInfo) throws {
         let isInt = info.elementType == ONNXTensor.DataType.int64.rawValue || info.elementType == ONNXTensor.DataType.int32.rawValue
-        switch value {
-        case .float32: if isInt { throw ONNXError.invalidInput(name: info.name, detail: "expected an integer tensor, got Float32") }
-        case .int64: if !isInt && info.elementType != 0 { throw ONNXError.invalidInput(name: info.name, detail: "expected a Float32 tensor, got Int64") }
-        }
+        if !isInteger && isInt { throw ONNXError.invalidInput(name: info.name, detail: "expected an integer tensor, got Float32") }
+        if isInteger && !isInt && info.elementType != 0 { throw ONNXError.invalidInput(name: info.name, detail: "expected a Float32 tensor, got Int64") }
         guard let declared = info.shape else { return }
-        let shape = value.shape
         guard declared.count == shape.count else {
             throw ONNXError.invalidInput(name: info.name, detail: "expected rank \(declared.count) (\(declared.map(\.description).joined(separator: "x"))), got shape \(shape)")
         }

@@ -27,6 +27,13 @@ struct DeterminismTests {
         let slice = try input.batchSlice(start: 13, count: 7)
         let small = try model.makeSession().run([inputName: slice])[outputName]
         #expect(small == (try full.batchSlice(start: 13, count: 7)), "\(fixture): batch 7 differs from batch 64")
+        // The zero-copy pointer API gives the same bits.
+        let session = model.makeSession()
+        let viaPointer = try slice.scalars.withUnsafeBufferPointer { buffer -> Tensor? in
+            guard let base = buffer.baseAddress else { return nil }
+            return try session.run(input: base, shape: slice.shape)
+        }
+        #expect(viaPointer == small, "\(fixture): run(input:shape:) differs from run(_:)")
     }
 }
 

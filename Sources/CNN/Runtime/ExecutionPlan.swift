@@ -6,6 +6,8 @@ final class ExecutionPlan: @unchecked Sendable {
     enum Slot {
         case arena(Int)
         case constant(UnsafePointer<Float>)
+        /// The caller's buffer of runtime input number `index` (see ``inputNames``); read only.
+        case external(Int)
         case absent
     }
 
@@ -28,13 +30,16 @@ final class ExecutionPlan: @unchecked Sendable {
     let arenaCount: Int
     let scratchCount: Int
     /// Arena offset and element count of each fed input.
-    let inputSlots: [String: (offset: Int, count: Int)]
+    /// Names of the Float inputs read straight from the caller's buffers, in slot order.
+    let inputNames: [String]
     let outputs: [Output]
     /// Floating-point operations of one run of this plan.
     let flops: Int
     /// Plan-local constant storage kept alive for the steps.
     private let ownedConstants: [ConstantBuffer]
     private static let dummy = ConstantBuffer([0])
+    /// A valid pointer for empty caller tensors (never read).
+    static let emptyInput = ConstantBuffer([0])
 
     /// - Parameter inputs: shape/type (and contents for Int64 inputs) of every fed input.
     init(graph: CompiledGraph, inputs: [String: PlanValue]) throws {
@@ -106,7 +111,9 @@ final class ExecutionPlan: @unchecked Sendable {
         struct Allocation { let offset: Int; let size: Int; let start: Int; let end: Int }
         var allocations = [Allocation]()
         var offsets = [Int: Int]()
-        let ordered = definedAt.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
+        // Graph inputs stay in the caller's memory: they get no arena space.
+        let inputIndex = Dictionary(uniqueKeysWithValues: runtimeInputs.enumerated().map { ($0.element.id, $0.offset) })
+        let ordered = definedAt.filter { inputIndex[$0.key] == nil }.sorted { ($0.value, $0.key) < ($1.value, $1.key) }
         var arenaSize = 0
         for (id, start) in ordered {
             let count = values[id]?.count ?? 0
@@ -122,12 +129,16 @@ final class ExecutionPlan: @unchecked Sendable {
             offsets[id] = offset
             arenaSize = max(arenaSize, offset + size)
         }
-        for (alias, base) in root { offsets[alias] = offsets[base] }
+        var externals = inputIndex
+        for (alias, base) in root {
+            if let index = inputIndex[base] { externals[alias] = index } else { offsets[alias] = offsets[base] }
+        }
         // 4. Slots.
         var owned = [ConstantBuffer]()
         func slot(_ id: Int) -> Slot {
             guard id >= 0 else { return .constant(UnsafePointer(Self.dummy.pointer)) }
             if let offset = offsets[id] { return .arena(offset) }
+            if let index = externals[id] { return .external(index) }
             if let buffer = graph.constantBuffers[id] { return .constant(UnsafePointer(buffer.pointer)) }
             let buffer = ConstantBuffer(values[id]?.constantFloats ?? [0])
             owned.append(buffer)
@@ -147,13 +158,14 @@ final class ExecutionPlan: @unchecked Sendable {
         self.steps = steps
         self.arenaCount = arenaSize
         self.scratchCount = scratch
-        var inputSlots = [String: (Int, Int)]()
-        for input in runtimeInputs { inputSlots[input.name] = (offsets[input.id] ?? 0, values[input.id]?.count ?? 0) }
-        self.inputSlots = inputSlots
+        self.inputNames = runtimeInputs.map(\.name)
         self.outputs = graph.outputs.map { output in
             let value = values[output.id] ?? .runtime([])
             if let offset = offsets[output.id] {
                 return Output(name: output.name, shape: value.shape, type: value.type, slot: .arena(offset), constant: nil)
+            }
+            if let index = externals[output.id] {
+                return Output(name: output.name, shape: value.shape, type: value.type, slot: .external(index), constant: nil)
             }
             return Output(name: output.name, shape: value.shape, type: value.type, slot: .absent, constant: value)
         }
