@@ -25,13 +25,8 @@ struct ConvOperator: GraphOperator {
     init(attributes: NodeAttributes, constants: [String: PlanValue], activation: FusedActivation, hasResidual: Bool) throws {
         self.attributes = attributes
         let node = attributes.node
-        guard node.inputs.count >= 2, let w = constants[node.inputs[1]], let weightValues = w.constantFloats else {
-            throw ONNXError.dataDependentValue(node: attributes.label, detail: "the weight input must be an initializer")
-        }
-        guard w.shape.count == 3 || w.shape.count == 4, w.shape.allSatisfy({ $0 > 0 }) else {
-            throw attributes.shapeError("weights \(w.shape) must be OIL (1-D) or OIHW (2-D) with positive dimensions")
-        }
-        weights = weightValues
+        let w = try attributes.convolutionWeights(constants)
+        weights = w.values
         weightShape = w.shape
         spatialRank = w.shape.count - 2
         if node.inputs.count > 2, !node.inputs[2].isEmpty {

@@ -20,11 +20,8 @@ struct ConvTransposeOperator: GraphOperator {
     init(attributes: NodeAttributes, constants: [String: PlanValue]) throws {
         self.attributes = attributes
         let node = attributes.node
-        guard node.inputs.count >= 2, let w = constants[node.inputs[1]], let weightValues = w.constantFloats else {
-            throw ONNXError.dataDependentValue(node: attributes.label, detail: "the weight input must be an initializer")
-        }
-        guard w.shape.count == 3 || w.shape.count == 4, w.shape.allSatisfy({ $0 > 0 }) else { throw attributes.shapeError("weights \(w.shape) must be rank 3 or 4") }
-        weights = weightValues
+        let w = try attributes.convolutionWeights(constants)
+        weights = w.values
         weightShape = w.shape
         spatialRank = w.shape.count - 2
         group = try attributes.int("group", default: 1)

@@ -59,6 +59,19 @@ struct NodeAttributes {
         return tensor
     }
 
+    /// The convolution weight initializer (input 1) of Conv and ConvTranspose: its values and a
+    /// rank-3 (1-D) or rank-4 (2-D) shape with positive dimensions.
+    /// - Throws: ``ONNXError`` naming the node when the weights are not an initializer or misshapen.
+    func convolutionWeights(_ constants: [String: PlanValue]) throws -> (values: [Float], shape: [Int]) {
+        guard node.inputs.count >= 2, let w = constants[node.inputs[1]], let values = w.constantFloats else {
+            throw ONNXError.dataDependentValue(node: label, detail: "the weight input must be an initializer")
+        }
+        guard w.shape.count == 3 || w.shape.count == 4, w.shape.allSatisfy({ $0 > 0 }) else {
+            throw shapeError("weights \(w.shape) must be rank 3 (1-D) or rank 4 (2-D) with positive dimensions")
+        }
+        return (values, w.shape)
+    }
+
     func invalid(_ detail: String) -> ONNXError {
         .invalidAttribute(node: label, detail: detail)
     }
