@@ -21,6 +21,12 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedDataType(path: String, typeName: String)
     /// A write failed.
     case writeFailed(path: String, reason: String)
+    /// GDAL/OGR could not open the file as a vector dataset (GeoPackage, GeoJSON, Shapefile, ...).
+    case notAVectorDataset(path: String, gdalMessage: String)
+    /// A vector dataset has no layer of that name (or no layer at all when `layer` is empty).
+    case layerNotFound(path: String, layer: String, available: [String])
+    /// A vector layer has no attribute (field) of that name.
+    case attributeNotFound(path: String, layer: String, attribute: String, available: [String])
 
     public var description: String {
         switch self {
@@ -46,6 +52,16 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): pixel type \(typeName) is not supported; convert it with gdal_translate -ot Float32"
         case .writeFailed(let path, let reason):
             return "\(path): write failed: \(reason); check free space and permissions of the output folder"
+        case .notAVectorDataset(let path, let message):
+            let detail = message.isEmpty ? "" : " (GDAL: \(message))"
+            return "\(path): not a readable vector dataset\(detail); give a GeoPackage, GeoJSON or Shapefile that ogrinfo can open"
+        case .layerNotFound(let path, let layer, let available):
+            let list = available.isEmpty ? "none" : available.joined(separator: ", ")
+            let what = layer.isEmpty ? "has no vector layer" : "has no layer '\(layer)'"
+            return "\(path): \(what) (layers: \(list)); name one of the listed layers (ogrinfo -so \(path) lists them)"
+        case .attributeNotFound(let path, let layer, let attribute, let available):
+            let list = available.isEmpty ? "none" : available.joined(separator: ", ")
+            return "\(path): layer '\(layer)' has no attribute '\(attribute)' (attributes: \(list)); name the field that holds the class"
         }
     }
 }
