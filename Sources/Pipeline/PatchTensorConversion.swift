@@ -38,14 +38,15 @@ public struct PatchTensorConverter: Sendable {
     ///
     /// - Parameters:
     ///   - buffer: band-sequential DN of a window whose top-left pixel is `bufferOrigin` in scene
-    ///     pixels; its bands must be in the contract's order.
+    ///     pixels; its first bands must be the contract's, in order (later bands, such as a mask
+    ///     layer, are ignored).
     ///   - patch: the patch window in scene pixels; it must lie inside the buffer's window.
     ///   - batch: NCHW storage with room for slot `index`.
     /// - Returns: the fraction of the patch's pixels that are valid (0...1).
     @discardableResult
     public func fill(batch: UnsafeMutablePointer<Float>, index: Int, from buffer: BandBuffer,
                      bufferOrigin: (column: Int, row: Int), patch: RasterWindow) -> Double {
-        precondition(buffer.bandCount == scale.count, "buffer has \(buffer.bandCount) bands, the model \(scale.count)")
+        precondition(buffer.bandCount >= scale.count, "buffer has \(buffer.bandCount) bands, the model \(scale.count)")
         let dx = patch.column - bufferOrigin.column, dy = patch.row - bufferOrigin.row
         precondition(dx >= 0 && dy >= 0 && dx + patchSize <= buffer.width && dy + patchSize <= buffer.height,
                      "patch \(patch) lies outside the read window")

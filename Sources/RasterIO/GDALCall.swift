@@ -3,7 +3,7 @@ import Foundation
 
 /// Process-wide GDAL set-up: registers the drivers once and installs a quiet error handler, so GDAL
 /// messages reach users only through ``RasterIOError`` (GDAL keeps the last message per thread).
-enum GDALEnvironment {
+public enum GDALEnvironment {
     private static let initialized: Bool = {
         GDALAllRegister()
         CPLSetErrorHandler(CPLQuietErrorHandler)
@@ -13,13 +13,13 @@ enum GDALEnvironment {
     }()
 
     /// Call before any GDAL use; cheap after the first call.
-    static func ensureInitialized() {
+    public static func ensureInitialized() {
         _ = initialized
     }
 
     /// Sets GDAL's block-cache size in bytes (GDAL reads `GDAL_CACHEMAX` only once, so this is the
     /// way to bound the cache inside a memory budget).
-    static func setCacheMax(bytes: Int) {
+    public static func setCacheMax(bytes: Int) {
         ensureInitialized()
         GDALSetCacheMax64(GIntBig(bytes))
     }

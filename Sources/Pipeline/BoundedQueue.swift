@@ -1,0 +1,92 @@
+import Foundation
+
+/// A first-in first-out queue between pipeline stages. `pop` blocks until an element arrives or
+/// the queue is closed; closing wakes every waiter. Capacity is enforced by the caller's permits
+/// (see ``Permits``), so `push` never blocks.
+final class StageQueue<Element>: @unchecked Sendable {
+    private var items: [Element] = []
+    private var head = 0
+    private var closed = false
+    private let condition = NSCondition()
+
+    func push(_ item: Element) {
+        condition.lock()
+        items.append(item)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// The next element, or nil once the queue is closed and drained.
+    func pop() -> Element? {
+        condition.lock()
+        defer { condition.unlock() }
+        while head == items.count && !closed { condition.wait() }
+        guard head < items.count else { return nil }
+        let item = items[head]
+        head += 1
+        if head > 64 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
+    }
+
+    /// No more elements will be pushed; waiters drain what is left and then get nil.
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// A counting semaphore that can be cancelled: `acquire` returns false once cancelled, so a
+/// producer blocked on backpressure stops when a later stage fails.
+final class Permits: @unchecked Sendable {
+    private var available: Int
+    private var cancelled = false
+    private let condition = NSCondition()
+
+    init(_ count: Int) { available = count }
+
+    func acquire() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while available == 0 && !cancelled { condition.wait() }
+        guard !cancelled else { return false }
+        available -= 1
+        return true
+    }
+
+    func release() {
+        condition.lock()
+        available += 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// The first error any stage reports; later ones are dropped.
+final class FirstError: @unchecked Sendable {
+    private var error: (any Error)?
+    private let lock = NSLock()
+
+    func record(_ error: any Error) {
+        lock.lock()
+        if self.error == nil { self.error = error }
+        lock.unlock()
+    }
+
+    var value: (any Error)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return error
+    }
+}

@@ -1,0 +1,336 @@
+import Foundation
+import RasterIO
+
+/// The model's answer for one work unit, in the unit's patch order (row-major within the unit).
+struct ClassifiedUnit: Sendable {
+    let unit: WorkUnit
+    /// Validity of `unit.window`'s pixels, row-major (1 = valid in every model band and the mask).
+    let validity: [UInt8]
+    /// Per patch: the share of valid pixels (0...1).
+    let validFractions: [Float]
+    /// Per patch: whether it was classified (it has at least one valid pixel).
+    let classified: [Bool]
+    /// Class probabilities: per patch `classes` values (patch classifiers) or
+    /// `classes * P * P` values, channel-major (segmentation). Zeros for unclassified patches.
+    let probabilities: [Float]
+}
+
+/// Rows of the finished map, ready to write: `rowCount` rows of the output grid starting at
+/// `firstRow`, each `width` values.
+struct MapRows {
+    let firstRow: Int
+    let rowCount: Int
+    let width: Int
+    /// Class values or the legend's nodata value.
+    let classes: [UInt16]
+    /// Top-1 probability in percent (0-100) or nodata; empty when not requested.
+    let confidence: [UInt16]
+    /// Per class, the probability in percent (0-100) or nodata, class-major; empty when not requested.
+    let probabilities: [UInt16]
+}
+
+/// Turns classified units into finished map rows, in order, holding only the rows that later
+/// units can still change.
+///
+/// Full-resolution modes keep a band of rows (at most one unit row's span) with per-pixel state:
+/// - patch: each pixel takes the patch whose centre is nearest (ties: the earlier patch);
+/// - dense and segmentation: probabilities are summed with a Hann weight
+///   `w(y, x) = sin²(π (y + ½) / P) · sin²(π (x + ½) / P)`, which is positive everywhere, so
+///   every covered pixel has a defined blend and weights fall smoothly towards patch borders.
+///
+/// Patches whose valid share is below the minimum count only where no better patch covers a
+/// pixel (a distance penalty in patch mode, a weight factor of 1e-3 when blending), so every
+/// valid pixel is classified and the minimum decides quality, not coverage. Invalid pixels are
+/// always nodata. The patch-resolution mode writes one pixel per patch and leaves patches below
+/// the minimum nodata.
+final class MapAssembler {
+    let mode: ClassificationMode
+    let plan: UnitPlan
+    let classes: Int
+    let minValidFraction: Float
+    let nodata: UInt16
+    let wantConfidence: Bool
+    let wantProbabilities: Bool
+    /// Output grid width (scene width, or patch columns at patch resolution).
+    let outputWidth: Int
+    /// Output grid height.
+    let outputHeight: Int
+    /// Per-class pixel counts of the finished map; index `classes` counts nodata pixels.
+    private(set) var histogram: [Int]
+
+    private let patch: Int
+    private let sceneWidth: Int
+    private let hann: [Float]
+    private static let fallbackWeight: Float = 1e-3
+    private static let fallbackPenalty: Float = 1e12
+
+    // Band of rows [top, top + filled) of the output grid.
+    private var top = 0
+    private var filled = 0
+    private let capacity: Int
+    private var validity: [UInt8]
+    private var score: [Float]
+    private var best: [Float]        // patch mode: top-1 probability of the winning patch
+    private var label: [UInt16]      // patch mode: class of the winning patch
+    private var accumulated: [Float] // blend: classes planes; patch + probabilities: classes planes
+    private var weight: [Float]
+
+    init(mode: ClassificationMode, plan: UnitPlan, classes: Int, minValidFraction: Double, nodata: UInt16,
+         confidence: Bool, probabilities: Bool) {
+        self.mode = mode
+        self.plan = plan
+        self.classes = classes
+        self.minValidFraction = Float(minValidFraction)
+        self.nodata = nodata
+        self.wantConfidence = confidence
+        self.wantProbabilities = probabilities
+        self.patch = plan.tiler.patchSize
+        self.sceneWidth = plan.tiler.width
+        if mode == .patchResolution {
+            outputWidth = plan.tiler.columnStarts.count
+            outputHeight = plan.tiler.rowStarts.count
+            capacity = plan.units.map(\.patchRows.count).max() ?? 1
+        } else {
+            outputWidth = plan.tiler.width
+            outputHeight = plan.tiler.height
+            capacity = max(1, plan.maxRowSpan)
+        }
+        histogram = [Int](repeating: 0, count: classes + 1)
+        let p = plan.tiler.patchSize
+        hann = (0..<p).map { i in
+            let s = Float(sin(Double.pi * (Double(i) + 0.5) / Double(p)))
+            return s * s
+        }
+        let cells = capacity * outputWidth
+        validity = [UInt8](repeating: 0, count: cells)
+        let blends = mode == .dense || mode == .segmentation
+        score = blends ? [] : [Float](repeating: .infinity, count: cells)
+        best = blends ? [] : [Float](repeating: 0, count: cells)
+        label = blends ? [] : [UInt16](repeating: nodata, count: cells)
+        accumulated = (blends || probabilities) ? [Float](repeating: 0, count: cells * classes) : []
+        weight = blends ? [Float](repeating: 0, count: cells) : []
+    }
+
+    /// Output rows (in output-grid rows) that unit row `u` starts at and finishes before.
+    private func outputRange(unitRow u: Int) -> (top: Int, bottom: Int, final: Int) {
+        if mode == .patchResolution {
+            let rows = plan.units.first { $0.unitRow == u }?.patchRows ?? 0..<0
+            return (rows.lowerBound, rows.upperBound, rows.upperBound)
+        }
+        return (plan.unitRowTops[u], plan.unitRowBottoms[u], plan.finalRow(after: u))
+    }
+
+    /// Prepares the row band for unit row `u`: rows above its top must already be finished.
+    func beginUnitRow(_ u: Int) {
+        let range = outputRange(unitRow: u)
+        precondition(range.top >= top, "unit rows arrive in order")
+        let drop = min(filled, range.top - top)
+        if drop > 0 { shift(by: drop) }
+        top = range.top
+        let needed = range.bottom - top
+        if needed > filled {
+            reset(rows: filled..<needed)
+            filled = needed
+        }
+    }
+
+    private func shift(by rows: Int) {
+        let keep = filled - rows
+        let w = outputWidth
+        func move<T>(_ array: inout [T], planes: Int) {
+            guard !array.isEmpty else { return }
+            array.withUnsafeMutableBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                for plane in 0..<planes where keep > 0 {
+                    let start = base + plane * capacity * w
+                    (start).update(from: start + rows * w, count: keep * w)
+                }
+            }
+        }
+        move(&validity, planes: 1)
+        move(&score, planes: 1)
+        move(&best, planes: 1)
+        move(&label, planes: 1)
+        move(&accumulated, planes: classes)
+        move(&weight, planes: 1)
+        filled = keep
+    }
+
+    private func reset(rows: Range<Int>) {
+        let w = outputWidth
+        let span = rows.lowerBound * w..<rows.upperBound * w
+        for i in span { validity[i] = 0 }
+        if !score.isEmpty { for i in span { score[i] = .infinity; best[i] = 0; label[i] = nodata } }
+        if !weight.isEmpty { for i in span { weight[i] = 0 } }
+        if !accumulated.isEmpty {
+            for c in 0..<classes {
+                let base = c * capacity * w
+                for i in span { accumulated[base + i] = 0 }
+            }
+        }
+    }
+
+    /// Adds one unit's results to the row band.
+    func add(_ result: ClassifiedUnit) {
+        if mode == .patchResolution { addCoarse(result); return }
+        let unit = result.unit, window = unit.window, w = outputWidth, p = patch
+        // Validity of the unit's pixels inside the scene.
+        for y in 0..<window.height {
+            let row = window.row + y - top
+            guard row >= 0, row < filled else { continue }
+            for x in 0..<window.width {
+                let column = window.column + x
+                guard column < sceneWidth else { break }
+                validity[row * w + column] = result.validity[y * window.width + x]
+            }
+        }
+        var index = 0
+        let columnStarts = plan.tiler.columnStarts, rowStarts = plan.tiler.rowStarts
+        for r in unit.patchRows {
+            for c in unit.patchColumns {
+                defer { index += 1 }
+                guard result.classified[index] else { continue }
+                let accepted = result.validFractions[index] >= minValidFraction
+                let originX = columnStarts[c], originY = rowStarts[r] - top
+                let xEnd = min(p, sceneWidth - columnStarts[c])
+                let yEnd = min(p, filled - originY)
+                switch mode {
+                case .patch:
+                    paint(result, patchIndex: index, originX: originX, originY: originY, xEnd: xEnd, yEnd: yEnd, accepted: accepted)
+                case .dense, .segmentation:
+                    blend(result, patchIndex: index, originX: originX, originY: originY, xEnd: xEnd, yEnd: yEnd, accepted: accepted)
+                case .patchResolution:
+                    break
+                }
+            }
+        }
+    }
+
+    private func paint(_ result: ClassifiedUnit, patchIndex: Int, originX: Int, originY: Int, xEnd: Int, yEnd: Int, accepted: Bool) {
+        let w = outputWidth, k = classes, half = Float(patch) / 2
+        let probabilities = result.probabilities[(patchIndex * k)..<(patchIndex * k + k)]
+        var top1: Float = -1, cls = 0
+        for (offset, value) in probabilities.enumerated() where value > top1 { top1 = value; cls = offset }
+        let penalty: Float = accepted ? 0 : Self.fallbackPenalty
+        for y in 0..<yEnd {
+            let dy = Float(y) + 0.5 - half
+            let rowBase = (originY + y) * w + originX
+            for x in 0..<xEnd {
+                let dx = Float(x) + 0.5 - half
+                let s = penalty + dx * dx + dy * dy
+                let cell = rowBase + x
+                if s < score[cell] {
+                    score[cell] = s
+                    label[cell] = UInt16(cls)
+                    best[cell] = top1
+                    if wantProbabilities {
+                        for (c, value) in probabilities.enumerated() { accumulated[c * capacity * w + cell] = value }
+                    }
+                }
+            }
+        }
+    }
+
+    private func blend(_ result: ClassifiedUnit, patchIndex: Int, originX: Int, originY: Int, xEnd: Int, yEnd: Int, accepted: Bool) {
+        let w = outputWidth, k = classes, p = patch
+        let factor: Float = accepted ? 1 : Self.fallbackWeight
+        let perPixel = mode == .segmentation
+        let stride = perPixel ? k * p * p : k
+        let base = patchIndex * stride
+        result.probabilities.withUnsafeBufferPointer { probs in
+            accumulated.withUnsafeMutableBufferPointer { acc in
+                weight.withUnsafeMutableBufferPointer { wsum in
+                    guard let pr = probs.baseAddress, let a = acc.baseAddress, let ws = wsum.baseAddress else { return }
+                    for y in 0..<yEnd {
+                        let wy = hann[y] * factor
+                        let rowBase = (originY + y) * w + originX
+                        for x in 0..<xEnd {
+                            ws[rowBase + x] += wy * hann[x]
+                        }
+                        for c in 0..<k {
+                            let plane = a + c * capacity * w + rowBase
+                            if perPixel {
+                                let source = pr + base + (c * p + y) * p
+                                for x in 0..<xEnd { plane[x] += wy * hann[x] * source[x] }
+                            } else {
+                                let value = pr[base + c] * wy
+                                for x in 0..<xEnd { plane[x] += value * hann[x] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func addCoarse(_ result: ClassifiedUnit) {
+        let unit = result.unit, w = outputWidth, k = classes
+        var index = 0
+        for r in unit.patchRows {
+            for c in unit.patchColumns {
+                defer { index += 1 }
+                let cell = (r - top) * w + c
+                guard result.classified[index], result.validFractions[index] >= minValidFraction,
+                      result.validFractions[index] > 0 else { continue }
+                let probabilities = result.probabilities[(index * k)..<(index * k + k)]
+                var top1: Float = -1, cls = 0
+                for (offset, value) in probabilities.enumerated() where value > top1 { top1 = value; cls = offset }
+                validity[cell] = 1
+                score[cell] = 0
+                label[cell] = UInt16(cls)
+                best[cell] = top1
+                if wantProbabilities {
+                    for (ci, value) in probabilities.enumerated() { accumulated[ci * capacity * w + cell] = value }
+                }
+            }
+        }
+    }
+
+    /// Finishes the rows that unit row `u` completed and returns them.
+    func finishUnitRow(_ u: Int) -> MapRows {
+        let range = outputRange(unitRow: u)
+        let count = max(0, min(range.final, outputHeight) - top)
+        let w = outputWidth, k = classes
+        var classValues = [UInt16](repeating: nodata, count: count * w)
+        var confidence = wantConfidence ? [UInt16](repeating: nodata, count: count * w) : []
+        var probabilities = wantProbabilities ? [UInt16](repeating: nodata, count: count * w * k) : []
+        let blends = mode == .dense || mode == .segmentation
+        for cell in 0..<(count * w) {
+            guard validity[cell] != 0 else { histogram[k] += 1; continue }
+            if blends {
+                let total = weight[cell]
+                guard total > 0 else { histogram[k] += 1; continue }
+                var top1: Float = -1, cls = 0
+                for c in 0..<k {
+                    let value = accumulated[c * capacity * w + cell]
+                    if value > top1 { top1 = value; cls = c }
+                }
+                classValues[cell] = UInt16(cls)
+                histogram[cls] += 1
+                if wantConfidence { confidence[cell] = Self.percent(top1 / total) }
+                if wantProbabilities {
+                    for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell] / total) }
+                }
+            } else {
+                guard score[cell] < .infinity else { histogram[k] += 1; continue }
+                let cls = label[cell]
+                classValues[cell] = cls
+                histogram[Int(cls)] += 1
+                if wantConfidence { confidence[cell] = Self.percent(best[cell]) }
+                if wantProbabilities {
+                    for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell]) }
+                }
+            }
+        }
+        let rows = MapRows(firstRow: top, rowCount: count, width: w, classes: classValues, confidence: confidence,
+                           probabilities: probabilities)
+        // Drop the finished rows; the rest carries over to the next unit row.
+        if count > 0 { shift(by: min(count, filled)) }
+        top += count
+        return rows
+    }
+
+    private static func percent(_ p: Float) -> UInt16 {
+        UInt16(max(0, min(100, (p * 100).rounded())))
+    }
+}

@@ -1,0 +1,455 @@
+import CNN
+import Foundation
+import RasterIO
+
+/// Resources and output options for classifying one scene.
+public struct ClassifierSettings: Sendable, Equatable {
+    /// Classifier worker threads (each runs its own inference session).
+    public var workers: Int
+    /// Patches per inference batch.
+    public var batchSize: Int
+    /// Memory budget in bytes for in-flight buffers (reads, batches, results).
+    public var memoryBudget: Int
+    /// Minimum share of valid pixels for a patch to count fully (see ``MapAssembler``).
+    public var minValidFraction: Double
+    /// DN treated as nodata in every model band, in addition to the files' nodata.
+    public var nodataValue: Double?
+    /// Values of the mask band that make a pixel nodata.
+    public var maskInvalidValues: [Int]
+    /// Write a confidence band (top-1 probability, 0-100).
+    public var confidence: Bool
+    /// Write one probability band per class (0-100).
+    public var probabilities: Bool
+    /// Container format.
+    public var format: RasterFormat
+    /// Compression.
+    public var compression: RasterCompression
+
+    /// Creates settings; defaults follow the pipeline-file defaults.
+    public init(workers: Int = 2, batchSize: Int = 16, memoryBudget: Int = 512 << 20, minValidFraction: Double = 0.5,
+                nodataValue: Double? = nil, maskInvalidValues: [Int] = [], confidence: Bool = true,
+                probabilities: Bool = false, format: RasterFormat = .gtiff, compression: RasterCompression = .deflate) {
+        self.workers = workers
+        self.batchSize = batchSize
+        self.memoryBudget = memoryBudget
+        self.minValidFraction = minValidFraction
+        self.nodataValue = nodataValue
+        self.maskInvalidValues = maskInvalidValues
+        self.confidence = confidence
+        self.probabilities = probabilities
+        self.format = format
+        self.compression = compression
+    }
+}
+
+/// Seconds spent per stage (summed over the threads of a stage) and the wall time.
+public struct StageTimes: Sendable, Equatable, Codable {
+    /// Reading and decoding rasters (reader thread).
+    public var read: Double = 0
+    /// Normalizing patches into NCHW batches (workers).
+    public var convert: Double = 0
+    /// Running the CNN (workers).
+    public var infer: Double = 0
+    /// Blending, painting and writing the map (writer).
+    public var write: Double = 0
+    /// Wall-clock seconds for the whole scene.
+    public var wall: Double = 0
+
+    public init() {}
+}
+
+/// What classifying a scene produced.
+public struct SceneClassification: Sendable {
+    /// Patches in the tiling.
+    public var patches: Int
+    /// Patches that went through the CNN (the others had no valid pixel).
+    public var classifiedPatches: Int
+    /// Output pixels per class (index = class), and `nodataPixels`.
+    public var classPixels: [Int]
+    public var nodataPixels: Int
+    /// Output grid.
+    public var outputGrid: SceneGrid
+    /// Stage timings.
+    public var times: StageTimes
+    /// Preview classes (nearest sampling of the map), row-major, `previewWidth` x `previewHeight`.
+    public var preview: [UInt16]
+    public var previewWidth: Int
+    public var previewHeight: Int
+}
+
+/// Classifies one scene in bounded memory: a reader thread reads work units (rectangles of
+/// patches) ahead of N classifier workers, and the calling thread assembles and writes the map in
+/// order. A fixed number of permits bounds the units in flight (backpressure), so memory follows
+/// the budget, not the scene size. Output bytes do not depend on the worker count: each unit's
+/// batch is formed from the unit alone and results are assembled in unit order.
+public final class SceneClassifier: Sendable {
+    public let job: SceneJob
+    public let model: InferenceModel
+    public let contract: ModelContract
+    public let settings: ClassifierSettings
+    private let converter: PatchTensorConverter
+    private let plan: UnitPlan
+
+    /// Longest preview side in pixels.
+    public static let previewSize = 1024
+
+    /// - Throws: ``PipelineError/contractMismatch(scene:reason:)`` when the model's patch size and
+    ///   the tiling disagree for a segmentation model.
+    public init(job: SceneJob, model: InferenceModel, contract: ModelContract, settings: ClassifierSettings) throws {
+        self.job = job
+        self.model = model
+        self.contract = contract
+        self.settings = settings
+        let affine = contract.normalization.affine
+        converter = PatchTensorConverter(scale: affine.scale, offset: affine.offset, patchSize: job.tiler.patchSize)
+        let batch = max(1, settings.batchSize)
+        switch job.mode {
+        case .patch, .patchResolution:
+            // Square-ish blocks of patches: fewer re-read edges, tile-friendly windows.
+            let side = max(1, Int(Double(batch).squareRoot()))
+            plan = UnitPlan(tiler: job.tiler, unitRows: side, unitColumns: max(1, batch / side))
+        case .dense, .segmentation:
+            plan = UnitPlan(tiler: job.tiler, unitRows: 1, unitColumns: batch)
+        }
+    }
+
+    /// Bytes one unit occupies while in flight (read buffer, validity, batch, results).
+    var bytesPerUnit: Int {
+        let largest = plan.units.map { $0.window.pixelCount }.max() ?? 0
+        let bands = job.modelBandIndices.count + (job.maskBandIndex == nil ? 0 : 1)
+        let patchFloats = converter.patchElementCount * max(1, settings.batchSize)
+        let results = job.mode == .segmentation ? contract.classNames.count * job.tiler.patchSize * job.tiler.patchSize * settings.batchSize : contract.classNames.count * settings.batchSize
+        return largest * (bands * 4 + 1) + patchFloats * 4 + results * 4
+    }
+
+    /// Units allowed in flight: two per worker at least, more while they fit in half the budget.
+    var unitsInFlight: Int {
+        let fit = (settings.memoryBudget / 2) / max(1, bytesPerUnit)
+        return max(2 * settings.workers + 1, min(fit, 4 * settings.workers + 4))
+    }
+
+    /// Number of work units.
+    public var unitCount: Int { plan.units.count }
+
+    /// Runs the scene and writes the class map (temporary file renamed when complete).
+    ///
+    /// - Parameters:
+    ///   - provenance: metadata written into the map (`LANDCOVER_<KEY>`).
+    ///   - progress: called on the calling thread after each unit with (patches done, total).
+    /// - Throws: the first error of any stage; the output is then removed, never left partial.
+    public func run(provenance: [String: String] = [:], progress: (Int, Int) -> Void = { _, _ in }) throws -> SceneClassification {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let legend = try ClassLegend(names: contract.classNames, colors: contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
+        let extras = settings.confidence ? ["confidence"] : []
+        let factor = job.mode == .patchResolution ? job.tiler.patchSize : 1
+        let writer = try ClassRasterWriter(path: job.outputPath, sourceGrid: job.scene.grid, factor: factor, legend: legend,
+                                           extraBands: extras, format: self.settings.format, compression: self.settings.compression,
+                                           provenance: provenance)
+        // Per-class probabilities go to a sibling file: GeoTIFF allows a colour table only on
+        // files with one or two samples per pixel.
+        let probabilityWriter = try job.probabilitiesPath.map { path in
+            try RasterWriter(path: path, spec: RasterWriteSpec(
+                grid: writer.grid, bandCount: contract.classNames.count, dataType: .byte, nodata: Double(legend.nodataValue),
+                bandDescriptions: contract.classNames, format: self.settings.format, compression: self.settings.compression,
+                metadata: Dictionary(uniqueKeysWithValues: provenance.map { ("LANDCOVER_\($0.key.uppercased())", $0.value) })))
+        }
+        var committed = false
+        defer {
+            if !committed {
+                writer.abort()
+                probabilityWriter?.abort()
+            }
+        }
+
+        let assembler = MapAssembler(mode: job.mode, plan: plan, classes: contract.classNames.count,
+                                     minValidFraction: settings.minValidFraction, nodata: UInt16(legend.nodataValue),
+                                     confidence: settings.confidence, probabilities: settings.probabilities)
+        let preview = PreviewSampler(width: assembler.outputWidth, height: assembler.outputHeight,
+                                     maxSide: Self.previewSize, nodata: UInt16(legend.nodataValue))
+
+        let permits = Permits(unitsInFlight)
+        let readQueue = StageQueue<(WorkUnit, BandBuffer)>()
+        let resultQueue = StageQueue<ClassifiedUnit>()
+        let failure = FirstError()
+        let timing = StageClock()
+        let group = DispatchGroup()
+
+        let fail: @Sendable (any Error) -> Void = { error in
+            failure.record(error)
+            permits.cancel()
+            readQueue.close()
+            resultQueue.close()
+        }
+
+        // Reader: one thread, one set of GDAL handles.
+        let units = plan.units
+        let job = self.job, settings = self.settings
+        group.enter()
+        let reader = Thread {
+            defer { group.leave() }
+            do {
+                let sceneReader = try SceneReader(scene: job.scene)
+                var bands = job.modelBandIndices
+                if let mask = job.maskBandIndex { bands.append(mask) }
+                for unit in units {
+                    guard permits.acquire() else { return }
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    var buffer = try sceneReader.read(window: unit.window, bands: bands)
+                    Self.applyNodata(&buffer, modelBands: job.modelBandIndices.count, hasMask: job.maskBandIndex != nil,
+                                     nodataValue: settings.nodataValue, maskInvalid: settings.maskInvalidValues)
+                    timing.add(read: DispatchTime.now().uptimeNanoseconds - t0)
+                    readQueue.push((unit, buffer))
+                }
+                readQueue.close()
+            } catch {
+                fail(error)
+            }
+        }
+        reader.stackSize = 1 << 22
+        reader.start()
+
+        // Workers: one inference session each.
+        let workerCount = max(1, settings.workers)
+        let workerGroup = DispatchGroup()
+        for _ in 0..<workerCount {
+            group.enter()
+            workerGroup.enter()
+            let session = model.makeSession()
+            let worker = Thread { [self] in
+                defer { group.leave(); workerGroup.leave() }
+                do {
+                    var batch: [Float] = []
+                    while let (unit, buffer) = readQueue.pop() {
+                        let result = try classify(unit: unit, buffer: buffer, session: session, batch: &batch, timing: timing)
+                        resultQueue.push(result)
+                    }
+                } catch {
+                    fail(error)
+                }
+            }
+            worker.stackSize = 1 << 23
+            worker.start()
+        }
+        workerGroup.notify(queue: .global()) { resultQueue.close() }
+
+        // Writer: the calling thread, in unit order.
+        var pending: [Int: ClassifiedUnit] = [:]
+        var nextUnit = 0, unitsLeftInRow = 0, currentRow = -1, patchesDone = 0, classified = 0
+        let totalPatches = job.tiler.patchCount
+        do {
+            while nextUnit < units.count, let result = resultQueue.pop() {
+                pending[result.unit.index] = result
+                while let ready = pending.removeValue(forKey: nextUnit) {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    if ready.unit.unitRow != currentRow {
+                        currentRow = ready.unit.unitRow
+                        unitsLeftInRow = plan.unitsPerRow[currentRow]
+                        assembler.beginUnitRow(currentRow)
+                    }
+                    assembler.add(ready)
+                    classified += ready.classified.reduce(0) { $0 + ($1 ? 1 : 0) }
+                    unitsLeftInRow -= 1
+                    if unitsLeftInRow == 0 {
+                        let rows = assembler.finishUnitRow(currentRow)
+                        try write(rows, to: writer, probabilities: probabilityWriter)
+                        preview.consume(rows)
+                    }
+                    permits.release()
+                    nextUnit += 1
+                    patchesDone += ready.unit.patchCount
+                    timing.add(write: DispatchTime.now().uptimeNanoseconds - t0)
+                    progress(patchesDone, totalPatches)
+                }
+            }
+        } catch {
+            fail(error)
+        }
+        if nextUnit < units.count, failure.value == nil {
+            fail(PipelineError.unreadable(path: job.input.label, reason: "classification stopped after \(nextUnit) of \(units.count) work units"))
+        }
+        permits.cancel()
+        readQueue.close()
+        group.wait()
+        if let error = failure.value { throw error }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try probabilityWriter?.commit()
+        try writer.commit()
+        committed = true
+        timing.add(write: DispatchTime.now().uptimeNanoseconds - t0)
+
+        var times = timing.times
+        times.wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let k = contract.classNames.count
+        return SceneClassification(patches: totalPatches, classifiedPatches: classified,
+                                   classPixels: Array(assembler.histogram.prefix(k)), nodataPixels: assembler.histogram[k],
+                                   outputGrid: writer.grid, times: times, preview: preview.values,
+                                   previewWidth: preview.previewWidth, previewHeight: preview.previewHeight)
+    }
+
+    private func write(_ rows: MapRows, to writer: ClassRasterWriter, probabilities: RasterWriter?) throws {
+        guard rows.rowCount > 0 else { return }
+        let window = RasterWindow(column: 0, row: rows.firstRow, width: rows.width, height: rows.rowCount)
+        try rows.classes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            try writer.writeClasses(window: window, values: base)
+        }
+        if settings.confidence {
+            try rows.confidence.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                try writer.writeExtra(0, window: window, values: base)
+            }
+        }
+        if let probabilities {
+            let plane = rows.rowCount * rows.width
+            try rows.probabilities.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                for c in 0..<contract.classNames.count {
+                    try probabilities.write(band: c + 1, window: window, values: base + c * plane)
+                }
+            }
+        }
+    }
+
+    /// Marks pixels invalid where a model band equals the nodata override or the mask says so.
+    static func applyNodata(_ buffer: inout BandBuffer, modelBands: Int, hasMask: Bool, nodataValue: Double?, maskInvalid: [Int]) {
+        let plane = buffer.pixelCount
+        if let nodataValue {
+            let value = Float(nodataValue)
+            for b in 0..<modelBands {
+                let base = b * plane
+                for i in 0..<plane where buffer.values[base + i] == value { buffer.validity[i] = 0 }
+            }
+        }
+        if hasMask {
+            let base = modelBands * plane
+            let invalid = Set(maskInvalid)
+            for i in 0..<plane where buffer.validity[i] != 0 {
+                if invalid.contains(Int(buffer.values[base + i])) { buffer.validity[i] = 0 }
+            }
+        }
+    }
+
+    /// Normalizes a unit's patches into a batch, runs the CNN and returns class probabilities.
+    private func classify(unit: WorkUnit, buffer: BandBuffer, session: InferenceSession, batch: inout [Float],
+                          timing: StageClock) throws -> ClassifiedUnit {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let p = job.tiler.patchSize, k = contract.classNames.count
+        let columnStarts = job.tiler.columnStarts, rowStarts = job.tiler.rowStarts
+        var patches: [RasterWindow] = []
+        for r in unit.patchRows {
+            for c in unit.patchColumns { patches.append(RasterWindow(column: columnStarts[c], row: rowStarts[r], width: p, height: p)) }
+        }
+        let element = converter.patchElementCount
+        if batch.count < patches.count * element { batch = [Float](repeating: 0, count: patches.count * element) }
+        var fractions = [Float](repeating: 0, count: patches.count)
+        var classified = [Bool](repeating: false, count: patches.count)
+        var slots: [Int] = []
+        let modelBands = job.modelBandIndices.count
+        let origin = (column: unit.window.column, row: unit.window.row)
+        batch.withUnsafeMutableBufferPointer { storage in
+            guard let base = storage.baseAddress else { return }
+            for (index, patch) in patches.enumerated() {
+                let fraction = converter.fill(batch: base, index: slots.count, from: buffer,
+                                              bufferOrigin: origin, patch: patch)
+                fractions[index] = Float(fraction)
+                if fraction > 0 {
+                    classified[index] = true
+                    slots.append(index)
+                }
+            }
+        }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        timing.add(convert: t1 - t0)
+        let perPatch = job.mode == .segmentation ? k * p * p : k
+        var probabilities = [Float](repeating: 0, count: patches.count * perPatch)
+        if !slots.isEmpty {
+            let output = try batch.withUnsafeBufferPointer { storage -> Tensor in
+                guard let base = storage.baseAddress else { throw PipelineError.unreadable(path: job.input.label, reason: "empty batch") }
+                return try session.run(input: base, shape: [slots.count, modelBands, p, p])
+            }
+            let expected = job.mode == .segmentation ? [slots.count, k, p, p] : [slots.count, k]
+            let shape = output.shape.count == 4 && job.mode != .segmentation && output.shape[2] == 1 && output.shape[3] == 1
+                ? Array(output.shape.prefix(2)) : output.shape
+            guard shape == expected else {
+                throw PipelineError.contractMismatch(scene: job.input.label, reason: "the model returned shape \(output.shape) for \(slots.count) patches of \(p)x\(p); a \(contract.task.rawValue) model with \(k) classes must return \(expected)")
+            }
+            let logits = contract.output == .logits
+            output.scalars.withUnsafeBufferPointer { values in
+                probabilities.withUnsafeMutableBufferPointer { out in
+                    guard let v = values.baseAddress, let o = out.baseAddress else { return }
+                    for (slot, index) in slots.enumerated() {
+                        let source = v + slot * perPatch, destination = o + index * perPatch
+                        let pixels = perPatch / k
+                        for pixel in 0..<pixels {
+                            // Channel c of this pixel is at c * pixels + pixel.
+                            if logits {
+                                var maximum = -Float.infinity
+                                for c in 0..<k { maximum = max(maximum, source[c * pixels + pixel]) }
+                                var sum: Float = 0
+                                for c in 0..<k {
+                                    let e = Foundation.exp(source[c * pixels + pixel] - maximum)
+                                    destination[c * pixels + pixel] = e
+                                    sum += e
+                                }
+                                let inverse = 1 / sum
+                                for c in 0..<k { destination[c * pixels + pixel] *= inverse }
+                            } else {
+                                for c in 0..<k { destination[c * pixels + pixel] = source[c * pixels + pixel] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        timing.add(infer: DispatchTime.now().uptimeNanoseconds - t1)
+        return ClassifiedUnit(unit: unit, validity: buffer.validity, validFractions: fractions, classified: classified,
+                              probabilities: probabilities)
+    }
+}
+
+/// Thread-safe accumulation of stage times.
+final class StageClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage = StageTimes()
+
+    func add(read: UInt64 = 0, convert: UInt64 = 0, infer: UInt64 = 0, write: UInt64 = 0) {
+        lock.lock()
+        storage.read += Double(read) / 1e9
+        storage.convert += Double(convert) / 1e9
+        storage.infer += Double(infer) / 1e9
+        storage.write += Double(write) / 1e9
+        lock.unlock()
+    }
+
+    var times: StageTimes {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
+}
+
+/// Nearest-neighbour samples of the finished map for the preview, filled as rows are finished.
+final class PreviewSampler {
+    let previewWidth: Int
+    let previewHeight: Int
+    private let step: Int
+    private(set) var values: [UInt16]
+
+    init(width: Int, height: Int, maxSide: Int, nodata: UInt16) {
+        step = max(1, (max(width, height) + maxSide - 1) / maxSide)
+        previewWidth = max(1, (width + step - 1) / step)
+        previewHeight = max(1, (height + step - 1) / step)
+        values = [UInt16](repeating: nodata, count: previewWidth * previewHeight)
+    }
+
+    func consume(_ rows: MapRows) {
+        for py in 0..<previewHeight {
+            let sourceRow = py * step + step / 2
+            guard sourceRow >= rows.firstRow, sourceRow < rows.firstRow + rows.rowCount else { continue }
+            for px in 0..<previewWidth {
+                let column = min(px * step + step / 2, rows.width - 1)
+                values[py * previewWidth + px] = rows.classes[(sourceRow - rows.firstRow) * rows.width + column]
+            }
+        }
+    }
+}
