@@ -30,6 +30,13 @@ public enum SoftmaxCrossEntropy {
         let classes: Int
         let inner: Int
 
+        /// The layout of already validated `[N, C]` or `[N, C, H, W]` logits.
+        init(unchecked shape: [Int]) {
+            outer = shape.first ?? 0
+            classes = shape.count > 1 ? shape[1] : 0
+            inner = shape.dropFirst(2).reduce(1, *)
+        }
+
         init(logitsShape shape: [Int], targetCount: Int, options: CrossEntropyOptions) throws {
             guard shape.count == 2 || shape.count == 4 else {
                 throw NetworkError.invalidTargets(detail: "logits must be [N, C] or [N, C, H, W], got \(shape)")

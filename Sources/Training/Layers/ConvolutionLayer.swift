@@ -1,0 +1,157 @@
+import CNN
+
+/// Checks `ConvolutionAttributes` and the weight/bias initializers shared by Conv and ConvTranspose.
+func validateConvolution(_ a: ConvolutionAttributes, initializers: [Parameter], layer: some Layer) throws {
+    guard a.kernelShape.count == 2, a.strides.count == 2, a.dilations.count == 2, a.pads.count == 4,
+          a.outputPadding.count == 2 else {
+        throw layer.invalid("only 2-D convolutions are supported: kernel_shape, strides, dilations and output_padding need 2 entries, pads 4 (got kernel_shape \(a.kernelShape), strides \(a.strides), dilations \(a.dilations), pads \(a.pads))")
+    }
+    guard a.kernelShape.allSatisfy({ (1...4096).contains($0) }), a.strides.allSatisfy({ (1...4096).contains($0) }),
+          a.dilations.allSatisfy({ (1...4096).contains($0) }), a.pads.allSatisfy({ (0...4096).contains($0) }),
+          a.outputPadding.allSatisfy({ (0...4096).contains($0) }), a.groups >= 1 else {
+        throw layer.invalid("kernel_shape, strides, dilations and group must be positive and pads non-negative")
+    }
+    guard initializers.count == 1 || initializers.count == 2 else {
+        throw layer.invalid("needs a weight initializer and an optional bias, got \(initializers.count) initializers")
+    }
+    let w = initializers[0].shape
+    guard w.count == 4, w.allSatisfy({ $0 > 0 }), w[2] == a.kernelShape[0], w[3] == a.kernelShape[1] else {
+        throw layer.invalid("weight \"\(initializers[0].name)\" has shape \(w); expected 4 positive dimensions ending in kernel_shape \(a.kernelShape)")
+    }
+}
+
+/// `Conv` (2-D, NCHW): forward on the engine's ``Conv2DKernel``; backward by im2col + GEMM
+/// (`dW = dY * columns^T`, `dX = col2im(W^T * dY)`) over chunks of images of one micro-batch.
+final class ConvolutionLayer: Layer, @unchecked Sendable {
+    let node: NetworkNode
+    let attributes: ConvolutionAttributes
+    let weight: Parameter
+    let bias: Parameter?
+    private var kernel: Conv2DKernel?
+    private var weightValues: [Float] = []
+
+    /// Columns per chunk (floats) the backward pass aims for: a function of the geometry only.
+    static let columnTarget = 1 << 21
+
+    init(node: NetworkNode, attributes: ConvolutionAttributes, initializers: [Parameter]) throws {
+        self.node = node
+        self.attributes = attributes
+        guard let first = initializers.first else {
+            throw NetworkError.invalidNode(node: node.name, operatorType: "Conv", detail: "needs a weight initializer")
+        }
+        weight = first
+        bias = initializers.count > 1 ? initializers[1] : nil
+        try validateConvolution(attributes, initializers: initializers, layer: self)
+        let outputChannels = weight.shape[0]
+        guard outputChannels % attributes.groups == 0 else {
+            throw invalid("group \(attributes.groups) must divide the \(outputChannels) output channels of \"\(weight.name)\"")
+        }
+        if let bias, bias.shape != [outputChannels] {
+            throw invalid("bias \"\(bias.name)\" has shape \(bias.shape); expected [\(outputChannels)]")
+        }
+    }
+
+    var inputChannels: Int { weight.shape[1] * attributes.groups }
+    var outputChannels: Int { weight.shape[0] }
+
+    func geometry(height: Int, width: Int) -> Conv2DShape {
+        let a = attributes
+        return Conv2DShape(inputChannels: inputChannels, outputChannels: outputChannels,
+                           kernelHeight: a.kernelShape[0], kernelWidth: a.kernelShape[1],
+                           strideHeight: a.strides[0], strideWidth: a.strides[1],
+                           dilationHeight: a.dilations[0], dilationWidth: a.dilations[1],
+                           padTop: a.pads[0], padLeft: a.pads[1], padBottom: a.pads[2], padRight: a.pads[3],
+                           groups: a.groups)
+    }
+
+    func outputShape(_ inputShapes: [[Int]]) throws -> [Int] {
+        guard let x = inputShapes.first, x.count == 4 else { throw invalid("input must be NCHW (rank 4), got \(inputShapes.first ?? [])") }
+        guard x[1] == inputChannels else {
+            throw invalid("input has \(x[1]) channels but weight \"\(weight.name)\" \(weight.shape) with group \(attributes.groups) expects \(inputChannels)")
+        }
+        let size = geometry(height: x[2], width: x[3]).outputSize(height: x[2], width: x[3])
+        guard size.height >= 1, size.width >= 1 else {
+            throw invalid("input \(x[2])x\(x[3]) is smaller than the dilated kernel \(attributes.kernelShape) plus pads")
+        }
+        return [x[0], outputChannels, size.height, size.width]
+    }
+
+    func prepare(training: Bool) throws {
+        // The kernel's geometry does not depend on the image size (only its channel fields matter).
+        kernel = Conv2DKernel(shape: geometry(height: 1, width: 1), weights: weight.value, bias: bias?.value, activation: .identity)
+        weightValues = weight.value
+    }
+
+    func forward(inputs: [FloatBuffer], inputShapes: [[Int]], output: FloatBuffer, outputShape: [Int],
+                 saved: SavedState, context: inout ForwardContext) {
+        guard let kernel else { return }
+        let x = inputShapes[0]
+        let scratch = context.scratch.block(0, count: kernel.scratchCount(height: x[2], width: x[3]))
+        kernel.run(input: inputs[0].pointer, batch: x[0], height: x[2], width: x[3], output: output.pointer,
+                   residual: nil, scratch: scratch)
+    }
+
+    func backward(_ b: BackwardBuffers) {
+        let x = b.inputShapes[0], y = b.outputShape
+        let batch = x[0], groups = attributes.groups
+        let pixels = y[2] * y[3]
+        let outputPerGroup = outputChannels / groups, inputPerGroup = inputChannels / groups
+        let reduction = inputPerGroup * attributes.kernelShape[0] * attributes.kernelShape[1]
+        let dy = b.outputGradient.pointer
+        if let dBias = b.parameterGradients.count > 1 ? b.parameterGradients[1] : nil {
+            for n in 0..<batch {
+                for o in 0..<outputChannels {
+                    let plane = dy + (n * outputChannels + o) * pixels
+                    var sum: Float = 0
+                    for p in 0..<pixels { sum += plane[p] }
+                    dBias.pointer[o] += sum
+                }
+            }
+        }
+        let dWeight = b.parameterGradients.first ?? nil
+        let dInput = b.inputGradients[0]
+        if dWeight == nil && dInput == nil { return }
+        let a = attributes
+        let g = Im2Col.Geometry(height: x[2], width: x[3], kernelHeight: a.kernelShape[0], kernelWidth: a.kernelShape[1],
+                                strideHeight: a.strides[0], strideWidth: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
+                                dilationHeight: a.dilations[0], dilationWidth: a.dilations[1],
+                                outputHeight: y[2], outputWidth: y[3])
+        let chunk = max(1, min(batch, Self.columnTarget / max(1, reduction * pixels)))
+        let columns = b.scratch.block(1, count: reduction * chunk * pixels)
+        let gradientMatrix = b.scratch.block(2, count: outputPerGroup * chunk * pixels)
+        let inputStride = inputChannels * x[2] * x[3]
+        weightValues.withUnsafeBufferPointer { w in
+            guard let wBase = w.baseAddress else { return }
+            var start = 0
+            while start < batch {
+                let count = min(chunk, batch - start)
+                let width = count * pixels
+                for group in 0..<groups {
+                    // dY of this group as [outputPerGroup][count * pixels].
+                    for o in 0..<outputPerGroup {
+                        for s in 0..<count {
+                            (gradientMatrix + o * width + s * pixels).update(
+                                from: dy + ((start + s) * outputChannels + group * outputPerGroup + o) * pixels, count: pixels)
+                        }
+                    }
+                    let groupImage = start * inputStride + group * inputPerGroup * x[2] * x[3]
+                    if let dWeight {
+                        Im2Col.im2col(g, image: b.inputs[0].pointer + groupImage, channels: inputPerGroup, samples: count,
+                                      sampleStride: inputStride, columns: columns)
+                        Matrix.multiply(transB: true, m: outputPerGroup, n: reduction, k: width,
+                                        a: gradientMatrix, lda: width, b: columns, ldb: width, beta: 1,
+                                        c: dWeight.pointer + group * outputPerGroup * reduction, ldc: reduction)
+                    }
+                    if let dInput {
+                        Matrix.multiply(transA: true, m: reduction, n: width, k: outputPerGroup,
+                                        a: wBase + group * outputPerGroup * reduction, lda: reduction,
+                                        b: gradientMatrix, ldb: width, beta: 0, c: columns, ldc: width)
+                        Im2Col.col2im(g, columns: columns, channels: inputPerGroup, samples: count, sampleStride: inputStride,
+                                      image: dInput.pointer + groupImage)
+                    }
+                }
+                start += count
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import CNN
+
+/// im2col / col2im for NCHW images and the matrix products of the convolution backward passes.
+///
+/// Columns of a chunk of `samples` images are `[channels * kH * kW][samples * outH * outW]`
+/// row-major: row `(c * kH + i) * kW + j`, column `s * outH * outW + y * outW + x` holds
+/// `image[s, c, y * strideH - padTop + i * dilationH, x * strideW - padLeft + j * dilationW]`
+/// (zero outside the image).
+enum Im2Col {
+    /// Geometry of one im2col: image size, kernel, strides, pads (top/left), dilations, grid size.
+    struct Geometry {
+        var height: Int, width: Int
+        var kernelHeight: Int, kernelWidth: Int
+        var strideHeight: Int, strideWidth: Int
+        var padTop: Int, padLeft: Int
+        var dilationHeight: Int, dilationWidth: Int
+        var outputHeight: Int, outputWidth: Int
+
+        /// Valid output columns `first ..< last` for kernel column `j` (input column in range).
+        @inline(__always)
+        func columnRange(_ j: Int) -> (first: Int, last: Int, offset: Int) {
+            let offset = j * dilationWidth - padLeft
+            let first = offset >= 0 ? 0 : min(outputWidth, (-offset + strideWidth - 1) / strideWidth)
+            let last = width - 1 - offset < 0 ? 0 : min(outputWidth, (width - 1 - offset) / strideWidth + 1)
+            return (first, max(first, last), offset)
+        }
+    }
+
+    /// Writes the columns of `channels` channels of `samples` images. `image` points at channel 0
+    /// of sample 0; `sampleStride` is the distance between samples (in floats).
+    static func im2col(_ g: Geometry, image: UnsafePointer<Float>, channels: Int, samples: Int, sampleStride: Int,
+                       columns: UnsafeMutablePointer<Float>) {
+        let pixels = g.outputHeight * g.outputWidth
+        let rowLength = samples * pixels
+        for c in 0..<channels {
+            for i in 0..<g.kernelHeight {
+                for j in 0..<g.kernelWidth {
+                    let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowLength
+                    let (first, last, offset) = g.columnRange(j)
+                    for s in 0..<samples {
+                        let plane = image + s * sampleStride + c * g.height * g.width
+                        for y in 0..<g.outputHeight {
+                            let target = row + s * pixels + y * g.outputWidth
+                            let inputRow = y * g.strideHeight - g.padTop + i * g.dilationHeight
+                            if inputRow < 0 || inputRow >= g.height {
+                                target.update(repeating: 0, count: g.outputWidth)
+                                continue
+                            }
+                            if first > 0 { target.update(repeating: 0, count: first) }
+                            let source = plane + inputRow * g.width + offset
+                            if g.strideWidth == 1 {
+                                (target + first).update(from: source + first, count: last - first)
+                            } else {
+                                for x in first..<last { target[x] = source[x * g.strideWidth] }
+                            }
+                            if last < g.outputWidth { (target + last).update(repeating: 0, count: g.outputWidth - last) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds columns back into `channels` channels of `samples` images (the adjoint of
+    /// ``im2col(_:image:channels:samples:sampleStride:columns:)``).
+    static func col2im(_ g: Geometry, columns: UnsafePointer<Float>, channels: Int, samples: Int, sampleStride: Int,
+                       image: UnsafeMutablePointer<Float>) {
+        let pixels = g.outputHeight * g.outputWidth
+        let rowLength = samples * pixels
+        for c in 0..<channels {
+            for i in 0..<g.kernelHeight {
+                for j in 0..<g.kernelWidth {
+                    let row = columns + ((c * g.kernelHeight + i) * g.kernelWidth + j) * rowLength
+                    let (first, last, offset) = g.columnRange(j)
+                    if first >= last { continue }
+                    for s in 0..<samples {
+                        let plane = image + s * sampleStride + c * g.height * g.width
+                        for y in 0..<g.outputHeight {
+                            let inputRow = y * g.strideHeight - g.padTop + i * g.dilationHeight
+                            if inputRow < 0 || inputRow >= g.height { continue }
+                            let source = row + s * pixels + y * g.outputWidth
+                            let target = plane + inputRow * g.width + offset
+                            if g.strideWidth == 1 {
+                                for x in first..<last { target[x] += source[x] }
+                            } else {
+                                for x in first..<last { target[x * g.strideWidth] += source[x] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Row-major single-precision matrix products on the engine's deterministic single-threaded
+/// ``Gemm/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+enum Matrix {
+    /// `C = alpha * op(A) * op(B) + beta * C`.
+    @inline(__always)
+    static func multiply(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                   beta: beta, c: c, ldc: ldc)
+    }
+}

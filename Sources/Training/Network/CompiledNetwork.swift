@@ -1,0 +1,329 @@
+import CNN
+import Dispatch
+
+/// What one micro-batch's training pass produced, reduced in micro-batch order by ``Network``.
+final class MicroBatchResult: @unchecked Sendable {
+    var outcome = BatchOutcome(lossSum: 0, weightSum: 0, predictions: [])
+    /// Per parameter (index into `CompiledNetwork.parameters`); nil when frozen.
+    var parameterGradients: [FloatBuffer?] = []
+    /// Per node index: BatchNormalization batch statistics.
+    var statistics: [Int: (mean: [Double], variance: [Double], count: Int)] = [:]
+}
+
+/// Write-once result slots filled concurrently (each index by exactly one worker).
+final class Slots<Element>: @unchecked Sendable {
+    private var storage: [Element?]
+    init(count: Int) { storage = [Element?](repeating: nil, count: count) }
+    subscript(index: Int) -> Element? {
+        get { storage.withUnsafeBufferPointer { $0[index] } }
+        set { storage.withUnsafeMutableBufferPointer { $0[index] = newValue } }
+    }
+    var all: [Element?] { storage }
+}
+
+/// Shapes of every value for each micro-batch size of one call.
+struct ExecutionPlan {
+    let batch: Int
+    let microBatchSize: Int
+    /// Value shapes keyed by micro-batch sample count (the full size and the remainder).
+    let shapes: [Int: [[Int]]]
+
+    var microBatchCount: Int { (batch + microBatchSize - 1) / microBatchSize }
+    func range(_ index: Int) -> Range<Int> { (index * microBatchSize)..<min(batch, (index + 1) * microBatchSize) }
+    func outputShape(batch: Int) -> [Int] {
+        var shape = shapes.values.first?.last ?? []
+        if !shape.isEmpty { shape[0] = batch }
+        return shape
+    }
+}
+
+/// The executable form of a ``Network``: one layer per node, value indices, and the
+/// micro-batch forward/backward loops.
+final class CompiledNetwork: @unchecked Sendable {
+    enum Initializer { case parameter(Int), statistic(Int) }
+
+    let layers: [any Layer]
+    /// Data input value indices per node (0 is the graph input, node `i` writes value `i + 1`).
+    let inputIDs: [[Int]]
+    /// Initializers per node.
+    let initializers: [[Initializer]]
+    let parameters: [Parameter]
+    let runningStatistics: [Parameter]
+    /// Set by `prepare(training:)`: which values need a gradient.
+    private var needsGradient: [Bool] = []
+
+    init(inputName: String, nodes: [NetworkNode], parameters: [Parameter], runningStatistics: [Parameter]) throws {
+        guard !nodes.isEmpty else { throw NetworkError.invalidGraph(detail: "the network has no nodes") }
+        var parameterIndex = [String: Int](), statisticIndex = [String: Int]()
+        for (i, p) in parameters.enumerated() {
+            guard parameterIndex.updateValue(i, forKey: p.name) == nil else {
+                throw NetworkError.invalidParameter(name: p.name, detail: "is defined twice; parameter names must be unique")
+            }
+        }
+        for (i, p) in runningStatistics.enumerated() {
+            guard statisticIndex.updateValue(i, forKey: p.name) == nil, parameterIndex[p.name] == nil else {
+                throw NetworkError.invalidParameter(name: p.name, detail: "is defined twice; initializer names must be unique")
+            }
+        }
+        var valueIndex = [inputName: 0]
+        var layers = [any Layer](), inputIDs = [[Int]](), initializers = [[Initializer]]()
+        var used = Set<String>()
+        for node in nodes {
+            var ids = [Int]()
+            for name in node.dataInputs {
+                guard let id = valueIndex[name] else { throw NetworkError.missingValue(name: name, node: node.name) }
+                ids.append(id)
+            }
+            guard !ids.isEmpty else { throw NetworkError.invalidNode(node: node.name, operatorType: node.operation.onnxType, detail: "has no data input") }
+            var refs = [Initializer](), tensors = [Parameter]()
+            for (position, name) in node.initializerInputs.enumerated() {
+                let isStatistic: Bool
+                if case .batchNormalization = node.operation { isStatistic = position >= 2 } else { isStatistic = false }
+                if isStatistic {
+                    guard let i = statisticIndex[name] else {
+                        throw NetworkError.invalidParameter(name: name, detail: "is used as a running statistic by node \"\(node.name)\" but is not in runningStatistics")
+                    }
+                    refs.append(.statistic(i)); tensors.append(runningStatistics[i])
+                } else {
+                    guard let i = parameterIndex[name] else {
+                        throw NetworkError.invalidParameter(name: name, detail: "is used by node \"\(node.name)\" but is not in parameters")
+                    }
+                    refs.append(.parameter(i)); tensors.append(parameters[i])
+                }
+                used.insert(name)
+            }
+            guard valueIndex[node.output] == nil, parameterIndex[node.output] == nil, statisticIndex[node.output] == nil else {
+                throw NetworkError.invalidGraph(detail: "value \"\(node.output)\" of node \"\(node.name)\" is defined twice")
+            }
+            valueIndex[node.output] = layers.count + 1
+            layers.append(try Self.makeLayer(node: node, initializers: tensors))
+            inputIDs.append(ids)
+            initializers.append(refs)
+        }
+        if let unused = (parameters + runningStatistics).first(where: { !used.contains($0.name) }) {
+            throw NetworkError.invalidParameter(name: unused.name, detail: "is not used by any node; remove it")
+        }
+        self.layers = layers
+        self.inputIDs = inputIDs
+        self.initializers = initializers
+        self.parameters = parameters
+        self.runningStatistics = runningStatistics
+    }
+
+    static func makeLayer(node: NetworkNode, initializers: [Parameter]) throws -> any Layer {
+        let noInitializers = { (layer: any Layer) throws -> any Layer in
+            guard initializers.isEmpty else { throw layer.invalid("takes no initializers, got \(initializers.map(\.name))") }
+            return layer
+        }
+        switch node.operation {
+        case .conv(let a): return try ConvolutionLayer(node: node, attributes: a, initializers: initializers)
+        case .convTranspose(let a): return try ConvTransposeLayer(node: node, attributes: a, initializers: initializers)
+        case .resize(let a): return try noInitializers(try ResizeLayer(node: node, attributes: a))
+        case .batchNormalization(let epsilon, _): return try BatchNormalizationLayer(node: node, epsilon: epsilon, initializers: initializers)
+        case .relu, .leakyRelu, .clip, .sigmoid: return try noInitializers(try ActivationLayer(node: node))
+        case .maxPool(let a): return try noInitializers(try PoolLayer(node: node, attributes: a, isMax: true))
+        case .averagePool(let a): return try noInitializers(try PoolLayer(node: node, attributes: a, isMax: false))
+        case .globalAveragePool: return try noInitializers(GlobalAveragePoolLayer(node: node))
+        case .gemm(let alpha, let beta, let transB):
+            return try GemmLayer(node: node, alpha: alpha, beta: beta, transB: transB, initializers: initializers)
+        case .matMul: return try GemmLayer(node: node, alpha: 1, beta: 0, transB: false, initializers: initializers)
+        case .add: return try noInitializers(try AddLayer(node: node))
+        case .concat(let axis): return try noInitializers(try ConcatLayer(node: node, axis: axis))
+        case .dropout(let ratio): return try noInitializers(try DropoutLayer(node: node, ratio: ratio))
+        case .flatten(let axis): return try noInitializers(FlattenLayer(node: node, axis: axis))
+        }
+    }
+
+    // MARK: - Shapes
+
+    func inferShapes(inputShape: [Int]) throws -> [[Int]] {
+        var shapes = [inputShape]
+        for (index, layer) in layers.enumerated() {
+            let shape = try layer.outputShape(inputIDs[index].map { shapes[$0] })
+            var count = 1
+            for dimension in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: max(dimension, 0))
+                count = overflow ? Int.max : product
+            }
+            guard shape.allSatisfy({ $0 >= 0 }), count <= 1 << 31 else {
+                throw layer.invalid("output shape \(shape) is too large")
+            }
+            shapes.append(shape)
+        }
+        return shapes
+    }
+
+    func makePlan(inputShape: [Int], inputChannels: Int, inputName: String) throws -> ExecutionPlan {
+        guard inputShape.count >= 2, inputShape[1] == inputChannels, inputShape.allSatisfy({ $0 >= 0 }) else {
+            throw NetworkError.invalidInput(detail: "\"\(inputName)\" must be [N, \(inputChannels), ...] (NCHW), got \(inputShape)")
+        }
+        let batch = inputShape[0]
+        let size = Network.microBatchSize
+        var shapes = [Int: [[Int]]]()
+        for count in Set([min(batch, size), batch % size].filter { $0 > 0 }) {
+            var shape = inputShape
+            shape[0] = count
+            shapes[count] = try inferShapes(inputShape: shape)
+        }
+        if shapes.isEmpty {
+            var shape = inputShape
+            shape[0] = 1
+            shapes[1] = try inferShapes(inputShape: shape)
+        }
+        return ExecutionPlan(batch: batch, microBatchSize: size, shapes: shapes)
+    }
+
+    // MARK: - Passes
+
+    func prepare(training: Bool) throws {
+        for layer in layers { try layer.prepare(training: training) }
+        var needs = [false]
+        for (index, refs) in initializers.enumerated() {
+            let trainable = refs.contains { ref in
+                if case .parameter(let i) = ref { return !parameters[i].isFrozen }
+                return false
+            }
+            needs.append(trainable || inputIDs[index].contains { needs[$0] })
+        }
+        needsGradient = needs
+    }
+
+    /// Runs the forward pass of one micro-batch; returns every value and the saved states.
+    private func forward(input: FloatBuffer, shapes: [[Int]], training: Bool, scratch: ScratchSpace,
+                         generator: SeededGenerator) -> (values: [FloatBuffer], saved: [SavedState]) {
+        var values = [input]
+        var saved = [SavedState]()
+        values.reserveCapacity(layers.count + 1)
+        for (index, layer) in layers.enumerated() {
+            let output = FloatBuffer(count: shapes[index + 1].reduce(1, *))
+            let state = SavedState()
+            var context = ForwardContext(training: training, scratch: scratch,
+                                         generator: generator.derived(stream: UInt64(index)))
+            layer.forward(inputs: inputIDs[index].map { values[$0] }, inputShapes: inputIDs[index].map { shapes[$0] },
+                          output: output, outputShape: shapes[index + 1], saved: state, context: &context)
+            values.append(output)
+            saved.append(state)
+        }
+        return (values, saved)
+    }
+
+    /// Copies samples `range` of `inputs` into a buffer.
+    private func slice(_ inputs: Tensor, _ range: Range<Int>) -> FloatBuffer {
+        let stride = inputs.shape.dropFirst().reduce(1, *)
+        let buffer = FloatBuffer(count: range.count * stride)
+        inputs.scalars.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { buffer.pointer.update(from: base + range.lowerBound * stride, count: range.count * stride) }
+        }
+        return buffer
+    }
+
+    /// Runs `body(microBatch)` for every micro-batch on `workers` threads (worker `w` takes
+    /// micro-batches `w, w + workers, ...`).
+    private func distribute(count: Int, workers: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let threads = max(1, min(workers, count))
+        if threads == 1 {
+            for index in 0..<count { body(index) }
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            var index = worker
+            while index < count {
+                body(index)
+                index += threads
+            }
+        }
+    }
+
+    /// Training-mode forward pass, loss and (with `backward`) backward pass of every micro-batch.
+    func train(plan: ExecutionPlan, batch: TrainingBatch, loss: CrossEntropyOptions, gradientScale: Double,
+               workers: Int, generator: SeededGenerator, backward: Bool = true) -> [MicroBatchResult] {
+        let count = plan.microBatchCount
+        let slots = Slots<MicroBatchResult>(count: count)
+        let targetsPerSample = batch.count > 0 ? batch.targets.count / batch.count : 0
+        distribute(count: count, workers: workers) { index in
+            let range = plan.range(index)
+            let shapes = plan.shapes[range.count] ?? []
+            let targets = Array(batch.targets[(range.lowerBound * targetsPerSample)..<(range.upperBound * targetsPerSample)])
+            slots[index] = self.trainMicroBatch(input: self.slice(batch.inputs, range), shapes: shapes, targets: targets, loss: loss,
+                                                gradientScale: gradientScale, generator: generator.derived(stream: UInt64(index)),
+                                                backward: backward)
+        }
+        return slots.all.compactMap { $0 }
+    }
+
+    private func trainMicroBatch(input: FloatBuffer, shapes: [[Int]], targets: [Int32], loss: CrossEntropyOptions,
+                                 gradientScale: Double, generator: SeededGenerator, backward: Bool) -> MicroBatchResult {
+        let scratch = ScratchSpace()
+        let (values, saved) = forward(input: input, shapes: shapes, training: true, scratch: scratch, generator: generator)
+        let result = MicroBatchResult()
+        let outputShape = shapes[layers.count]
+        let outputGradient = FloatBuffer(count: outputShape.reduce(1, *))
+        // Shapes and targets were validated for the whole batch before the workers started.
+        let layout = SoftmaxCrossEntropy.Layout(unchecked: outputShape)
+        result.outcome = SoftmaxCrossEntropy.compute(logits: values[layers.count].pointer, layout: layout, targets: targets,
+                                                     options: loss, gradientScale: gradientScale, gradient: outputGradient.pointer)
+        guard backward else { return result }
+        result.parameterGradients = parameters.map { $0.isFrozen ? nil : FloatBuffer(count: $0.count) }
+        for (index, state) in saved.enumerated() where state.statistics != nil { result.statistics[index] = state.statistics }
+        guard needsGradient[layers.count] else { return result }
+        var gradients = [FloatBuffer?](repeating: nil, count: layers.count + 1)
+        gradients[layers.count] = outputGradient
+        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+            guard let outputGradient = gradients[index + 1] else { continue }
+            let inputGradients: [FloatBuffer?] = inputIDs[index].map { id in
+                guard needsGradient[id] else { return nil }
+                if let existing = gradients[id] { return existing }
+                let created = FloatBuffer(count: shapes[id].reduce(1, *))
+                gradients[id] = created
+                return created
+            }
+            let parameterGradients: [FloatBuffer?] = initializers[index].map { ref in
+                if case .parameter(let i) = ref { return result.parameterGradients[i] }
+                return nil
+            }
+            layers[index].backward(BackwardBuffers(
+                inputs: inputIDs[index].map { values[$0] }, inputShapes: inputIDs[index].map { shapes[$0] },
+                output: values[index + 1], outputShape: shapes[index + 1], outputGradient: outputGradient,
+                inputGradients: inputGradients, parameterGradients: parameterGradients, saved: saved[index], scratch: scratch))
+            gradients[index + 1] = nil
+        }
+        return result
+    }
+
+    func infer(plan: ExecutionPlan, inputs: Tensor, workers: Int) throws -> Tensor {
+        let count = plan.microBatchCount
+        let slots = Slots<[Float]>(count: count)
+        distribute(count: count, workers: workers) { index in
+            let range = plan.range(index)
+            let shapes = plan.shapes[range.count] ?? []
+            let (values, _) = self.forward(input: self.slice(inputs, range), shapes: shapes, training: false,
+                                           scratch: ScratchSpace(), generator: SeededGenerator(seed: 0))
+            slots[index] = values[self.layers.count].array
+        }
+        var scalars = [Float]()
+        for part in slots.all { scalars.append(contentsOf: part ?? []) }
+        return try Tensor(shape: plan.outputShape(batch: plan.batch), scalars: scalars)
+    }
+
+    /// Folds the micro-batches' BatchNormalization statistics into the running statistics.
+    func updateRunningStatistics(results: [MicroBatchResult]) {
+        for (index, layer) in layers.enumerated() {
+            guard let bn = layer as? BatchNormalizationLayer, case .batchNormalization(_, let momentum) = bn.node.operation else { continue }
+            let parts = results.compactMap { $0.statistics[index] }
+            guard !parts.isEmpty else { continue }
+            let total = Double(parts.reduce(0) { $0 + $1.count })
+            guard total > 0 else { continue }
+            let channels = bn.runningMean.count
+            for c in 0..<channels {
+                var mean = 0.0, variance = 0.0
+                for part in parts {
+                    mean += Double(part.count) * part.mean[c]
+                    variance += Double(part.count) * part.variance[c]
+                }
+                let m = Double(momentum)
+                bn.runningMean.value[c] = Float(m * Double(bn.runningMean.value[c]) + (1 - m) * mean / total)
+                bn.runningVariance.value[c] = Float(m * Double(bn.runningVariance.value[c]) + (1 - m) * variance / total)
+            }
+        }
+    }
+}
