@@ -35,8 +35,11 @@ struct MapRows {
 /// Full-resolution modes keep a band of rows (at most one unit row's span) with per-pixel state:
 /// - patch: each pixel takes the patch whose centre is nearest (ties: the earlier patch);
 /// - dense and segmentation: probabilities are summed with a Hann weight
-///   `w(y, x) = sin²(π (y + ½) / P) · sin²(π (x + ½) / P)`, which is positive everywhere, so
-///   every covered pixel has a defined blend and weights fall smoothly towards patch borders.
+///   `w(y, x) = sin²(π (y + ½) / P) · sin²(π (x + ½) / P)`, which falls smoothly towards patch
+///   borders. On each side where a neighbouring patch overlaps, the outer
+///   `margin = (P - stride) / 4` pixels get weight 0, so pixels are predicted by patches that see
+///   their surroundings (a CNN's zero padding distorts predictions near patch edges). Sides on
+///   the scene edge keep their weight, so every pixel stays covered.
 ///
 /// Patches whose valid share is below the minimum count only where no better patch covers a
 /// pixel (a distance penalty in patch mode, a weight factor of 1e-3 when blending), so every
@@ -60,6 +63,8 @@ final class MapAssembler {
 
     private let patch: Int
     private let sceneWidth: Int
+    private let sceneHeight: Int
+    private let margin: Int
     private let hann: [Float]
     private static let fallbackWeight: Float = 1e-3
     private static let fallbackPenalty: Float = 1e12
@@ -86,6 +91,8 @@ final class MapAssembler {
         self.wantProbabilities = probabilities
         self.patch = plan.tiler.patchSize
         self.sceneWidth = plan.tiler.width
+        self.sceneHeight = plan.tiler.height
+        self.margin = (plan.tiler.patchSize - plan.tiler.stride) / 4
         if mode == .patchResolution {
             outputWidth = plan.tiler.columnStarts.count
             outputHeight = plan.tiler.rowStarts.count
@@ -234,6 +241,13 @@ final class MapAssembler {
     private func blend(_ result: ClassifiedUnit, patchIndex: Int, originX: Int, originY: Int, xEnd: Int, yEnd: Int, accepted: Bool) {
         let w = outputWidth, k = classes, p = patch
         let factor: Float = accepted ? 1 : Self.fallbackWeight
+        // Trim the margins on sides that have an overlapping neighbour (not on the scene edge).
+        let column = originX, row = originY + top
+        let left = column > 0 ? margin : 0, right = column + p < sceneWidth ? margin : 0
+        let upper = row > 0 ? margin : 0, lower = row + p < sceneHeight ? margin : 0
+        var wx = hann, wyTable = hann
+        for i in 0..<p where i < left || i >= p - right { wx[i] = 0 }
+        for i in 0..<p where i < upper || i >= p - lower { wyTable[i] = 0 }
         let perPixel = mode == .segmentation
         let stride = perPixel ? k * p * p : k
         let base = patchIndex * stride
@@ -242,19 +256,20 @@ final class MapAssembler {
                 weight.withUnsafeMutableBufferPointer { wsum in
                     guard let pr = probs.baseAddress, let a = acc.baseAddress, let ws = wsum.baseAddress else { return }
                     for y in 0..<yEnd {
-                        let wy = hann[y] * factor
+                        let wy = wyTable[y] * factor
+                        guard wy > 0 else { continue }
                         let rowBase = (originY + y) * w + originX
                         for x in 0..<xEnd {
-                            ws[rowBase + x] += wy * hann[x]
+                            ws[rowBase + x] += wy * wx[x]
                         }
                         for c in 0..<k {
                             let plane = a + c * capacity * w + rowBase
                             if perPixel {
                                 let source = pr + base + (c * p + y) * p
-                                for x in 0..<xEnd { plane[x] += wy * hann[x] * source[x] }
+                                for x in 0..<xEnd { plane[x] += wy * wx[x] * source[x] }
                             } else {
                                 let value = pr[base + c] * wy
-                                for x in 0..<xEnd { plane[x] += value * hann[x] }
+                                for x in 0..<xEnd { plane[x] += value * wx[x] }
                             }
                         }
                     }

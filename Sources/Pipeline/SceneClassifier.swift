@@ -131,6 +131,15 @@ public final class SceneClassifier: Sendable {
     /// Number of work units.
     public var unitCount: Int { plan.units.count }
 
+    /// Estimated bytes held by this classifier at its peak: units in flight, per-worker batches
+    /// and the assembler's band of rows (GDAL's cache and the model's weights come on top).
+    public var estimatedBufferBytes: Int {
+        let k = contract.classNames.count
+        let rowBand = (job.mode == .patchResolution ? job.tiler.columnStarts.count : job.tiler.width) * max(1, plan.maxRowSpan)
+        let perCell = job.mode == .dense || job.mode == .segmentation ? 4 * (k + 1) + 1 : 11 + (settings.probabilities ? 4 * k : 0)
+        return unitsInFlight * bytesPerUnit + settings.workers * bytesPerUnit + rowBand * perCell
+    }
+
     /// Runs the scene and writes the class map (temporary file renamed when complete).
     ///
     /// - Parameters:

@@ -1,0 +1,75 @@
+import ArgumentParser
+import CNN
+import Foundation
+import Pipeline
+
+/// `landcover validate PIPELINE.yaml`: a dry run.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a pipeline file without classifying: scenes found, band resolution, outputs, work and memory.",
+        discussion: "Exit codes: 0 every scene is ready, 2 the pipeline or a scene has a problem (each is listed).")
+
+    @Argument(help: "The pipeline file (YAML; schema in pipelines/README.md).")
+    var pipeline: String
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        try CLIErrors.guarded {
+            let file = try PipelineFile.load(path: pipeline)
+            let plan = try PipelinePlan(pipeline: file, pipelinePath: pipeline)
+            let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: .init(label: "validate"))
+            let settings = runner.settings
+            let session = plan.model.makeSession()
+            var scenes: [[String: Any]] = []
+            var problems = 0
+            var lines: [String] = ["model: \(plan.modelPath) (\(plan.contract.task.rawValue), \(plan.contract.classNames.count) classes, patch \(plan.contract.patchSize), bands \(plan.contract.bands.joined(separator: ",")))",
+                                   "workers: \(settings.workers), batch: \(settings.batchSize), memory budget: \(file.runtime.memoryMiB) MiB"]
+            for input in plan.scenes {
+                do {
+                    let job = try plan.job(for: input)
+                    let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
+                    let p = job.tiler.patchSize
+                    let flops = try session.flops(inputShapes: [plan.model.inputs.first?.name ?? "input": [1, plan.contract.bands.count, p, p]])
+                    let bands = zip(plan.contract.bands, job.modelBandIndices).map { modelBand, index -> String in
+                        let band = job.scene.bands[index]
+                        let source = URL(fileURLWithPath: band.sourcePath).lastPathComponent
+                        let how = band.resampling.map { ", \($0.rawValue) from \(Int(band.sourceResolution)) m" } ?? ""
+                        return modelBand == band.name ? "\(modelBand) <- \(source)\(how)" : "\(modelBand) <- \(band.name) in \(source)\(how)"
+                    }
+                    let memoryMiB = (classifier.estimatedBufferBytes + (file.runtime.memoryMiB << 20) / 4) >> 20
+                    let grid = job.scene.grid
+                    lines.append("scene \(job.input.name ?? job.scene.name): \(grid.width)x\(grid.height) at \(grid.resolution) m, \(grid.spatialReference?.description ?? "no CRS")")
+                    lines += bands.map { "  \($0)" }
+                    lines.append("  mode \(job.mode.rawValue), \(job.tiler.patchCount) patches of \(p) (stride \(job.tiler.stride), edge \(job.tiler.edge.rawValue)), \(String(format: "%.1f", Double(flops * job.tiler.patchCount) / 1e9)) GFLOP")
+                    lines.append("  estimated memory: \(memoryMiB) MiB (buffers + GDAL cache, plus the model)")
+                    lines.append("  output: \(job.outputPath)")
+                    if let preview = job.previewPath { lines.append("  preview: \(preview)") }
+                    if let stac = job.stacPath { lines.append("  stac: \(stac)") }
+                    var entry: [String: Any] = ["name": job.input.name ?? job.scene.name, "width": grid.width, "height": grid.height,
+                                                "bands": bands, "mode": job.mode.rawValue, "patches": job.tiler.patchCount,
+                                                "gflop": Double(flops * job.tiler.patchCount) / 1e9, "estimated_memory_mib": memoryMiB,
+                                                "output": job.outputPath, "ok": true]
+                    if let preview = job.previewPath { entry["preview"] = preview }
+                    if let stac = job.stacPath { entry["stac"] = stac }
+                    scenes.append(entry)
+                } catch {
+                    problems += 1
+                    lines.append("scene \(input.label): PROBLEM: \(error)")
+                    scenes.append(["name": input.label, "ok": false, "error": "\(error)"])
+                }
+            }
+            if json {
+                let object: [String: Any] = ["model": plan.modelPath, "scenes": scenes, "problems": problems]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print(lines.joined(separator: "\n"))
+                print(problems == 0 ? "ok: \(plan.scenes.count) scene(s) ready" : "\(problems) of \(plan.scenes.count) scene(s) have problems")
+            }
+            if problems > 0 { throw ExitCode(ExitCodes.invalidInput) }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import CNN
+import Foundation
+import Logging
+import RasterIO
+import Testing
+import Pipeline
+
+@Suite("Dense blending has no seams; outputs are valid GeoTIFF, PNG and STAC")
+struct SeamAndOutputTests {
+    /// Disagreement between tiled dense segmentation and the model run once over the whole scene
+    /// (full context): pixels within 2 px of a patch border must not disagree more often than
+    /// pixels inside patches. Without overlap the border is worse, which shows the measure bites.
+    @Test func denseBlendingHasNoSeams() throws {
+        let folder = try PipelineFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let width = 256, height = 192, patch = 32
+        let scene = folder.appendingPathComponent("scene.tif").path
+        try PipelineFixtures.writeScene(scene, width: width, height: height)
+        let modelPath = folder.appendingPathComponent("segmenter.onnx").path
+        try PipelineFixtures.writeModel(modelPath, patchSize: patch, segmentation: true)
+
+        // Full-context reference: the fully convolutional model over the whole scene at once.
+        let model = try InferenceModel(contentsOf: URL(fileURLWithPath: modelPath))
+        let contract = try model.requireContract()
+        let affine = contract.normalization.affine
+        let dataset = try RasterDataset(path: scene)
+        let buffer = try dataset.read(window: RasterWindow(width: width, height: height))
+        var input = [Float](repeating: 0, count: buffer.values.count)
+        let plane = width * height
+        for b in 0..<buffer.bandCount { for i in 0..<plane { input[b * plane + i] = buffer.values[b * plane + i] * affine.scale[b] + affine.offset[b] } }
+        let logits = try model.makeSession().run(input: try Tensor(shape: [1, buffer.bandCount, height, width], scalars: input))
+        let k = contract.classNames.count
+        var reference = [Int](repeating: 0, count: plane)
+        for i in 0..<plane {
+            var best = -Float.infinity
+            for c in 0..<k where logits.scalars[c * plane + i] > best { best = logits.scalars[c * plane + i]; reference[i] = c }
+        }
+
+        func disagreement(stride: Int) throws -> (border: Double, interior: Double) {
+            let path = try PipelineFixtures.writePipeline(in: folder, """
+            inputs: [scene.tif]
+            model: segmenter.onnx
+            tiling: {stride: \(stride)}
+            output: {folder: out\(stride), stac: false, preview: false, confidence: false}
+            """)
+            let plan = try PipelinePlan(pipeline: try PipelineFile.load(path: path), pipelinePath: path)
+            let report = try PipelineRunner(plan: plan, toolVersion: "test", logger: Logger(label: "test")).run()
+            let map = try PipelineFixtures.readBand(try #require(report.scenes.first?.output))
+            var counts = (border: 0, borderWrong: 0, interior: 0, interiorWrong: 0)
+            for y in 2..<(height - 2) {
+                for x in 2..<(width - 2) {
+                    let nearBorder = [x % stride, y % stride].contains { $0 <= 1 || $0 >= stride - 2 }
+                    let wrong = map.values[y * width + x] != reference[y * width + x]
+                    if nearBorder { counts.border += 1; counts.borderWrong += wrong ? 1 : 0 } else { counts.interior += 1; counts.interiorWrong += wrong ? 1 : 0 }
+                }
+            }
+            return (Double(counts.borderWrong) / Double(counts.border), Double(counts.interiorWrong) / Double(counts.interior))
+        }
+        let blended = try disagreement(stride: patch / 2)
+        #expect(blended.border <= blended.interior, "dense (stride \(patch / 2)): border \(blended.border) vs interior \(blended.interior)")
+        let tiled = try disagreement(stride: patch)
+        #expect(tiled.border > tiled.interior, "without overlap the border should be worse: \(tiled)")
+    }
+
+    @Test func outputsOpenInGDALWithPreviewAndValidSTAC() throws {
+        let folder = try PipelineFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try PipelineFixtures.writeScene(folder.appendingPathComponent("S2A_MSIL1C_20170216T100101_T33UUU.tif").path, width: 300, height: 200,
+                                        isNodata: { x, _ in x < 20 })
+        try PipelineFixtures.writeModel(folder.appendingPathComponent("model.onnx").path, patchSize: 32)
+        let path = try PipelineFixtures.writePipeline(in: folder, """
+        inputs: ["S2A_*.tif"]
+        model: model.onnx
+        output: {folder: out, name: "{scene}_{model}_{date}.tif", format: cog}
+        """)
+        let plan = try PipelinePlan(pipeline: try PipelineFile.load(path: path), pipelinePath: path)
+        let report = try PipelineRunner(plan: plan, toolVersion: "test", logger: Logger(label: "test")).run()
+        let scene = try #require(report.scenes.first)
+        #expect(scene.status == .done, "\(scene.error ?? "")")
+        let output = try #require(scene.output)
+        #expect(output.hasSuffix("S2A_MSIL1C_20170216T100101_T33UUU_model_2017-02-16.tif"))
+
+        let info = try RasterDataset(path: output)
+        #expect(info.spatialReference?.epsg == 32633)
+        #expect(info.width == 300 && info.height == 200)
+        #expect(info.bands.first?.nodata == 255)
+        #expect(Array(info.bands.first?.categoryNames.prefix(4) ?? []) == PipelineFixtures.classNames)
+        #expect(info.bands.count == 2)
+
+        let preview = try RasterDataset(path: try #require(scene.preview))
+        #expect(preview.bands.count == 4)
+        #expect(preview.width > 512, "map magnified to 512 px plus the legend")
+
+        let stac = try #require(scene.stac)
+        let item = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stac))) as? [String: Any])
+        #expect((item["properties"] as? [String: Any])?["datetime"] as? String == "2017-02-16T00:00:00Z")
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        check.arguments = ["python3", "-c", "import json, sys\nfrom stac_pydantic import Item\nItem.model_validate(json.load(open(sys.argv[1])))\nprint('ok')", stac]
+        let pipe = Pipe()
+        check.standardOutput = pipe
+        check.standardError = pipe
+        try check.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        #expect(check.terminationStatus == 0, "stac-pydantic rejected the item: \(text)")
+    }
+}
