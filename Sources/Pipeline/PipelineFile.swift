@@ -40,7 +40,7 @@ public struct PipelineFile: Equatable, Sendable {
     public struct Nodata: Equatable, Sendable {
         /// Treat this DN as nodata in every band (overrides the files' nodata).
         public var value: Double?
-        /// Patches with a smaller fraction of valid pixels are not classified (output nodata).
+        /// Patches with a smaller fraction of valid pixels count only where no better patch covers a pixel.
         public var minValidFraction: Double
         /// Optional mask layer, e.g. Sentinel-2 SCL: pixels whose value is in `invalidValues` are nodata.
         public var maskBand: String?
