@@ -30,6 +30,20 @@ public struct AugmentationSettings: Codable, Sendable, Equatable {
     /// No augmentation.
     public static let none = AugmentationSettings()
 
+    private enum CodingKeys: String, CodingKey {
+        case horizontalFlip, verticalFlip, quarterTurns, brightness, noiseStandardDeviation
+    }
+
+    /// Decodes settings; absent keys are off.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(horizontalFlip: try c.decodeIfPresent(Bool.self, forKey: .horizontalFlip) ?? false,
+                  verticalFlip: try c.decodeIfPresent(Bool.self, forKey: .verticalFlip) ?? false,
+                  quarterTurns: try c.decodeIfPresent(Bool.self, forKey: .quarterTurns) ?? false,
+                  brightness: try c.decodeIfPresent(Float.self, forKey: .brightness) ?? 0,
+                  noiseStandardDeviation: try c.decodeIfPresent(Float.self, forKey: .noiseStandardDeviation) ?? 0)
+    }
+
     /// True when nothing is enabled.
     public var isIdentity: Bool {
         !horizontalFlip && !verticalFlip && !quarterTurns && brightness == 0 && noiseStandardDeviation == 0

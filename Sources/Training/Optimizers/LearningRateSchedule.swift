@@ -13,9 +13,13 @@ import Foundation
 ///   `η · (t + 1) / (W + 1)` while `t < W` (a linear ramp that never uses a zero rate and reaches
 ///   `η` where the cosine starts), then `η_min + (η − η_min) · (1 + cos(π · (t − W) / (T − W))) / 2`
 ///   (PyTorch `CosineAnnealingLR` over the remaining `T − W` positions).
+///
+/// Encoded flat: `{"type": "constant"}`, `{"type": "step", "stepSize": 30, "gamma": 0.1}`,
+/// `{"type": "cosine", "warmup": 500, "minimum": 0, "granularity": "step"}` (granularity
+/// defaults to `epoch`, warm-up and minimum to 0).
 public struct LearningRateSchedule: Codable, Sendable, Equatable {
     /// The shape of the schedule.
-    public enum Kind: Codable, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
         /// The base rate throughout.
         case constant
         /// Multiply by `gamma` every `stepSize` positions.
@@ -45,6 +49,47 @@ public struct LearningRateSchedule: Codable, Sendable, Equatable {
 
     /// The base rate throughout.
     public static let constant = LearningRateSchedule(.constant)
+
+    private enum CodingKeys: String, CodingKey { case type, stepSize, gamma, warmup, minimum, granularity }
+
+    /// Decodes the flat form.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try c.decode(String.self, forKey: .type)
+        let granularity = try c.decodeIfPresent(Granularity.self, forKey: .granularity) ?? .epoch
+        switch type {
+        case "constant":
+            self.init(.constant, granularity: granularity)
+        case "step":
+            self.init(.step(stepSize: try c.decode(Int.self, forKey: .stepSize), gamma: try c.decode(Double.self, forKey: .gamma)),
+                      granularity: granularity)
+        case "cosine":
+            self.init(.cosine(warmup: try c.decodeIfPresent(Int.self, forKey: .warmup) ?? 0,
+                              minimum: try c.decodeIfPresent(Double.self, forKey: .minimum) ?? 0),
+                      granularity: granularity)
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: c,
+                                                   debugDescription: "unknown schedule \"\(type)\"; use constant, step or cosine")
+        }
+    }
+
+    /// Encodes the flat form.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch kind {
+        case .constant:
+            try c.encode("constant", forKey: .type)
+        case .step(let stepSize, let gamma):
+            try c.encode("step", forKey: .type)
+            try c.encode(stepSize, forKey: .stepSize)
+            try c.encode(gamma, forKey: .gamma)
+        case .cosine(let warmup, let minimum):
+            try c.encode("cosine", forKey: .type)
+            try c.encode(warmup, forKey: .warmup)
+            try c.encode(minimum, forKey: .minimum)
+        }
+        try c.encode(granularity, forKey: .granularity)
+    }
 
     /// Checks the schedule's numbers.
     /// - Throws: ``OptimizerError/invalidHyperparameter(name:value:expected:)``.

@@ -28,6 +28,10 @@ public protocol Optimizer: AnyObject {
 
 /// Choice of optimizer and its hyper-parameters (everything except the learning rate, which the
 /// schedule supplies every step).
+///
+/// Encoded flat, with the algorithm as a tag and PyTorch's defaults for absent keys:
+/// `{"algorithm": "sgd", "momentum": 0.9, "nesterov": true, "weightDecay": 0.0001}`,
+/// `{"algorithm": "adamw", "weightDecay": 0.01}`.
 public enum OptimizerConfiguration: Codable, Sendable, Equatable {
     /// ``SGD``.
     case sgd(SGDOptions)
@@ -42,6 +46,32 @@ public enum OptimizerConfiguration: Codable, Sendable, Equatable {
         case .sgd: return .sgd
         case .adam: return .adam
         case .adamW: return .adamW
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case algorithm }
+
+    /// Decodes the `algorithm` tag and the options beside it.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let tag = try container.decode(String.self, forKey: .algorithm)
+        switch OptimizerAlgorithm(rawValue: tag.lowercased()) {
+        case .sgd: self = .sgd(try SGDOptions(from: decoder))
+        case .adam: self = .adam(try AdamOptions(from: decoder))
+        case .adamW: self = .adamW(try AdamOptions(from: decoder))
+        case nil:
+            throw DecodingError.dataCorruptedError(forKey: .algorithm, in: container,
+                                                   debugDescription: "unknown optimizer \"\(tag)\"; use sgd, adam or adamw")
+        }
+    }
+
+    /// Encodes the `algorithm` tag and the options beside it.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(algorithm.rawValue, forKey: .algorithm)
+        switch self {
+        case .sgd(let options): try options.encode(to: encoder)
+        case .adam(let options), .adamW(let options): try options.encode(to: encoder)
         }
     }
 
@@ -74,6 +104,17 @@ public struct SGDOptions: Codable, Sendable, Equatable {
         self.nesterov = nesterov
         self.weightDecay = weightDecay
     }
+
+    private enum CodingKeys: String, CodingKey { case momentum, dampening, nesterov, weightDecay }
+
+    /// Decodes the options; absent keys take PyTorch's defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(momentum: try c.decodeIfPresent(Float.self, forKey: .momentum) ?? 0,
+                  dampening: try c.decodeIfPresent(Float.self, forKey: .dampening) ?? 0,
+                  nesterov: try c.decodeIfPresent(Bool.self, forKey: .nesterov) ?? false,
+                  weightDecay: try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? 0)
+    }
 }
 
 /// Hyper-parameters of ``Adam`` and AdamW (PyTorch names in parentheses).
@@ -94,6 +135,17 @@ public struct AdamOptions: Codable, Sendable, Equatable {
         self.beta2 = beta2
         self.epsilon = epsilon
         self.weightDecay = weightDecay
+    }
+
+    private enum CodingKeys: String, CodingKey { case beta1, beta2, epsilon, weightDecay }
+
+    /// Decodes the options; absent keys take PyTorch's Adam defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(beta1: try c.decodeIfPresent(Float.self, forKey: .beta1) ?? 0.9,
+                  beta2: try c.decodeIfPresent(Float.self, forKey: .beta2) ?? 0.999,
+                  epsilon: try c.decodeIfPresent(Float.self, forKey: .epsilon) ?? 1e-8,
+                  weightDecay: try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? 0)
     }
 }
 
