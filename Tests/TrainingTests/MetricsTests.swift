@@ -138,6 +138,8 @@ import Training
     @Test func corruptMatrixJSONIsRejected() {
         let json = Data(#"{"classCount": 2, "counts": [1, 2, 3]}"#.utf8)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(ConfusionMatrix.self, from: json) }
+        let names = Data(#"{"classNames": ["a"], "matrix": {"classCount": 2, "counts": [1, 2, 3, 4]}}"#.utf8)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(AccuracyReport.self, from: names) }
     }
 
     @Test func textAlignsTheMatrixWithClassNames() throws {

@@ -13,6 +13,7 @@ public enum AugmentationError: Error, LocalizedError, CustomStringConvertible, E
     /// The number of per-sample seeds differs from the batch size.
     case seedCount(seeds: Int, samples: Int)
 
+    /// What is wrong and how to fix it, in one sentence.
     public var errorDescription: String? {
         switch self {
         case .invalidSetting(let name, let value, let expected):
@@ -29,5 +30,6 @@ public enum AugmentationError: Error, LocalizedError, CustomStringConvertible, E
         }
     }
 
+    /// The same text as ``errorDescription``.
     public var description: String { errorDescription ?? "augmentation error" }
 }

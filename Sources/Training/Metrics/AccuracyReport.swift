@@ -104,6 +104,20 @@ public struct AccuracyReport: Codable, Sendable, Equatable {
         microAverages = matrix.microAverages
     }
 
+    /// Decodes a report from its class names and matrix; every derived value is recomputed, so
+    /// a decoded report is always consistent.
+    /// - Throws: `DecodingError.dataCorrupted` when the class names do not fit the matrix.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let names = try container.decode([String].self, forKey: .classNames)
+        let matrix = try container.decode(ConfusionMatrix.self, forKey: .matrix)
+        guard names.count == matrix.classCount else {
+            throw DecodingError.dataCorruptedError(forKey: .classNames, in: container,
+                                                   debugDescription: "\(names.count) class names for a matrix of \(matrix.classCount) classes")
+        }
+        try self.init(matrix: matrix, classNames: names)
+    }
+
     /// Encodes every key, undefined measures as `null`.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

@@ -13,6 +13,7 @@ public enum MetricsError: Error, LocalizedError, CustomStringConvertible, Equata
     /// Two matrices (or a matrix and its class names) disagree in class count.
     case classCountMismatch(expected: Int, actual: Int)
 
+    /// What is wrong and how to fix it, in one sentence.
     public var errorDescription: String? {
         switch self {
         case .invalidClassCount(let count):
@@ -29,5 +30,6 @@ public enum MetricsError: Error, LocalizedError, CustomStringConvertible, Equata
         }
     }
 
+    /// The same text as ``errorDescription``.
     public var description: String { errorDescription ?? "metrics error" }
 }

@@ -13,6 +13,7 @@ public enum OptimizerError: Error, LocalizedError, CustomStringConvertible, Equa
     /// step count).
     case corruptState(parameter: String, reason: String)
 
+    /// What is wrong and how to fix it, in one sentence.
     public var errorDescription: String? {
         switch self {
         case .invalidHyperparameter(let name, let value, let expected):
@@ -29,5 +30,6 @@ public enum OptimizerError: Error, LocalizedError, CustomStringConvertible, Equa
         }
     }
 
+    /// The same text as ``errorDescription``.
     public var description: String { errorDescription ?? "optimizer error" }
 }

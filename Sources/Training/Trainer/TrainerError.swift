@@ -16,6 +16,7 @@ public enum TrainerError: Error, LocalizedError, CustomStringConvertible, Equata
     /// The training loss became NaN or infinite.
     case nonFiniteLoss(epoch: Int, batch: Int)
 
+    /// What is wrong and how to fix it, in one sentence.
     public var errorDescription: String? {
         switch self {
         case .invalidConfiguration(let key, let value, let expected):
@@ -35,6 +36,7 @@ public enum TrainerError: Error, LocalizedError, CustomStringConvertible, Equata
         }
     }
 
+    /// The same text as ``errorDescription``.
     public var description: String { errorDescription ?? "training error" }
 }
 
@@ -53,6 +55,7 @@ public enum TrainerStateError: Error, LocalizedError, CustomStringConvertible, E
     /// The saved configuration differs from the current one in a key that changes results.
     case configurationMismatch(path: String, key: String, stored: String, current: String)
 
+    /// What is wrong and how to fix it, in one sentence.
     public var errorDescription: String? {
         switch self {
         case .io(let path, let reason):
@@ -72,5 +75,6 @@ public enum TrainerStateError: Error, LocalizedError, CustomStringConvertible, E
         }
     }
 
+    /// The same text as ``errorDescription``.
     public var description: String { errorDescription ?? "trainer state error" }
 }
