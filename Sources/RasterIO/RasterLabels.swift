@@ -19,6 +19,7 @@ public final class RasterLabels: LabelSource {
     public let path: String
     /// The 1-based band holding the labels.
     public let band: Int
+    /// The grid labels are delivered on.
     public let grid: SceneGrid
     /// Raster value -> class index; nil when values are class indices.
     public let classValues: [Int: Int]?
@@ -79,6 +80,7 @@ public final class RasterLabels: LabelSource {
         }
     }
 
+    /// The file and band, for reports and error messages.
     public var sourceDescription: String { "\(path) (band \(band))" }
 
     /// A warped VRT of `source` on `grid`: nearest neighbour, the grid's extent and size, and an

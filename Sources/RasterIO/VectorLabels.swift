@@ -55,6 +55,7 @@ public final class VectorLabels: LabelSource {
     public let layerName: String
     /// The class attribute.
     public let attribute: String
+    /// The grid labels are delivered on; geometries are reprojected to its CRS.
     public let grid: SceneGrid
     /// How pixels covered by different classes are resolved.
     public let overlapRule: LabelOverlapRule
@@ -188,6 +189,7 @@ public final class VectorLabels: LabelSource {
         for feature in features { OGR_G_DestroyGeometry(feature.geometry) }
     }
 
+    /// The file, layer and attribute, for reports and error messages.
     public var sourceDescription: String { "\(path) (layer \(layerName), attribute \(attribute))" }
 
     /// The transformation from the layer's CRS to the grid's, nil when they are the same.
