@@ -9,6 +9,8 @@
 //        |             +------> CNN -> CBLAS
 //        +-> Training -> CNN
 //
+//   TrainingData -> Pipeline, RasterIO, Training, CNN   (training samples: scene + labels, class folders)
+//
 // RasterIO is the only module that imports CGDAL; CNN never sees GDAL; inference never
 // depends on Training. Set LANDCOVER_PORTABLE=1 when building to get a binary that runs on
 // any x86-64 CPU instead of one tuned for the build machine.
@@ -47,6 +49,7 @@ let package = Package(
             dependencies: ["RasterIO", "CNN", .product(name: "Yams", package: "Yams"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: hostCPU),
+        .target(name: "TrainingData", dependencies: ["RasterIO", "Pipeline", "CNN", "Training"], swiftSettings: hostCPU),
         .executableTarget(
             name: "LandcoverCLI",
             dependencies: ["RasterIO", "CNN", "Training", "Pipeline",
@@ -60,6 +63,7 @@ let package = Package(
         .testTarget(name: "RasterIOTests", dependencies: ["RasterIO"]),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], swiftSettings: hostCPU),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN"], swiftSettings: hostCPU),
+        .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "RasterIO", "Pipeline", "CNN", "Training"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RasterIO", "CNN"]),
         .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO"]),
     ]
