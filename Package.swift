@@ -57,8 +57,9 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]),
 
         // Engine benchmark: landcover's CNN engine on ONNX files, patches/s at 1 and 2 threads
-        // (benchmarks/engine.py runs it beside onnxruntime and prints the ratios).
-        .executableTarget(name: "LandcoverBench", dependencies: ["CNN"], swiftSettings: hostCPU),
+        // (benchmarks/engine.py runs it beside onnxruntime and prints the ratios), and training
+        // throughput of the Training module's networks (`landcover-bench train`).
+        .executableTarget(name: "LandcoverBench", dependencies: ["CNN", "Training"], swiftSettings: hostCPU),
 
         .testTarget(name: "RasterIOTests", dependencies: ["RasterIO"]),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], swiftSettings: hostCPU),

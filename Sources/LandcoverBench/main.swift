@@ -7,6 +7,10 @@
 //   landcover-bench kernels [--threads 1] [--batch 64]
 //       Times the convolution kernels alone on the convolution layers of the small CNN and
 //       ResNet-18 (13 bands, 64 x 64) and prints GFLOP/s per layer.
+//   landcover-bench train [small|resnet] [--batch 64] [--repeats 10] [--size 64] [--threads N]
+//       Training throughput (forward + backward) of the Training module's small CNN (with and
+//       without BatchNormalization) and ResNet-18 at 1 and 2 workers (or only --threads N),
+//       as a markdown table of patches/s.
 //
 // benchmarks/engine.py runs it beside onnxruntime and prints the ratios.
 import CNN
@@ -49,7 +53,8 @@ enum BenchError: Error, CustomStringConvertible {
         switch self {
         case .usage(let message):
             return "landcover-bench: \(message)\nusage: landcover-bench model <file.onnx> [--batch N] [--threads N] "
-                + "[--repeats N] [--size N] | landcover-bench kernels [--threads N] [--batch N]"
+                + "[--repeats N] [--size N] | landcover-bench kernels [--threads N] [--batch N] "
+                + "| landcover-bench train [small|resnet] [--batch N] [--repeats N] [--threads N]"
         }
     }
 }
@@ -133,6 +138,9 @@ do {
                             threads: options.threads, repeats: options.repeats)
         KernelBenchmark.run(modelName: "ResNet-18", layers: KernelBenchmark.resNet18, batch: options.batch,
                             threads: options.threads, repeats: max(1, options.repeats / 2))
+    case "train":
+        let explicitThreads = arguments.contains("--threads")
+        try TrainingBenchmark.run(options: options, workerCounts: explicitThreads ? [options.threads] : [1, 2])
     default:
         throw BenchError.usage("unknown command \(command)")
     }

@@ -28,6 +28,9 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
     let weight: Parameter
     let bias: Parameter?
     private var kernel: Conv2DKernel?
+    /// Stride-1 layers in training: `dX` as a convolution of `dY` with the flipped, transposed
+    /// weights (on the engine's direct/Winograd kernels) instead of GEMM + col2im.
+    private var inputGradientKernel: Conv2DKernel?
     private var weightValues: [Float] = []
 
     /// Columns per chunk (floats) the backward pass aims for: a function of the geometry only.
@@ -80,6 +83,44 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         // The kernel's geometry does not depend on the image size (only its channel fields matter).
         kernel = Conv2DKernel(shape: geometry(height: 1, width: 1), weights: weight.value, bias: bias?.value, activation: .identity)
         weightValues = weight.value
+        inputGradientKernel = training ? makeInputGradientKernel() : nil
+    }
+
+    /// For stride 1 and pads at most `dilation * (k - 1)`:
+    /// `dX[c] = sum_o conv(dY[o], flip(W[o, c]))` with pads `dilation * (k - 1) - pad`, i.e. a
+    /// convolution from the output channels to the input channels, same groups and dilation.
+    private func makeInputGradientKernel() -> Conv2DKernel? {
+        let a = attributes
+        guard a.strides == [1, 1] else { return nil }
+        let reach = [a.dilations[0] * (a.kernelShape[0] - 1), a.dilations[1] * (a.kernelShape[1] - 1)]
+        let pads = [reach[0] - a.pads[0], reach[1] - a.pads[1], reach[0] - a.pads[2], reach[1] - a.pads[3]]
+        guard pads.allSatisfy({ $0 >= 0 }) else { return nil }
+        // Layers the engine would run as Winograd: its weight transform costs more per step than
+        // it saves once per step (measured on ResNet-18), so those use GEMM + col2im.
+        let winograd = a.kernelShape == [3, 3] && a.dilations == [1, 1] && a.groups == 1
+            && outputChannels >= 64 && inputChannels >= 32
+        guard !winograd else { return nil }
+        let groups = a.groups
+        let outputPerGroup = outputChannels / groups, inputPerGroup = inputChannels / groups
+        let kh = a.kernelShape[0], kw = a.kernelShape[1]
+        // W'[g * inputPerGroup + c, o, i, j] = W[g * outputPerGroup + o, c, kh - 1 - i, kw - 1 - j].
+        var flipped = [Float](repeating: 0, count: weightValues.count)
+        for g in 0..<groups {
+            for c in 0..<inputPerGroup {
+                for o in 0..<outputPerGroup {
+                    for i in 0..<kh {
+                        for j in 0..<kw {
+                            let source = (((g * outputPerGroup + o) * inputPerGroup + c) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)
+                            flipped[(((g * inputPerGroup + c) * outputPerGroup + o) * kh + i) * kw + j] = weightValues[source]
+                        }
+                    }
+                }
+            }
+        }
+        let shape = Conv2DShape(inputChannels: outputChannels, outputChannels: inputChannels, kernelHeight: kh, kernelWidth: kw,
+                                dilationHeight: a.dilations[0], dilationWidth: a.dilations[1],
+                                padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3], groups: groups)
+        return Conv2DKernel(shape: shape, weights: flipped, bias: nil, activation: .identity)
     }
 
     func forward(inputs: [FloatBuffer], inputShapes: [[Int]], output: FloatBuffer, outputShape: [Int],
@@ -109,7 +150,14 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
             }
         }
         let dWeight = b.parameterGradients.first ?? nil
-        let dInput = b.inputGradients[0]
+        var dInput = b.inputGradients[0]
+        if let target = dInput, let inputGradientKernel {
+            // dX += conv(dY, W'): the kernel adds its result to the residual (dX itself).
+            let scratch = b.scratch.block(0, count: inputGradientKernel.scratchCount(height: y[2], width: y[3]))
+            inputGradientKernel.run(input: dy, batch: batch, height: y[2], width: y[3], output: target.pointer,
+                                    residual: target.pointer, scratch: scratch)
+            dInput = nil
+        }
         if dWeight == nil && dInput == nil { return }
         let a = attributes
         let g = Im2Col.Geometry(height: x[2], width: x[3], kernelHeight: a.kernelShape[0], kernelWidth: a.kernelShape[1],

@@ -14,6 +14,14 @@ final class FloatBuffer: @unchecked Sendable {
         pointer.initialize(repeating: value, count: max(1, count))
     }
 
+    /// Allocates `count` floats without setting them, for outputs that are written completely
+    /// before they are read (Float is a trivial type; the bytes are just unspecified).
+    init(uninitializedCount count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Float>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(1, count))
+    }
+
     /// Allocates a copy of `values`.
     convenience init(_ values: [Float]) {
         self.init(count: values.count)

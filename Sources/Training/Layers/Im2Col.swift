@@ -1,3 +1,4 @@
+import CBLAS
 import CNN
 
 /// im2col / col2im for NCHW images and the matrix products of the convolution backward passes.
@@ -93,15 +94,36 @@ enum Im2Col {
     }
 }
 
-/// Row-major single-precision matrix products on the engine's deterministic single-threaded
-/// ``Gemm/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+/// Row-major single-precision matrix products, single-threaded and deterministic (a result
+/// depends only on the operands and the shapes, never on the thread that computes it).
+///
+/// Two implementations, chosen by shape (measured on the build machine, Zen 5): the engine's
+/// SIMD ``Gemm/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` reaches 180-210
+/// GFLOP/s when `op(B)` is wide and the reduction short (the `W^T * dY` products of the
+/// convolution backward pass) but only 25-110 GFLOP/s on the long reductions of weight
+/// gradients (`dY * columns^T`, k = pixels of a chunk), where its per-block packing dominates;
+/// OpenBLAS (single-threaded) reaches 80-120 GFLOP/s there (its Haswell kernels: it does not
+/// recognize Zen 5 unless `OPENBLAS_CORETYPE=SkylakeX`, which takes it to 100-200).
 enum Matrix {
+    /// Makes OpenBLAS single-threaded once per process: each worker calls it on its own thread.
+    private static let singleThreaded: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
     /// `C = alpha * op(A) * op(B) + beta * C`.
-    @inline(__always)
     static func multiply(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                   beta: beta, c: c, ldc: ldc)
+        if m == 0 || n == 0 { return }
+        let engineIsFaster = !transB && n >= 512 && m >= 64 && k <= 1024
+        if engineIsFaster || k == 0 {
+            Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc)
+            return
+        }
+        _ = singleThreaded
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 }

@@ -72,6 +72,11 @@ final class PoolLayer: Layer, @unchecked Sendable {
         let height = x[2], width = x[3]
         let kh = a.kernelShape[0], kw = a.kernelShape[1]
         let effectiveHeight = (kh - 1) * a.dilations[0] + 1, effectiveWidth = (kw - 1) * a.dilations[1] + 1
+        if isMax, kh == 2, kw == 2, a.strides == [2, 2], a.dilations == [1, 1], a.pads == [0, 0, 0, 0],
+           y[2] * 2 <= height, y[3] * 2 <= width {
+            backwardMax2x2(b, dx: dx)
+            return
+        }
         for plane in 0..<(x[0] * x[1]) {
             let input = b.inputs[0].pointer + plane * height * width
             let target = dx + plane * height * width
@@ -121,6 +126,32 @@ final class PoolLayer: Layer, @unchecked Sendable {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+extension PoolLayer {
+    /// MaxPool 2x2/2 without padding: the same first-maximum rule, taps in row-major order.
+    func backwardMax2x2(_ b: BackwardBuffers, dx: UnsafeMutablePointer<Float>) {
+        let x = b.inputShapes[0], y = b.outputShape
+        let height = x[2], width = x[3], outH = y[2], outW = y[3]
+        for plane in 0..<(x[0] * x[1]) {
+            let input = b.inputs[0].pointer + plane * height * width
+            let target = dx + plane * height * width
+            let out = b.output.pointer + plane * outH * outW
+            let dy = b.outputGradient.pointer + plane * outH * outW
+            for oy in 0..<outH {
+                let top = input + 2 * oy * width, bottom = top + width
+                let topTarget = target + 2 * oy * width, bottomTarget = topTarget + width
+                for ox in 0..<outW {
+                    let best = out[oy * outW + ox], g = dy[oy * outW + ox]
+                    let column = 2 * ox
+                    if top[column] == best { topTarget[column] += g }
+                    else if top[column + 1] == best { topTarget[column + 1] += g }
+                    else if bottom[column] == best { bottomTarget[column] += g }
+                    else if bottom[column + 1] == best { bottomTarget[column + 1] += g }
                 }
             }
         }

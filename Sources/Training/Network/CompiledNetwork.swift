@@ -195,7 +195,8 @@ final class CompiledNetwork: @unchecked Sendable {
         var saved = [SavedState]()
         values.reserveCapacity(layers.count + 1)
         for (index, layer) in layers.enumerated() {
-            let output = FloatBuffer(count: shapes[index + 1].reduce(1, *))
+            // Every layer writes its whole output.
+            let output = FloatBuffer(uninitializedCount: shapes[index + 1].reduce(1, *))
             let state = SavedState()
             var context = ForwardContext(training: training, scratch: scratch,
                                          generator: generator.derived(stream: UInt64(index)))
@@ -210,7 +211,7 @@ final class CompiledNetwork: @unchecked Sendable {
     /// Copies samples `range` of `inputs` into a buffer.
     private func slice(_ inputs: Tensor, _ range: Range<Int>) -> FloatBuffer {
         let stride = inputs.shape.dropFirst().reduce(1, *)
-        let buffer = FloatBuffer(count: range.count * stride)
+        let buffer = FloatBuffer(uninitializedCount: range.count * stride)
         inputs.scalars.withUnsafeBufferPointer { source in
             if let base = source.baseAddress { buffer.pointer.update(from: base + range.lowerBound * stride, count: range.count * stride) }
         }
@@ -257,7 +258,7 @@ final class CompiledNetwork: @unchecked Sendable {
         let (values, saved) = forward(input: input, shapes: shapes, training: true, scratch: scratch, generator: generator)
         let result = MicroBatchResult()
         let outputShape = shapes[layers.count]
-        let outputGradient = FloatBuffer(count: outputShape.reduce(1, *))
+        let outputGradient = FloatBuffer(uninitializedCount: outputShape.reduce(1, *))
         // Shapes and targets were validated for the whole batch before the workers started.
         let layout = SoftmaxCrossEntropy.Layout(unchecked: outputShape)
         result.outcome = SoftmaxCrossEntropy.compute(logits: values[layers.count].pointer, layout: layout, targets: targets,
