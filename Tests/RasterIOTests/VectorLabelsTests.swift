@@ -65,24 +65,26 @@ struct VectorLabelsTests {
     /// Geometries in WGS 84 longitude/latitude (GeoJSON) are reprojected to the UTM grid: the result
     /// equals gdal_rasterize burning the same file into the UTM grid, and nearly equals the labels
     /// from the UTM original (a swapped axis order would put every polygon off the grid).
-    @Test func geoJSONInWGS84IsReprojectedWithTraditionalAxisOrder() throws {
+    /// The same holds for a Shapefile in ETRS89-LAEA (EPSG:3035).
+    @Test(arguments: [("GeoJSON", "labels.geojson", "EPSG:4326"), ("ESRI Shapefile", "labels.shp", "EPSG:3035")])
+    func otherFormatsAndCRSsAreReprojectedWithTraditionalAxisOrder(driver: String, file: String, crs: String) throws {
         let grid = try LabelFixtures.grid()
         let folder = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let geojson = folder.appendingPathComponent("labels_wgs84.geojson").path
+        let vector = folder.appendingPathComponent(file).path
         let names = LabelFixtures.mapping.keys.sorted().map { "'\($0)'" }.joined(separator: ",")
-        try Fixtures.run("ogr2ogr", ["-f", "GeoJSON", "-t_srs", "EPSG:4326", "-nln", "labels",
+        try Fixtures.run("ogr2ogr", ["-f", driver, "-t_srs", crs, "-nln", "labels",
                                      "-sql", "SELECT fclass, \(LabelFixtures.classSQL) AS cls, geom FROM osm_landuse_water WHERE fclass IN (\(names)) ORDER BY fid",
-                                     geojson, LabelFixtures.gpkg])
+                                     vector, LabelFixtures.gpkg])
         // gdal_rasterize into an existing UTM raster reprojects the features itself.
-        let target = folder.appendingPathComponent("wgs84_burnt.tif").path
+        let target = folder.appendingPathComponent("burnt.tif").path
         let b = grid.bounds
         try Fixtures.run("gdal_create", ["-of", "GTiff", "-outsize", "\(grid.width)", "\(grid.height)", "-bands", "1", "-ot", "Byte",
                                          "-burn", "255", "-a_srs", "EPSG:32633", "-a_ullr", "\(b.minX)", "\(b.maxY)", "\(b.maxX)", "\(b.minY)", target])
-        try Fixtures.run("gdal_rasterize", ["-q", "-a", "cls", "-l", "labels", geojson, target])
+        try Fixtures.run("gdal_rasterize", ["-q", "-a", "cls", "-l", "labels", vector, target])
         let reference = try LabelFixtures.readBytes(target)
 
-        let labels = try VectorLabels(path: geojson, attribute: "fclass", classes: LabelFixtures.mapping, grid: grid,
+        let labels = try VectorLabels(path: vector, attribute: "fclass", classes: LabelFixtures.mapping, grid: grid,
                                       overlapRule: .lastFeature)
         let ours = try LabelFixtures.rasterizeInStrips(labels, rows: 128)
         #expect(zip(ours, reference).filter { $0 != $1 }.count == 0)
