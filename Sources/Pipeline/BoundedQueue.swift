@@ -4,7 +4,7 @@ import Foundation
 /// the queue is closed; closing wakes every waiter. Capacity is enforced by the caller's permits
 /// (see ``Permits``), so `push` never blocks.
 final class StageQueue<Element>: @unchecked Sendable {
-    private var items: [Element] = []
+    private var items: [Element?] = []
     private var head = 0
     private var closed = false
     private let condition = NSCondition()
@@ -23,6 +23,7 @@ final class StageQueue<Element>: @unchecked Sendable {
         while head == items.count && !closed { condition.wait() }
         guard head < items.count else { return nil }
         let item = items[head]
+        items[head] = nil   // release the element now, not when the slot is compacted
         head += 1
         if head > 64 && head * 2 > items.count {
             items.removeFirst(head)

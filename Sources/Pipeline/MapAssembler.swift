@@ -69,16 +69,20 @@ final class MapAssembler {
     private static let fallbackWeight: Float = 1e-3
     private static let fallbackPenalty: Float = 1e12
 
-    // Band of rows [top, top + filled) of the output grid.
+    // Band of rows [top, top + filled) of the output grid. Raw buffers (owned, freed in deinit):
+    // per-pixel loops over them avoid Swift's dynamic exclusivity checks on class properties.
     private var top = 0
     private var filled = 0
     private let capacity: Int
-    private var validity: [UInt8]
-    private var score: [Float]
-    private var best: [Float]        // patch mode: top-1 probability of the winning patch
-    private var label: [UInt16]      // patch mode: class of the winning patch
-    private var accumulated: [Float] // blend: classes planes; patch + probabilities: classes planes
-    private var weight: [Float]
+    private let cells: Int
+    private let validity: UnsafeMutablePointer<UInt8>
+    private let score: UnsafeMutablePointer<Float>        // patch modes: distance score of the winner
+    private let best: UnsafeMutablePointer<Float>         // patch modes: top-1 probability of the winner
+    private let label: UnsafeMutablePointer<UInt16>       // patch modes: class of the winner
+    private let accumulated: UnsafeMutablePointer<Float>  // blend (or patch + probabilities): class planes
+    private let weight: UnsafeMutablePointer<Float>       // blend: summed weights
+    private let blends: Bool
+    private let keepsProbabilities: Bool
 
     init(mode: ClassificationMode, plan: UnitPlan, classes: Int, minValidFraction: Double, nodata: UInt16,
          confidence: Bool, probabilities: Bool) {
@@ -109,13 +113,25 @@ final class MapAssembler {
             return s * s
         }
         let cells = capacity * outputWidth
-        validity = [UInt8](repeating: 0, count: cells)
+        self.cells = cells
         let blends = mode == .dense || mode == .segmentation
-        score = blends ? [] : [Float](repeating: .infinity, count: cells)
-        best = blends ? [] : [Float](repeating: 0, count: cells)
-        label = blends ? [] : [UInt16](repeating: nodata, count: cells)
-        accumulated = (blends || probabilities) ? [Float](repeating: 0, count: cells * classes) : []
-        weight = blends ? [Float](repeating: 0, count: cells) : []
+        self.blends = blends
+        keepsProbabilities = blends || probabilities
+        validity = .allocate(capacity: cells)
+        score = .allocate(capacity: blends ? 1 : cells)
+        best = .allocate(capacity: blends ? 1 : cells)
+        label = .allocate(capacity: blends ? 1 : cells)
+        accumulated = .allocate(capacity: keepsProbabilities ? cells * classes : 1)
+        weight = .allocate(capacity: blends ? cells : 1)
+    }
+
+    deinit {
+        validity.deallocate()
+        score.deallocate()
+        best.deallocate()
+        label.deallocate()
+        accumulated.deallocate()
+        weight.deallocate()
     }
 
     /// Output rows (in output-grid rows) that unit row `u` starts at and finishes before.
@@ -144,36 +160,37 @@ final class MapAssembler {
     private func shift(by rows: Int) {
         let keep = filled - rows
         let w = outputWidth
-        func move<T>(_ array: inout [T], planes: Int) {
-            guard !array.isEmpty else { return }
-            array.withUnsafeMutableBufferPointer { buffer in
-                guard let base = buffer.baseAddress else { return }
-                for plane in 0..<planes where keep > 0 {
-                    let start = base + plane * capacity * w
-                    (start).update(from: start + rows * w, count: keep * w)
-                }
+        func move<T>(_ base: UnsafeMutablePointer<T>, planes: Int) {
+            for plane in 0..<planes where keep > 0 {
+                let start = base + plane * capacity * w
+                start.update(from: start + rows * w, count: keep * w)
             }
         }
-        move(&validity, planes: 1)
-        move(&score, planes: 1)
-        move(&best, planes: 1)
-        move(&label, planes: 1)
-        move(&accumulated, planes: classes)
-        move(&weight, planes: 1)
+        move(validity, planes: 1)
+        if blends {
+            move(weight, planes: 1)
+        } else {
+            move(score, planes: 1)
+            move(best, planes: 1)
+            move(label, planes: 1)
+        }
+        if keepsProbabilities { move(accumulated, planes: classes) }
         filled = keep
     }
 
     private func reset(rows: Range<Int>) {
         let w = outputWidth
-        let span = rows.lowerBound * w..<rows.upperBound * w
-        for i in span { validity[i] = 0 }
-        if !score.isEmpty { for i in span { score[i] = .infinity; best[i] = 0; label[i] = nodata } }
-        if !weight.isEmpty { for i in span { weight[i] = 0 } }
-        if !accumulated.isEmpty {
-            for c in 0..<classes {
-                let base = c * capacity * w
-                for i in span { accumulated[base + i] = 0 }
-            }
+        let start = rows.lowerBound * w, count = rows.count * w
+        (validity + start).update(repeating: 0, count: count)
+        if blends {
+            (weight + start).update(repeating: 0, count: count)
+        } else {
+            (score + start).update(repeating: .infinity, count: count)
+            (best + start).update(repeating: 0, count: count)
+            (label + start).update(repeating: nodata, count: count)
+        }
+        if keepsProbabilities {
+            for c in 0..<classes { (accumulated + c * capacity * w + start).update(repeating: 0, count: count) }
         }
     }
 
@@ -251,10 +268,9 @@ final class MapAssembler {
         let perPixel = mode == .segmentation
         let stride = perPixel ? k * p * p : k
         let base = patchIndex * stride
+        let a = accumulated, ws = weight
         result.probabilities.withUnsafeBufferPointer { probs in
-            accumulated.withUnsafeMutableBufferPointer { acc in
-                weight.withUnsafeMutableBufferPointer { wsum in
-                    guard let pr = probs.baseAddress, let a = acc.baseAddress, let ws = wsum.baseAddress else { return }
+                    guard let pr = probs.baseAddress else { return }
                     for y in 0..<yEnd {
                         let wy = wyTable[y] * factor
                         guard wy > 0 else { continue }
@@ -273,8 +289,6 @@ final class MapAssembler {
                             }
                         }
                     }
-                }
-            }
         }
     }
 
@@ -309,28 +323,29 @@ final class MapAssembler {
         var classValues = [UInt16](repeating: nodata, count: count * w)
         var confidence = wantConfidence ? [UInt16](repeating: nodata, count: count * w) : []
         var probabilities = wantProbabilities ? [UInt16](repeating: nodata, count: count * w * k) : []
-        let blends = mode == .dense || mode == .segmentation
+        var hist = histogram
+        defer { histogram = hist }
         for cell in 0..<(count * w) {
-            guard validity[cell] != 0 else { histogram[k] += 1; continue }
+            guard validity[cell] != 0 else { hist[k] += 1; continue }
             if blends {
                 let total = weight[cell]
-                guard total > 0 else { histogram[k] += 1; continue }
+                guard total > 0 else { hist[k] += 1; continue }
                 var top1: Float = -1, cls = 0
                 for c in 0..<k {
                     let value = accumulated[c * capacity * w + cell]
                     if value > top1 { top1 = value; cls = c }
                 }
                 classValues[cell] = UInt16(cls)
-                histogram[cls] += 1
+                hist[cls] += 1
                 if wantConfidence { confidence[cell] = Self.percent(top1 / total) }
                 if wantProbabilities {
                     for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell] / total) }
                 }
             } else {
-                guard score[cell] < .infinity else { histogram[k] += 1; continue }
+                guard score[cell] < .infinity else { hist[k] += 1; continue }
                 let cls = label[cell]
                 classValues[cell] = cls
-                histogram[Int(cls)] += 1
+                hist[Int(cls)] += 1
                 if wantConfidence { confidence[cell] = Self.percent(best[cell]) }
                 if wantProbabilities {
                     for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell]) }
