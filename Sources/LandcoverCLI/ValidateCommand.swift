@@ -39,7 +39,7 @@ struct ValidateCommand: ParsableCommand {
                         let how = band.resampling.map { ", \($0.rawValue) from \(Int(band.sourceResolution)) m" } ?? ""
                         return modelBand == band.name ? "\(modelBand) <- \(source)\(how)" : "\(modelBand) <- \(band.name) in \(source)\(how)"
                     }
-                    let memoryMiB = (classifier.estimatedBufferBytes + (file.runtime.memoryMiB << 20) / 4) >> 20
+                    let memoryMiB = classifier.estimatedBufferBytes >> 20
                     let grid = job.scene.grid
                     lines.append("scene \(job.input.name ?? job.scene.name): \(grid.width)x\(grid.height) at \(grid.resolution) m, \(grid.spatialReference?.description ?? "no CRS")")
                     lines += bands.map { "  \($0)" }

@@ -102,42 +102,87 @@ public final class SceneClassifier: Sendable {
         self.settings = settings
         let affine = contract.normalization.affine
         converter = PatchTensorConverter(scale: affine.scale, offset: affine.offset, patchSize: job.tiler.patchSize)
-        let batch = max(1, settings.batchSize)
+        plan = Self.unitPlan(job: job, batchSize: max(1, settings.batchSize))
+    }
+
+    /// Groups patches into work units.
+    ///
+    /// Patch mode without overlap reads whole source blocks when the patch size divides the
+    /// source's block size (the common case: 64-pixel patches in 512-pixel GeoTIFF tiles), so
+    /// every compressed block is decoded exactly once with a small GDAL cache; otherwise units
+    /// are square-ish groups of about `batchSize` patches. Blending modes use rows of
+    /// `batchSize` patches, keeping the assembler's band of rows one patch high.
+    static func unitPlan(job: SceneJob, batchSize: Int) -> UnitPlan {
+        let tiler = job.tiler, p = tiler.patchSize
         switch job.mode {
         case .patch, .patchResolution:
-            // Square-ish blocks of patches: fewer re-read edges, tile-friendly windows.
-            let side = max(1, Int(Double(batch).squareRoot()))
-            plan = UnitPlan(tiler: job.tiler, unitRows: side, unitColumns: max(1, batch / side))
+            if tiler.stride == p, let block = sourceBlockSize(job), block.width % p == 0, block.height % p == 0,
+               block.width / p <= 16, block.height / p <= 16 {
+                return UnitPlan(tiler: tiler, unitRows: block.height / p, unitColumns: block.width / p)
+            }
+            let side = max(1, Int(Double(batchSize).squareRoot()))
+            return UnitPlan(tiler: tiler, unitRows: side, unitColumns: max(1, batchSize / side))
         case .dense, .segmentation:
-            plan = UnitPlan(tiler: job.tiler, unitRows: 1, unitColumns: batch)
+            return UnitPlan(tiler: tiler, unitRows: 1, unitColumns: batchSize)
         }
+    }
+
+    /// Block size of the first model band's source when it lies on the scene grid unshifted
+    /// (read directly, not warped); nil otherwise.
+    static func sourceBlockSize(_ job: SceneJob) -> (width: Int, height: Int)? {
+        guard let index = job.modelBandIndices.first else { return nil }
+        let band = job.scene.bands[index]
+        guard band.resampling == nil, let dataset = try? RasterDataset(path: band.sourcePath),
+              dataset.width == job.scene.grid.width, dataset.height == job.scene.grid.height,
+              band.sourceBand >= 1, band.sourceBand <= dataset.bands.count else { return nil }
+        let info = dataset.bands[band.sourceBand - 1]
+        return info.blockWidth > 1 && info.blockHeight > 1 ? (info.blockWidth, info.blockHeight) : nil
     }
 
     /// Bytes one unit occupies while in flight (read buffer, validity, batch, results).
     var bytesPerUnit: Int {
         let largest = plan.units.map { $0.window.pixelCount }.max() ?? 0
         let bands = job.modelBandIndices.count + (job.maskBandIndex == nil ? 0 : 1)
-        let patchFloats = converter.patchElementCount * max(1, settings.batchSize)
-        let results = job.mode == .segmentation ? contract.classNames.count * job.tiler.patchSize * job.tiler.patchSize * settings.batchSize : contract.classNames.count * settings.batchSize
-        return largest * (bands * 4 + 1) + patchFloats * 4 + results * 4
+        let patches = plan.units.map(\.patchCount).max() ?? 1
+        let results = job.mode == .segmentation ? contract.classNames.count * job.tiler.patchSize * job.tiler.patchSize * patches : contract.classNames.count * patches
+        return largest * (bands * 4 + 1) + results * 4
     }
 
-    /// Units allowed in flight: two per worker at least, more while they fit in half the budget.
+    /// GDAL block-cache size for this scene: block-aligned units decode each block once, so a
+    /// small cache (32 MiB) suffices; other layouts re-read blocks across units and get a
+    /// quarter of the memory budget.
+    public var gdalCacheBytes: Int {
+        let quarter = max(16 << 20, settings.memoryBudget / 4)
+        return isBlockAligned ? min(quarter, 32 << 20) : quarter
+    }
+
+    /// True when units are whole source blocks (see ``unitPlan(job:batchSize:)``).
+    var isBlockAligned: Bool {
+        guard job.mode == .patch || job.mode == .patchResolution, job.tiler.stride == job.tiler.patchSize,
+              let block = Self.sourceBlockSize(job), let first = plan.units.first else { return false }
+        return first.window.width == block.width && first.window.height == block.height
+    }
+
+    /// Bytes of one worker's NCHW batch.
+    var bytesPerBatch: Int { converter.patchElementCount * max(1, settings.batchSize) * 4 }
+
+    /// Units allowed in flight: enough to keep every worker busy while the reader reads ahead
+    /// (workers + 1), more while they fit in an eighth of the budget (at most 4 per worker).
     var unitsInFlight: Int {
-        let fit = (settings.memoryBudget / 2) / max(1, bytesPerUnit)
-        return max(2 * settings.workers + 1, min(fit, 4 * settings.workers + 4))
+        let fit = (settings.memoryBudget / 8) / max(1, bytesPerUnit)
+        return max(settings.workers + 1, min(fit, 4 * settings.workers + 4))
     }
 
     /// Number of work units.
     public var unitCount: Int { plan.units.count }
 
-    /// Estimated bytes held by this classifier at its peak: units in flight, per-worker batches
-    /// and the assembler's band of rows (GDAL's cache and the model's weights come on top).
+    /// Estimated bytes held by this classifier at its peak: units in flight, per-worker batches,
+    /// the assembler's band of rows and GDAL's block cache (the model's weights come on top).
     public var estimatedBufferBytes: Int {
         let k = contract.classNames.count
         let rowBand = (job.mode == .patchResolution ? job.tiler.columnStarts.count : job.tiler.width) * max(1, plan.maxRowSpan)
         let perCell = job.mode == .dense || job.mode == .segmentation ? 4 * (k + 1) + 1 : 11 + (settings.probabilities ? 4 * k : 0)
-        return unitsInFlight * bytesPerUnit + settings.workers * bytesPerUnit + rowBand * perCell
+        return unitsInFlight * bytesPerUnit + settings.workers * bytesPerBatch + rowBand * perCell + gdalCacheBytes
     }
 
     /// Runs the scene and writes the class map (temporary file renamed when complete).
@@ -148,6 +193,7 @@ public final class SceneClassifier: Sendable {
     /// - Throws: the first error of any stage; the output is then removed, never left partial.
     public func run(provenance: [String: String] = [:], progress: (Int, Int) -> Void = { _, _ in }) throws -> SceneClassification {
         let start = DispatchTime.now().uptimeNanoseconds
+        GDALEnvironment.setCacheMax(bytes: gdalCacheBytes)
         let legend = try ClassLegend(names: contract.classNames, colors: contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
         let extras = settings.confidence ? ["confidence"] : []
         let factor = job.mode == .patchResolution ? job.tiler.patchSize : 1
@@ -341,7 +387,6 @@ public final class SceneClassifier: Sendable {
     /// Normalizes a unit's patches into a batch, runs the CNN and returns class probabilities.
     private func classify(unit: WorkUnit, buffer: BandBuffer, session: InferenceSession, batch: inout [Float],
                           timing: StageClock) throws -> ClassifiedUnit {
-        let t0 = DispatchTime.now().uptimeNanoseconds
         let p = job.tiler.patchSize, k = contract.classNames.count
         let columnStarts = job.tiler.columnStarts, rowStarts = job.tiler.rowStarts
         var patches: [RasterWindow] = []
@@ -349,29 +394,36 @@ public final class SceneClassifier: Sendable {
             for c in unit.patchColumns { patches.append(RasterWindow(column: columnStarts[c], row: rowStarts[r], width: p, height: p)) }
         }
         let element = converter.patchElementCount
-        if batch.count < patches.count * element { batch = [Float](repeating: 0, count: patches.count * element) }
+        let batchSize = max(1, settings.batchSize)
+        if batch.count < batchSize * element { batch = [Float](repeating: 0, count: batchSize * element) }
         var fractions = [Float](repeating: 0, count: patches.count)
         var classified = [Bool](repeating: false, count: patches.count)
-        var slots: [Int] = []
         let modelBands = job.modelBandIndices.count
         let origin = (column: unit.window.column, row: unit.window.row)
-        batch.withUnsafeMutableBufferPointer { storage in
-            guard let base = storage.baseAddress else { return }
-            for (index, patch) in patches.enumerated() {
-                let fraction = converter.fill(batch: base, index: slots.count, from: buffer,
-                                              bufferOrigin: origin, patch: patch)
-                fractions[index] = Float(fraction)
-                if fraction > 0 {
-                    classified[index] = true
-                    slots.append(index)
-                }
-            }
-        }
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        timing.add(convert: t1 - t0)
         let perPatch = job.mode == .segmentation ? k * p * p : k
         var probabilities = [Float](repeating: 0, count: patches.count * perPatch)
-        if !slots.isEmpty {
+        var convertTime: UInt64 = 0, inferTime: UInt64 = 0
+        var next = 0
+        // Fill up to `batchSize` patches that have valid pixels, run them, repeat. A patch's
+        // result does not depend on the batch it is in, so outputs match for any batch size.
+        while next < patches.count {
+            let c0 = DispatchTime.now().uptimeNanoseconds
+            var slots: [Int] = []
+            batch.withUnsafeMutableBufferPointer { storage in
+                guard let base = storage.baseAddress else { return }
+                while next < patches.count && slots.count < batchSize {
+                    let fraction = converter.fill(batch: base, index: slots.count, from: buffer, bufferOrigin: origin, patch: patches[next])
+                    fractions[next] = Float(fraction)
+                    if fraction > 0 {
+                        classified[next] = true
+                        slots.append(next)
+                    }
+                    next += 1
+                }
+            }
+            let c1 = DispatchTime.now().uptimeNanoseconds
+            convertTime += c1 - c0
+            guard !slots.isEmpty else { continue }
             let output = try batch.withUnsafeBufferPointer { storage -> Tensor in
                 guard let base = storage.baseAddress else { throw PipelineError.unreadable(path: job.input.label, reason: "empty batch") }
                 return try session.run(input: base, shape: [slots.count, modelBands, p, p])
@@ -382,37 +434,45 @@ public final class SceneClassifier: Sendable {
             guard shape == expected else {
                 throw PipelineError.contractMismatch(scene: job.input.label, reason: "the model returned shape \(output.shape) for \(slots.count) patches of \(p)x\(p); a \(contract.task.rawValue) model with \(k) classes must return \(expected)")
             }
-            let logits = contract.output == .logits
-            output.scalars.withUnsafeBufferPointer { values in
-                probabilities.withUnsafeMutableBufferPointer { out in
-                    guard let v = values.baseAddress, let o = out.baseAddress else { return }
-                    for (slot, index) in slots.enumerated() {
-                        let source = v + slot * perPatch, destination = o + index * perPatch
-                        let pixels = perPatch / k
-                        for pixel in 0..<pixels {
-                            // Channel c of this pixel is at c * pixels + pixel.
-                            if logits {
-                                var maximum = -Float.infinity
-                                for c in 0..<k { maximum = max(maximum, source[c * pixels + pixel]) }
-                                var sum: Float = 0
-                                for c in 0..<k {
-                                    let e = Foundation.exp(source[c * pixels + pixel] - maximum)
-                                    destination[c * pixels + pixel] = e
-                                    sum += e
-                                }
-                                let inverse = 1 / sum
-                                for c in 0..<k { destination[c * pixels + pixel] *= inverse }
-                            } else {
-                                for c in 0..<k { destination[c * pixels + pixel] = source[c * pixels + pixel] }
+            Self.probabilities(from: output.scalars, slots: slots, perPatch: perPatch, classes: k,
+                               logits: contract.output == .logits, into: &probabilities)
+            inferTime += DispatchTime.now().uptimeNanoseconds - c1
+        }
+        timing.add(convert: convertTime, infer: inferTime)
+        return ClassifiedUnit(unit: unit, validity: buffer.validity, validFractions: fractions, classified: classified,
+                              probabilities: probabilities)
+    }
+
+    /// Copies model outputs into per-patch probabilities (softmax over classes for logits).
+    /// `values` holds `slots.count` patches of `perPatch` values, channel-major.
+    static func probabilities(from values: [Float], slots: [Int], perPatch: Int, classes k: Int, logits: Bool,
+                              into probabilities: inout [Float]) {
+        values.withUnsafeBufferPointer { valueBuffer in
+            probabilities.withUnsafeMutableBufferPointer { out in
+                guard let v = valueBuffer.baseAddress, let o = out.baseAddress else { return }
+                for (slot, index) in slots.enumerated() {
+                    let source = v + slot * perPatch, destination = o + index * perPatch
+                    let pixels = perPatch / k
+                    for pixel in 0..<pixels {
+                        // Channel c of this pixel is at c * pixels + pixel.
+                        if logits {
+                            var maximum = -Float.infinity
+                            for c in 0..<k { maximum = max(maximum, source[c * pixels + pixel]) }
+                            var sum: Float = 0
+                            for c in 0..<k {
+                                let e = Foundation.exp(source[c * pixels + pixel] - maximum)
+                                destination[c * pixels + pixel] = e
+                                sum += e
                             }
+                            let inverse = 1 / sum
+                            for c in 0..<k { destination[c * pixels + pixel] *= inverse }
+                        } else {
+                            for c in 0..<k { destination[c * pixels + pixel] = source[c * pixels + pixel] }
                         }
                     }
                 }
             }
         }
-        timing.add(infer: DispatchTime.now().uptimeNanoseconds - t1)
-        return ClassifiedUnit(unit: unit, validity: buffer.validity, validFractions: fractions, classified: classified,
-                              probabilities: probabilities)
     }
 }
 
