@@ -2,18 +2,22 @@
 """End-to-end benchmark: `landcover run` against Python references on the same generated scene
 and ONNX files, in one run.
 
-Generates (once, cached in --work) a Sentinel-2-like 13-band scene with `landcover generate`,
-builds the small CNN and ResNet-18 of benchmarks/engine.py with a landcover model contract, and
-classifies the scene (patch 64, stride 64, patch mode) with:
+Generates (once per size, cached in --work) a Sentinel-2-like 13-band scene with `landcover
+generate`, builds the small CNN and ResNet-18 of benchmarks/engine.py with a landcover model
+contract, and classifies the scene (patch 64, stride 64, patch mode) with:
   - landcover run (release build, default settings: one worker per core, 512 MiB budget);
   - benchmarks/reference_serial.py: the serial loop a user would write (rasterio windowed reads,
-    onnxruntime with default options, rasterio writes).
+    onnxruntime with default options, rasterio writes);
+  - benchmarks/reference_skilled.py: a skilled pipeline (tile reads, reader thread, two
+    one-thread inference workers, 64 MiB GDAL cache), as in ../shared/guides/cpu-performance.md.
 For each it measures wall time, CPU time (user + system) and peak RSS of the process
-(os.wait4), patches/s, and checks that the class maps are identical pixel for pixel.
-Prints a markdown table.
+(os.wait4), patches/s, and checks that the class maps are identical pixel for pixel. Prints a
+markdown table per size, then a scaling table of landcover alone (--scaling-sizes at 1 and 2
+threads).
 
-Usage: python3 benchmarks/pipeline.py [--size 10980] [--models small_cnn,resnet18]
-                                      [--work /tmp/landcover-bench] [--no-build] [--threads N]
+Usage: python3 benchmarks/pipeline.py [--sizes 10980] [--models small_cnn,resnet18]
+                                      [--references serial,skilled] [--scaling-sizes 2048,5490,10980]
+                                      [--work /tmp/landcover-bench] [--no-build]
 """
 import argparse
 import glob
@@ -67,12 +71,53 @@ def read_classes(path):
         return src.read(1)
 
 
+def scene_for(binary, work, size):
+    scene_dir = os.path.join(work, f"scene{size}")
+    scenes = [p for p in glob.glob(os.path.join(scene_dir, "*.tif")) if not p.endswith("_labels.tif")]
+    if not scenes:
+        print(f"generating a {size}x{size} scene ...", file=sys.stderr)
+        subprocess.run([binary, "generate", scene_dir, "--size", str(size), "--seed", "7"], check=True,
+                       stdout=subprocess.DEVNULL)
+        scenes = [p for p in glob.glob(os.path.join(scene_dir, "*.tif")) if not p.endswith("_labels.tif")]
+    return sorted(scenes)[0]
+
+
+def model_for(work, name):
+    path = os.path.join(work, f"{name}.onnx")
+    if not os.path.exists(path):
+        with_contract(getattr(engine, name)(), path)
+    return path
+
+
+def run_landcover(binary, work, scene, model, name, size, threads=None):
+    pipeline = os.path.join(work, f"{name}_{size}_{threads or 'default'}.yaml")
+    out_dir = os.path.join(work, f"out_{name}_{size}_{threads or 'default'}")
+    with open(pipeline, "w") as f:
+        f.write(f"inputs: [{scene}]\nmodel: {model}\nmode: patch\n"
+                f"output: {{folder: {out_dir}, confidence: false, preview: false, stac: false}}\n")
+        if threads:
+            f.write(f"runtime: {{threads: {threads}}}\n")
+    result = measure([binary, "run", pipeline, "--quiet", "--force"] if supports_force(binary) else [binary, "run", pipeline, "--quiet"])
+    return result, glob.glob(os.path.join(out_dir, "*_landcover.tif"))[0]
+
+
+_force = {}
+
+
+def supports_force(binary):
+    if binary not in _force:
+        help_text = subprocess.run([binary, "run", "--help"], capture_output=True, text=True).stdout
+        _force[binary] = "--force" in help_text
+    return _force[binary]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=10980)
+    parser.add_argument("--sizes", default="10980")
     parser.add_argument("--models", default="small_cnn,resnet18")
+    parser.add_argument("--references", default="serial,skilled")
+    parser.add_argument("--scaling-sizes", default="")
     parser.add_argument("--work", default="/tmp/landcover-bench")
-    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
 
@@ -80,43 +125,47 @@ def main():
     if not args.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "landcover"], cwd=ROOT, check=True)
     os.makedirs(args.work, exist_ok=True)
-    scene_dir = os.path.join(args.work, f"scene{args.size}")
-    scenes = [p for p in glob.glob(os.path.join(scene_dir, "*.tif")) if not p.endswith("_labels.tif")]
-    if not scenes:
-        print(f"generating a {args.size}x{args.size} scene ...", file=sys.stderr)
-        subprocess.run([binary, "generate", scene_dir, "--size", str(args.size), "--seed", "7"], check=True,
-                       stdout=subprocess.DEVNULL)
-        scenes = [p for p in glob.glob(os.path.join(scene_dir, "*.tif")) if not p.endswith("_labels.tif")]
-    scene = scenes[0]
-    patches = ((args.size + 63) // 64) ** 2
+    scripts = {"serial": ("Python serial (rasterio + onnxruntime)", "reference_serial.py"),
+               "skilled": ("Python skilled (tile reads, reader thread, 2 sessions x 1 thread)", "reference_skilled.py")}
+    for size in [int(v) for v in args.sizes.split(",") if v]:
+        scene = scene_for(binary, args.work, size)
+        patches = ((size + 63) // 64) ** 2
+        rows = []
+        for name in args.models.split(","):
+            model = model_for(args.work, name)
+            ours, ours_path = run_landcover(binary, args.work, scene, model, name, size)
+            ours_map = read_classes(ours_path)
+            references = []
+            for key in [r for r in args.references.split(",") if r]:
+                label, script = scripts[key]
+                out = os.path.join(args.work, f"{key}_{name}_{size}.tif")
+                result = measure([sys.executable, os.path.join(ROOT, "benchmarks", script), scene, model, out])
+                differing = int(np.count_nonzero(ours_map != read_classes(out)))
+                references.append((label, result, differing))
+            ratios = " / ".join(f"{ours[0] / r[1][0]:.2f}" for r in references)
+            rows.append((name, "landcover run", *ours, patches / ours[0], ratios, "-"))
+            for label, result, differing in references:
+                rows.append((name, label, *result, patches / result[0], "", differing))
+        print(f"\nScene {size}x{size}x13 (generated), patch 64, stride 64, {patches} patches; {os.cpu_count()} cores\n")
+        print(f"| model | pipeline | wall s | CPU s | peak RSS MiB | patches/s | landcover wall / reference ({' / '.join(args.references.split(','))}) | pixels differing from landcover |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.0f} | {r[5]:.0f} | {r[6]} | {r[7]} |")
 
-    rows = []
-    for name in args.models.split(","):
-        model_path = os.path.join(args.work, f"{name}.onnx")
-        if not os.path.exists(model_path):
-            with_contract(getattr(engine, name)(), model_path)
-        pipeline = os.path.join(args.work, f"{name}_{args.size}.yaml")
-        out_dir = os.path.join(args.work, f"out_{name}_{args.size}")
-        with open(pipeline, "w") as f:
-            f.write(f"inputs: [{scene}]\nmodel: {model_path}\nmode: patch\n"
-                    f"output: {{folder: {out_dir}, confidence: false, preview: false, stac: false}}\n")
-            if args.threads:
-                f.write(f"runtime: {{threads: {args.threads}}}\n")
-        landcover = measure([binary, "run", pipeline, "--quiet"])
-        reference_out = os.path.join(args.work, f"reference_{name}_{args.size}.tif")
-        reference = measure([sys.executable, os.path.join(ROOT, "benchmarks", "reference_serial.py"), scene, model_path, reference_out])
-        ours = read_classes(glob.glob(os.path.join(out_dir, "*_landcover.tif"))[0])
-        theirs = read_classes(reference_out)
-        differing = int(np.count_nonzero(ours != theirs))
-        rows.append((name, "landcover run", *landcover, patches / landcover[0], landcover[0] / reference[0], differing))
-        rows.append((name, "Python serial (rasterio + onnxruntime)", *reference, patches / reference[0], 1.0, 0))
-
-    print(f"\nScene {args.size}x{args.size}x13 (generated), patch 64, stride 64, {patches} patches; "
-          f"{os.cpu_count()} cores\n")
-    print("| model | pipeline | wall s | CPU s | peak RSS MiB | patches/s | wall / reference | pixels differing |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]:.2f} | {r[3]:.2f} | {r[4]:.0f} | {r[5]:.0f} | {r[6]:.2f} | {r[7]} |")
+    sizes = [int(v) for v in args.scaling_sizes.split(",") if v]
+    if sizes:
+        print("\nlandcover run scaling (wall s / peak RSS MiB)\n")
+        print("| model | size | 1 thread | 2 threads |")
+        print("|---|---|---|---|")
+        for name in args.models.split(","):
+            model = model_for(args.work, name)
+            for size in sizes:
+                scene = scene_for(binary, args.work, size)
+                cells = []
+                for threads in (1, 2):
+                    (wall, _, rss), _ = run_landcover(binary, args.work, scene, model, name, size, threads)
+                    cells.append(f"{wall:.2f} s / {rss:.0f} MiB")
+                print(f"| {name} | {size}^2 | {cells[0]} | {cells[1]} |")
 
 
 if __name__ == "__main__":
