@@ -165,3 +165,23 @@ import Training
         try GradientCheck.check(try b.build(), inputShape: [12, 4, 1, 1], options: options(6), perParameter: 30)
     }
 }
+
+@Suite struct WinogradGeometryTests {
+    /// 3x3 stride-1 layers with >= 64 input channels train on im2col + GEMM (the engine would use
+    /// Winograd, whose weight transform costs more than it saves on small calls) and infer on the
+    /// engine's kernel: both agree, and the GEMM path's gradients are right.
+    @Test func wideThreeByThreeLayersTrainOnGemmAndMatchTheEngine() throws {
+        let b = NetworkBuilder(inputChannels: 64, inputHeight: 5, inputWidth: 4, seed: 40)
+        var x = try b.conv(b.input, name: "wide", outputChannels: 32, kernel: 3, padding: 1)
+        x = try b.relu(x, name: "relu")
+        _ = try b.conv(x, name: "head", outputChannels: 3, kernel: 1)
+        let network = try b.build()
+        let options = CrossEntropyOptions(classWeights: [1, 0.5, 2], ignoreIndex: 255)
+        let batch = try GradientCheck.batch(for: network, inputShape: [2, 64, 5, 4], options: options, seed: 41)
+        let training = try network.evaluate(batch, loss: options, training: true, workers: 1)
+        let inference = try network.evaluate(batch, loss: options, training: false, workers: 1)
+        #expect(abs(training.lossSum - inference.lossSum) <= 1e-4 * abs(inference.lossSum))
+        #expect(training.predictions == inference.predictions)
+        try GradientCheck.check(network, inputShape: [2, 64, 5, 4], options: options, perParameter: 8)
+    }
+}

@@ -56,7 +56,7 @@ final class BatchNormalizationLayer: Layer, @unchecked Sendable {
         return x
     }
 
-    func prepare(training: Bool) throws {
+    func prepare(training: Bool, batch: Int, outputShape: [Int]) throws {
         scaleValues = scale.value; shiftValues = shift.value
         meanValues = runningMean.value; varianceValues = runningVariance.value
         usesBatchStatistics = training && !isFrozen

@@ -49,7 +49,7 @@ final class ConvTransposeLayer: Layer, @unchecked Sendable {
         return [x[0], outputChannels, size[0], size[1]]
     }
 
-    func prepare(training: Bool) throws {
+    func prepare(training: Bool, batch: Int, outputShape: [Int]) throws {
         weightValues = weight.value
         biasValues = bias?.value ?? [Float](repeating: 0, count: outputChannels)
     }

@@ -28,10 +28,17 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
     let weight: Parameter
     let bias: Parameter?
     private var kernel: Conv2DKernel?
+    /// The weights and bias `kernel` was built from (reused while the parameters are unchanged;
+    /// comparing shares storage with the parameter arrays, so an unchanged array compares in O(1)).
+    private var kernelWeights: [Float] = [], kernelBias: [Float]?
+    /// Training forward passes of layers the engine would run as Winograd, on few output pixels:
+    /// im2col + GEMM instead (see `prepare`).
+    private var usesGemmForward = false
     /// Stride-1 layers in training: `dX` as a convolution of `dY` with the flipped, transposed
     /// weights (on the engine's direct/Winograd kernels) instead of GEMM + col2im.
     private var inputGradientKernel: Conv2DKernel?
     private var weightValues: [Float] = []
+    private var biasSnapshot: [Float]?
 
     /// Columns per chunk (floats) the backward pass aims for: a function of the geometry only.
     static let columnTarget = 1 << 21
@@ -79,27 +86,52 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         return [x[0], outputChannels, size.height, size.width]
     }
 
-    func prepare(training: Bool) throws {
-        // The kernel's geometry does not depend on the image size (only its channel fields matter).
-        kernel = Conv2DKernel(shape: geometry(height: 1, width: 1), weights: weight.value, bias: bias?.value, activation: .identity)
-        weightValues = weight.value
-        inputGradientKernel = training ? makeInputGradientKernel() : nil
+    /// Whether the engine runs this geometry as Winograd F(2x2, 3x3) (its rule: 3x3, stride 1,
+    /// undilated, one group, at least 64 input and 32 output channels).
+    var isWinogradGeometry: Bool {
+        let a = attributes
+        return a.kernelShape == [3, 3] && a.strides == [1, 1] && a.dilations == [1, 1] && a.groups == 1
+            && inputChannels >= 64 && outputChannels >= 32
     }
+
+    /// Builds the forward kernel (and in training the input-gradient kernel) from the current
+    /// weights. Building a Winograd kernel transforms every (output, input) channel pair, about
+    /// 250 ns each (67 ms for a 512x512 layer), which in training is paid every step: when the
+    /// call has fewer than ``winogradPixelThreshold`` output pixels, training runs such layers
+    /// as im2col + GEMM instead. Inference always uses the engine's kernel, so a sample's
+    /// prediction never depends on the batch.
+    func prepare(training: Bool, batch: Int, outputShape: [Int]) throws {
+        weightValues = weight.value
+        biasSnapshot = bias?.value
+        let pixels = batch * outputShape.dropFirst(2).reduce(1, *)
+        usesGemmForward = training && isWinogradGeometry && pixels < Self.winogradPixelThreshold
+        if !usesGemmForward && (kernel == nil || kernelWeights != weight.value || kernelBias != bias?.value) {
+            // The kernel's geometry does not depend on the image size (only its channel fields matter).
+            kernel = Conv2DKernel(shape: geometry(height: 1, width: 1), weights: weight.value, bias: bias?.value, activation: .identity)
+            kernelWeights = weight.value
+            kernelBias = bias?.value
+        }
+        inputGradientKernel = training ? makeInputGradientKernel(pixels: pixels) : nil
+    }
+
+    /// Output pixels per call (batch x height x width) below which a Winograd layer trains on
+    /// im2col + GEMM: the weight transform costs about as much as Winograd saves on ~5,500 pixels.
+    static let winogradPixelThreshold = 8192
 
     /// For stride 1 and pads at most `dilation * (k - 1)`:
     /// `dX[c] = sum_o conv(dY[o], flip(W[o, c]))` with pads `dilation * (k - 1) - pad`, i.e. a
     /// convolution from the output channels to the input channels, same groups and dilation.
-    private func makeInputGradientKernel() -> Conv2DKernel? {
+    private func makeInputGradientKernel(pixels: Int) -> Conv2DKernel? {
         let a = attributes
         guard a.strides == [1, 1] else { return nil }
         let reach = [a.dilations[0] * (a.kernelShape[0] - 1), a.dilations[1] * (a.kernelShape[1] - 1)]
         let pads = [reach[0] - a.pads[0], reach[1] - a.pads[1], reach[0] - a.pads[2], reach[1] - a.pads[3]]
         guard pads.allSatisfy({ $0 >= 0 }) else { return nil }
-        // Layers the engine would run as Winograd: its weight transform costs more per step than
-        // it saves once per step (measured on ResNet-18), so those use GEMM + col2im.
+        // A kernel the engine would run as Winograd pays its weight transform every step: on
+        // small calls GEMM + col2im is cheaper (see `winogradPixelThreshold`).
         let winograd = a.kernelShape == [3, 3] && a.dilations == [1, 1] && a.groups == 1
             && outputChannels >= 64 && inputChannels >= 32
-        guard !winograd else { return nil }
+        guard !winograd || pixels >= Self.winogradPixelThreshold else { return nil }
         let groups = a.groups
         let outputPerGroup = outputChannels / groups, inputPerGroup = inputChannels / groups
         let kh = a.kernelShape[0], kw = a.kernelShape[1]
@@ -125,11 +157,56 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
 
     func forward(inputs: [FloatBuffer], inputShapes: [[Int]], output: FloatBuffer, outputShape: [Int],
                  saved: SavedState, context: inout ForwardContext) {
+        if usesGemmForward {
+            gemmForward(input: inputs[0], x: inputShapes[0], output: output, y: outputShape, scratch: context.scratch)
+            return
+        }
         guard let kernel else { return }
         let x = inputShapes[0]
         let scratch = context.scratch.block(0, count: kernel.scratchCount(height: x[2], width: x[3]))
         kernel.run(input: inputs[0].pointer, batch: x[0], height: x[2], width: x[3], output: output.pointer,
                    residual: nil, scratch: scratch)
+    }
+
+    func im2colGeometry(x: [Int], y: [Int]) -> Im2Col.Geometry {
+        let a = attributes
+        return Im2Col.Geometry(height: x[2], width: x[3], kernelHeight: a.kernelShape[0], kernelWidth: a.kernelShape[1],
+                               strideHeight: a.strides[0], strideWidth: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
+                               dilationHeight: a.dilations[0], dilationWidth: a.dilations[1],
+                               outputHeight: y[2], outputWidth: y[3])
+    }
+
+    /// `Y = W * im2col(X) + B` over chunks of images (groups == 1 layers only).
+    private func gemmForward(input: FloatBuffer, x: [Int], output: FloatBuffer, y: [Int], scratch: ScratchSpace) {
+        let batch = x[0], pixels = y[2] * y[3]
+        let reduction = inputChannels * attributes.kernelShape[0] * attributes.kernelShape[1]
+        let chunk = max(1, min(batch, Self.columnTarget / max(1, reduction * pixels)))
+        let columns = scratch.block(1, count: reduction * chunk * pixels)
+        let product = scratch.block(2, count: outputChannels * chunk * pixels)
+        let g = im2colGeometry(x: x, y: y)
+        let inputStride = inputChannels * x[2] * x[3]
+        let biasValues = biasSnapshot
+        weightValues.withUnsafeBufferPointer { w in
+            guard let wBase = w.baseAddress else { return }
+            var start = 0
+            while start < batch {
+                let count = min(chunk, batch - start)
+                let width = count * pixels
+                Im2Col.im2col(g, image: input.pointer + start * inputStride, channels: inputChannels, samples: count,
+                              sampleStride: inputStride, columns: columns)
+                Matrix.multiply(m: outputChannels, n: width, k: reduction, a: wBase, lda: reduction, b: columns, ldb: width,
+                                beta: 0, c: product, ldc: width)
+                for o in 0..<outputChannels {
+                    let b = biasValues?[o] ?? 0
+                    for s in 0..<count {
+                        let source = product + o * width + s * pixels
+                        let target = output.pointer + ((start + s) * outputChannels + o) * pixels
+                        for p in 0..<pixels { target[p] = source[p] + b }
+                    }
+                }
+                start += count
+            }
+        }
     }
 
     func backward(_ b: BackwardBuffers) {
@@ -159,14 +236,14 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
             dInput = nil
         }
         if dWeight == nil && dInput == nil { return }
-        let a = attributes
-        let g = Im2Col.Geometry(height: x[2], width: x[3], kernelHeight: a.kernelShape[0], kernelWidth: a.kernelShape[1],
-                                strideHeight: a.strides[0], strideWidth: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
-                                dilationHeight: a.dilations[0], dilationWidth: a.dilations[1],
-                                outputHeight: y[2], outputWidth: y[3])
+        let g = im2colGeometry(x: x, y: y)
         let chunk = max(1, min(batch, Self.columnTarget / max(1, reduction * pixels)))
         let columns = b.scratch.block(1, count: reduction * chunk * pixels)
         let gradientMatrix = b.scratch.block(2, count: outputPerGroup * chunk * pixels)
+        // Transposing the columns costs about 1 ns per element; the engine's GEMM saves about
+        // 2 * rows * (1/100 - 1/180) ns per element over OpenBLAS: worth it from ~128 rows.
+        let transposesColumns = outputPerGroup >= 128 && reduction >= 96
+        let transposed = b.scratch.block(3, count: dWeight == nil || !transposesColumns ? 0 : reduction * chunk * pixels)
         let inputStride = inputChannels * x[2] * x[3]
         weightValues.withUnsafeBufferPointer { w in
             guard let wBase = w.baseAddress else { return }
@@ -184,11 +261,21 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
                     }
                     let groupImage = start * inputStride + group * inputPerGroup * x[2] * x[3]
                     if let dWeight {
-                        Im2Col.im2col(g, image: b.inputs[0].pointer + groupImage, channels: inputPerGroup, samples: count,
-                                      sampleStride: inputStride, columns: columns)
-                        Matrix.multiply(transB: true, m: outputPerGroup, n: reduction, k: width,
-                                        a: gradientMatrix, lda: width, b: columns, ldb: width, beta: 1,
-                                        c: dWeight.pointer + group * outputPerGroup * reduction, ldc: reduction)
+                        let target = dWeight.pointer + group * outputPerGroup * reduction
+                        if transposesColumns {
+                            // dW += dY * columnsT with pixel-major columns: the engine's GEMM on an
+                            // untransposed B, worth the transpose when dY has many rows.
+                            Im2Col.im2col(g, image: b.inputs[0].pointer + groupImage, channels: inputPerGroup, samples: count,
+                                          sampleStride: inputStride, columns: transposed)
+                            Im2Col.transpose(transposed, rows: reduction, columns: width, into: columns)
+                            Matrix.multiply(m: outputPerGroup, n: reduction, k: width, a: gradientMatrix, lda: width,
+                                            b: columns, ldb: reduction, beta: 1, c: target, ldc: reduction, engine: true)
+                        } else {
+                            Im2Col.im2col(g, image: b.inputs[0].pointer + groupImage, channels: inputPerGroup, samples: count,
+                                          sampleStride: inputStride, columns: columns)
+                            Matrix.multiply(transB: true, m: outputPerGroup, n: reduction, k: width, a: gradientMatrix, lda: width,
+                                            b: columns, ldb: width, beta: 1, c: target, ldc: reduction, engine: false)
+                        }
                     }
                     if let dInput {
                         Matrix.multiply(transA: true, m: reduction, n: width, k: outputPerGroup,

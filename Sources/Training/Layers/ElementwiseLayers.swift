@@ -148,7 +148,7 @@ final class DropoutLayer: Layer, @unchecked Sendable {
         return x
     }
 
-    func prepare(training: Bool) throws { self.training = training }
+    func prepare(training: Bool, batch: Int, outputShape: [Int]) throws { self.training = training }
 
     func forward(inputs: [FloatBuffer], inputShapes: [[Int]], output: FloatBuffer, outputShape: [Int],
                  saved: SavedState, context: inout ForwardContext) {

@@ -37,7 +37,7 @@ final class GemmLayer: Layer, @unchecked Sendable {
         return [a[0], outputFeatures]
     }
 
-    func prepare(training: Bool) throws {
+    func prepare(training: Bool, batch: Int, outputShape: [Int]) throws {
         weightValues = weight.value
         biasValues = bias?.value ?? []
     }

@@ -62,6 +62,26 @@ enum Im2Col {
         }
     }
 
+    /// Transposes a row-major `rows x columns` matrix into `target` (`columns x rows`), in
+    /// 32 x 32 blocks (contiguous writes, reads within 32 cache lines).
+    static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
+        let block = 32
+        var rowStart = 0
+        while rowStart < rows {
+            let rowEnd = min(rowStart + block, rows)
+            var columnStart = 0
+            while columnStart < columns {
+                let columnEnd = min(columnStart + block, columns)
+                for c in columnStart..<columnEnd {
+                    let line = target + c &* rows
+                    for r in rowStart..<rowEnd { line[r] = source[r &* columns &+ c] }
+                }
+                columnStart = columnEnd
+            }
+            rowStart = rowEnd
+        }
+    }
+
     /// Adds columns back into `channels` channels of `samples` images (the adjoint of
     /// ``im2col(_:image:channels:samples:sampleStride:columns:)``).
     static func col2im(_ g: Geometry, columns: UnsafePointer<Float>, channels: Int, samples: Int, sampleStride: Int,
@@ -97,12 +117,12 @@ enum Im2Col {
 /// Row-major single-precision matrix products, single-threaded and deterministic (a result
 /// depends only on the operands and the shapes, never on the thread that computes it).
 ///
-/// Two implementations, chosen by shape (measured on the build machine, Zen 5): the engine's
-/// SIMD ``Gemm/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` reaches 180-210
-/// GFLOP/s when `op(B)` is wide and the reduction short (the `W^T * dY` products of the
-/// convolution backward pass) but only 25-110 GFLOP/s on the long reductions of weight
-/// gradients (`dY * columns^T`, k = pixels of a chunk), where its per-block packing dominates;
-/// OpenBLAS (single-threaded) reaches 80-120 GFLOP/s there (its Haswell kernels: it does not
+/// Two implementations, chosen by shape (measured on the build machine, Zen 5, single thread):
+/// the engine's SIMD ``Gemm/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` reaches
+/// 180-210 GFLOP/s when `op(B)` is wide and untransposed (the `W^T * dY` products of the
+/// convolution backward pass), 70-200 on weight gradients `dY * columnsT` with untransposed
+/// (pixel-major) columns, but only 25-110 with a transposed `B` and 35-55 when `op(B)` has
+/// fewer than ~100 columns; OpenBLAS reaches 80-120 on those (its Haswell kernels: it does not
 /// recognize Zen 5 unless `OPENBLAS_CORETYPE=SkylakeX`, which takes it to 100-200).
 enum Matrix {
     /// Makes OpenBLAS single-threaded once per process: each worker calls it on its own thread.
@@ -111,12 +131,12 @@ enum Matrix {
         return true
     }()
 
-    /// `C = alpha * op(A) * op(B) + beta * C`.
+    /// `C = alpha * op(A) * op(B) + beta * C`. `engine` forces the implementation (nil: by shape).
     static func multiply(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, engine: Bool? = nil) {
         if m == 0 || n == 0 { return }
-        let engineIsFaster = !transB && n >= 512 && m >= 64 && k <= 1024
+        let engineIsFaster = engine ?? (!transB && n >= 512 && m >= 64 && k <= 1024)
         if engineIsFaster || k == 0 {
             Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                        beta: beta, c: c, ldc: ldc)

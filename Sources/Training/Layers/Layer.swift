@@ -44,8 +44,9 @@ protocol Layer: AnyObject, Sendable {
     var node: NetworkNode { get }
     /// Output shape for these data-input shapes; throws when they do not fit the node.
     func outputShape(_ inputShapes: [[Int]]) throws -> [Int]
-    /// Snapshots parameter values for one pass.
-    func prepare(training: Bool) throws
+    /// Snapshots parameter values for one pass over `batch` samples whose micro-batches give
+    /// this node an output of `outputShape` (dimension 0 is the micro-batch size).
+    func prepare(training: Bool, batch: Int, outputShape: [Int]) throws
     /// Computes `output` (already allocated with the inferred shape, contents unspecified).
     func forward(inputs: [FloatBuffer], inputShapes: [[Int]], output: FloatBuffer, outputShape: [Int],
                  saved: SavedState, context: inout ForwardContext)
@@ -54,7 +55,7 @@ protocol Layer: AnyObject, Sendable {
 }
 
 extension Layer {
-    func prepare(training: Bool) throws {}
+    func prepare(training: Bool, batch: Int, outputShape: [Int]) throws {}
 
     /// An error about this node.
     func invalid(_ detail: String) -> NetworkError {

@@ -175,8 +175,11 @@ final class CompiledNetwork: @unchecked Sendable {
 
     // MARK: - Passes
 
-    func prepare(training: Bool) throws {
-        for layer in layers { try layer.prepare(training: training) }
+    func prepare(training: Bool, plan: ExecutionPlan) throws {
+        let shapes = plan.shapes[min(plan.batch, plan.microBatchSize)] ?? plan.shapes.values.first ?? []
+        for (index, layer) in layers.enumerated() where index + 1 < shapes.count {
+            try layer.prepare(training: training, batch: plan.batch, outputShape: shapes[index + 1])
+        }
         var needs = [false]
         for (index, refs) in initializers.enumerated() {
             let trainable = refs.contains { ref in

@@ -163,7 +163,7 @@ public final class Network: TrainableNetwork {
                                                     targetCount: batch.targets.count, options: loss)
         try SoftmaxCrossEntropy.validate(targets: batch.targets, classes: layout.classes, options: loss)
         let weightSum = SoftmaxCrossEntropy.weightSum(targets: batch.targets, options: loss)
-        try compiled.prepare(training: true)
+        try compiled.prepare(training: true, plan: plan)
         let base = dropoutGenerator.derived(stream: trainingCalls)
         trainingCalls &+= 1
         let results = compiled.train(plan: plan, batch: batch, loss: loss, gradientScale: weightSum > 0 ? 1 / weightSum : 0,
@@ -198,7 +198,7 @@ public final class Network: TrainableNetwork {
         let layout = try SoftmaxCrossEntropy.Layout(logitsShape: plan.outputShape(batch: batch.count),
                                                     targetCount: batch.targets.count, options: loss)
         try SoftmaxCrossEntropy.validate(targets: batch.targets, classes: layout.classes, options: loss)
-        try compiled.prepare(training: true)
+        try compiled.prepare(training: true, plan: plan)
         let results = compiled.train(plan: plan, batch: batch, loss: loss, gradientScale: 0, workers: workers,
                                      generator: dropoutGenerator.derived(stream: trainingCalls), backward: false)
         return Self.combine(results)
@@ -223,7 +223,7 @@ public final class Network: TrainableNetwork {
     ///   `[N, inputChannels, ...]` or does not fit a node.
     public func predict(_ inputs: Tensor, workers: Int) throws -> Tensor {
         let plan = try compiled.makePlan(inputShape: inputs.shape, inputChannels: inputChannels, inputName: inputName)
-        try compiled.prepare(training: false)
+        try compiled.prepare(training: false, plan: plan)
         return try compiled.infer(plan: plan, inputs: inputs, workers: workers)
     }
 }
