@@ -210,3 +210,98 @@ import Training
         #expect(network.runningStatistic(named: "layer1.0.bn1.running_mean")?.value != statistics[2])
     }
 }
+
+/// Import of hand-written ONNX graphs in the forms other exporters emit.
+@Suite struct ONNXImportTests {
+    static func tensor(_ name: String, _ shape: [Int], seed: UInt64, scale: Float = 0.3) -> ONNXTensor {
+        var g = SeededGenerator(seed: seed)
+        return ONNXTensor(name: name, dimensions: shape, floats: (0..<shape.reduce(1, *)).map { _ in g.nextGaussian() * scale })
+    }
+
+    /// Conv, LeakyRelu, Clip with constant inputs, Sigmoid, AveragePool, Resize with scales from a
+    /// Constant node, Identity, Concat, Dropout with a ratio input, BatchNormalization, MatMul on a
+    /// flattened GlobalAveragePool and a final Softmax: the imported network (which drops the
+    /// Softmax) agrees with the engine running the original graph.
+    @Test func exporterStyleGraphImportsAndAgreesWithTheEngine() throws {
+        func attribute(_ name: String, _ value: ONNXAttribute.Value) -> ONNXAttribute { ONNXAttribute(name: name, value: value) }
+        let nodes = [
+            ONNXNode(operatorType: "Conv", inputs: ["x", "c1.w", "c1.b"], outputs: ["c1"], name: "/c1/Conv",
+                     attributes: [attribute("kernel_shape", .ints([3, 3])), attribute("pads", .ints([1, 1, 1, 1]))]),
+            ONNXNode(operatorType: "LeakyRelu", inputs: ["c1"], outputs: ["a1"], name: "/a1", attributes: [attribute("alpha", .float(0.2))]),
+            ONNXNode(operatorType: "Clip", inputs: ["a1", "clip.min", "clip.max"], outputs: ["r6"], name: "/relu6"),
+            ONNXNode(operatorType: "AveragePool", inputs: ["r6"], outputs: ["p1"], name: "/pool",
+                     attributes: [attribute("kernel_shape", .ints([2, 2])), attribute("strides", .ints([2, 2]))]),
+            ONNXNode(operatorType: "Constant", inputs: [], outputs: ["scales"], name: "/scales",
+                     attributes: [attribute("value", .tensor(ONNXTensor(name: "", dimensions: [4], floats: [1, 1, 2, 2])))]),
+            ONNXNode(operatorType: "Resize", inputs: ["p1", "", "scales"], outputs: ["up"], name: "/up/Resize",
+                     attributes: [attribute("mode", .string("linear")), attribute("coordinate_transformation_mode", .string("pytorch_half_pixel"))]),
+            ONNXNode(operatorType: "Identity", inputs: ["up"], outputs: ["up_id"], name: "/id"),
+            ONNXNode(operatorType: "Sigmoid", inputs: ["c1"], outputs: ["s1"], name: "/gate"),
+            ONNXNode(operatorType: "Concat", inputs: ["up_id", "s1"], outputs: ["cat"], name: "/cat", attributes: [attribute("axis", .int(1))]),
+            ONNXNode(operatorType: "Dropout", inputs: ["cat", "ratio"], outputs: ["drop"], name: "/drop"),
+            ONNXNode(operatorType: "BatchNormalization", inputs: ["drop", "bn.scale", "bn.bias", "bn.mean", "bn.var"], outputs: ["bn"], name: "/bn"),
+            ONNXNode(operatorType: "GlobalAveragePool", inputs: ["bn"], outputs: ["gap"], name: "/gap"),
+            ONNXNode(operatorType: "Flatten", inputs: ["gap"], outputs: ["flat"], name: "/flatten"),
+            ONNXNode(operatorType: "MatMul", inputs: ["flat", "head.w"], outputs: ["logits"], name: "/head/MatMul"),
+            ONNXNode(operatorType: "Softmax", inputs: ["logits"], outputs: ["probs"], name: "/softmax", attributes: [attribute("axis", .int(1))]),
+        ]
+        let initializers = [
+            Self.tensor("c1.w", [4, 3, 3, 3], seed: 1), Self.tensor("c1.b", [4], seed: 2),
+            ONNXTensor(name: "clip.min", dimensions: [], floats: [0]), ONNXTensor(name: "clip.max", dimensions: [], floats: [0.5]),
+            ONNXTensor(name: "ratio", dimensions: [], floats: [0.25]),
+            ONNXTensor(name: "bn.scale", dimensions: [8], floats: [1, 0.5, 2, 1, 1.5, 0.7, 1, 1.2]), Self.tensor("bn.bias", [8], seed: 3),
+            Self.tensor("bn.mean", [8], seed: 4), ONNXTensor(name: "bn.var", dimensions: [8], floats: [1, 2, 0.5, 1, 0.8, 1.1, 1, 3]),
+            Self.tensor("head.w", [8, 5], seed: 5, scale: 1),
+        ]
+        let graph = ONNXGraph(name: "exporter", nodes: nodes, initializers: initializers,
+                              inputs: [ONNXValueInfo(name: "x", shape: [.parameter("batch"), .value(3), .value(8), .value(8)])],
+                              outputs: [ONNXValueInfo(name: "probs", shape: [.parameter("batch"), .value(5)])])
+        let model = ONNXModel(graph: graph, opsetImports: [ONNXOperatorSetID(domain: "", version: 13)])
+        let network = try Network(onnx: model)
+        #expect(network.nodes.map(\.name) == ["/c1/Conv", "/a1", "/relu6", "/pool", "/up/Resize", "/gate", "/cat", "/drop", "/bn",
+                                              "/gap", "/flatten", "/head/MatMul"])
+        #expect(network.parameters.map(\.name) == ["c1.w", "c1.b", "bn.scale", "bn.bias", "head.w"])
+        #expect(network.runningStatistics.map(\.name) == ["bn.mean", "bn.var"])
+        #expect(network.nodes[7].operation == .dropout(ratio: 0.25))
+        let inputs = try ONNXInteropTests.random([3, 3, 8, 8], seed: 6)
+        let ours = ONNXInteropTests.softmax(try network.predict(inputs, workers: 1))
+        guard let engine = try InferenceModel(model: model).run(inputs: ["x": inputs], threads: 1)["probs"] else {
+            Issue.record("the engine did not produce probs"); return
+        }
+        #expect(ONNXInteropTests.maxDifference(ours, engine.scalars) <= 1e-5)
+        // It trains: every parameter gets a gradient.
+        _ = try network.accumulateGradients(for: TrainingBatch(inputs: inputs, targets: [0, 3, 4]), loss: .init(), workers: 1)
+        #expect(network.parameters.allSatisfy { $0.gradient.contains { $0 != 0 } })
+        // Head replacement on a MatMul head.
+        try network.replaceHead(classes: 2, seed: 9)
+        #expect(try network.outputShape(inputShape: [1, 3, 8, 8]) == [1, 2])
+    }
+
+    /// Mutated attributes and initializers are reported as errors, never traps.
+    @Test func malformedModelsThrowInsteadOfTrapping() throws {
+        let base = try ModelZoo.smallCNN(inputChannels: 2, classes: 3, seed: 1)
+            .exportONNX(contract: ONNXInteropTests.contract(bands: 2, classes: 3, patchSize: 8))
+        let inputs = try ONNXInteropTests.random([2, 2, 8, 8], seed: 2)
+        let mutations: [(String, (inout ONNXModel) -> Void)] = [
+            ("huge group", { $0.graph.nodes[0].attributes.removeAll { $0.name == "group" }
+                $0.graph.nodes[0].attributes.append(ONNXAttribute(name: "group", value: .int(1 << 40))) }),
+            ("negative pads", { $0.graph.nodes[0].attributes.removeAll { $0.name == "pads" }
+                $0.graph.nodes[0].attributes.append(ONNXAttribute(name: "pads", value: .ints([-3, 0, 0, 0]))) }),
+            ("zero stride", { $0.graph.nodes[0].attributes.removeAll { $0.name == "strides" }
+                $0.graph.nodes[0].attributes.append(ONNXAttribute(name: "strides", value: .ints([0, 1]))) }),
+            ("huge kernel", { $0.graph.nodes[2].attributes = [ONNXAttribute(name: "kernel_shape", value: .ints([900, 900]))] }),
+            ("wrong weight shape", { $0.graph.initializers[0].dimensions = [32, 2, 3, 2] }),
+            ("inconsistent dimensions", { $0.graph.initializers[1].dimensions = [1 << 40, 1 << 40] }),
+            ("missing value", { $0.graph.nodes[3].inputs[0] = "nowhere" }),
+            ("1-D pooling", { $0.graph.nodes[2].attributes = [ONNXAttribute(name: "kernel_shape", value: .ints([2]))] }),
+        ]
+        for (name, mutate) in mutations {
+            var model = base
+            mutate(&model)
+            #expect(throws: (any Error).self, "\(name)") {
+                let network = try Network(onnx: model)
+                _ = try network.predict(inputs, workers: 1)
+            }
+        }
+    }
+}

@@ -8,8 +8,8 @@ func validateConvolution(_ a: ConvolutionAttributes, initializers: [Parameter], 
     }
     guard a.kernelShape.allSatisfy({ (1...4096).contains($0) }), a.strides.allSatisfy({ (1...4096).contains($0) }),
           a.dilations.allSatisfy({ (1...4096).contains($0) }), a.pads.allSatisfy({ (0...4096).contains($0) }),
-          a.outputPadding.allSatisfy({ (0...4096).contains($0) }), a.groups >= 1 else {
-        throw layer.invalid("kernel_shape, strides, dilations and group must be positive and pads non-negative")
+          a.outputPadding.allSatisfy({ (0...4096).contains($0) }), (1...65536).contains(a.groups) else {
+        throw layer.invalid("kernel_shape, strides, dilations (1...4096) and group (1...65536) must be positive and pads non-negative")
     }
     guard initializers.count == 1 || initializers.count == 2 else {
         throw layer.invalid("needs a weight initializer and an optional bias, got \(initializers.count) initializers")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A heap block of Floats with a stable address, owned by one micro-batch workspace (activations,
 /// gradients, saved state). Not shared between threads while it is being written.
 final class FloatBuffer: @unchecked Sendable {
@@ -49,5 +51,31 @@ final class ScratchSpace {
         while buffers.count <= slot { buffers.append(FloatBuffer(count: 0)) }
         if buffers[slot].count < count { buffers[slot] = FloatBuffer(count: count) }
         return buffers[slot].pointer
+    }
+}
+
+/// Recycled ``FloatBuffer``s of one network, by exact size: training allocates the same
+/// activation, gradient and parameter-gradient buffers every step, and reusing them avoids the
+/// page faults and kernel zeroing of fresh large allocations. Thread-safe (a lock around the free
+/// lists); a recycled buffer's contents are unspecified until it is zeroed or overwritten.
+final class BufferPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [Int: [FloatBuffer]] = [:]
+
+    /// A buffer of exactly `count` floats, zeroed when `zeroed`.
+    func take(_ count: Int, zeroed: Bool) -> FloatBuffer {
+        lock.lock()
+        let buffer = free[count]?.popLast()
+        lock.unlock()
+        guard let buffer else { return zeroed ? FloatBuffer(count: count) : FloatBuffer(uninitializedCount: count) }
+        if zeroed { buffer.zero() }
+        return buffer
+    }
+
+    /// Returns buffers for reuse.
+    func recycle<S: Sequence>(_ buffers: S) where S.Element == FloatBuffer {
+        lock.lock()
+        for buffer in buffers { free[buffer.count, default: []].append(buffer) }
+        lock.unlock()
     }
 }

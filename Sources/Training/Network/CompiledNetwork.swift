@@ -49,8 +49,10 @@ final class CompiledNetwork: @unchecked Sendable {
     let initializers: [[Initializer]]
     let parameters: [Parameter]
     let runningStatistics: [Parameter]
-    /// Set by `prepare(training:)`: which values need a gradient.
+    /// Set by `prepare(training:plan:workers:)`: which values need a gradient.
     private var needsGradient: [Bool] = []
+    /// Activation and gradient buffers reused across micro-batches and calls.
+    let pool = BufferPool()
 
     init(inputName: String, nodes: [NetworkNode], parameters: [Parameter], runningStatistics: [Parameter]) throws {
         guard !nodes.isEmpty else { throw NetworkError.invalidGraph(detail: "the network has no nodes") }
@@ -145,7 +147,7 @@ final class CompiledNetwork: @unchecked Sendable {
                 let (product, overflow) = count.multipliedReportingOverflow(by: max(dimension, 0))
                 count = overflow ? Int.max : product
             }
-            guard shape.allSatisfy({ $0 >= 0 }), count <= 1 << 31 else {
+            guard shape.allSatisfy({ $0 >= 0 }), count <= Int(Int32.max) else {
                 throw layer.invalid("output shape \(shape) is too large")
             }
             shapes.append(shape)
@@ -175,11 +177,20 @@ final class CompiledNetwork: @unchecked Sendable {
 
     // MARK: - Passes
 
-    func prepare(training: Bool, plan: ExecutionPlan) throws {
+    /// Prepares every layer (kernel packing, weight snapshots), spread over `workers` threads:
+    /// layers are independent, and each one's preparation is the same on any thread.
+    func prepare(training: Bool, plan: ExecutionPlan, workers: Int) throws {
         let shapes = plan.shapes[min(plan.batch, plan.microBatchSize)] ?? plan.shapes.values.first ?? []
-        for (index, layer) in layers.enumerated() where index + 1 < shapes.count {
-            try layer.prepare(training: training, batch: plan.batch, outputShape: shapes[index + 1])
+        let errors = Slots<Error>(count: layers.count)
+        distribute(count: layers.count, workers: workers) { index in
+            guard index + 1 < shapes.count else { return }
+            do {
+                try self.layers[index].prepare(training: training, batch: plan.batch, outputShape: shapes[index + 1])
+            } catch {
+                errors[index] = error
+            }
         }
+        if let error = errors.all.compactMap({ $0 }).first { throw error }
         var needs = [false]
         for (index, refs) in initializers.enumerated() {
             let trainable = refs.contains { ref in
@@ -199,7 +210,7 @@ final class CompiledNetwork: @unchecked Sendable {
         values.reserveCapacity(layers.count + 1)
         for (index, layer) in layers.enumerated() {
             // Every layer writes its whole output.
-            let output = FloatBuffer(uninitializedCount: shapes[index + 1].reduce(1, *))
+            let output = pool.take(shapes[index + 1].reduce(1, *), zeroed: false)
             let state = SavedState()
             var context = ForwardContext(training: training, scratch: scratch,
                                          generator: generator.derived(stream: UInt64(index)))
@@ -214,7 +225,7 @@ final class CompiledNetwork: @unchecked Sendable {
     /// Copies samples `range` of `inputs` into a buffer.
     private func slice(_ inputs: Tensor, _ range: Range<Int>) -> FloatBuffer {
         let stride = inputs.shape.dropFirst().reduce(1, *)
-        let buffer = FloatBuffer(uninitializedCount: range.count * stride)
+        let buffer = pool.take(range.count * stride, zeroed: false)
         inputs.scalars.withUnsafeBufferPointer { source in
             if let base = source.baseAddress { buffer.pointer.update(from: base + range.lowerBound * stride, count: range.count * stride) }
         }
@@ -223,7 +234,7 @@ final class CompiledNetwork: @unchecked Sendable {
 
     /// Runs `body(microBatch)` for every micro-batch on `workers` threads (worker `w` takes
     /// micro-batches `w, w + workers, ...`).
-    private func distribute(count: Int, workers: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    func distribute(count: Int, workers: Int, _ body: @escaping @Sendable (Int) -> Void) {
         let threads = max(1, min(workers, count))
         if threads == 1 {
             for index in 0..<count { body(index) }
@@ -261,25 +272,29 @@ final class CompiledNetwork: @unchecked Sendable {
         let (values, saved) = forward(input: input, shapes: shapes, training: true, scratch: scratch, generator: generator)
         let result = MicroBatchResult()
         let outputShape = shapes[layers.count]
-        let outputGradient = FloatBuffer(uninitializedCount: outputShape.reduce(1, *))
+        let outputGradient = pool.take(outputShape.reduce(1, *), zeroed: false)
+        defer { pool.recycle(values); pool.recycle([outputGradient]) }
         // Shapes and targets were validated for the whole batch before the workers started.
         let layout = SoftmaxCrossEntropy.Layout(unchecked: outputShape)
         result.outcome = SoftmaxCrossEntropy.compute(logits: values[layers.count].pointer, layout: layout, targets: targets,
                                                      options: loss, gradientScale: gradientScale, gradient: outputGradient.pointer)
         guard backward else { return result }
-        result.parameterGradients = parameters.map { $0.isFrozen ? nil : FloatBuffer(count: $0.count) }
+        result.parameterGradients = parameters.map { $0.isFrozen ? nil : pool.take($0.count, zeroed: true) }
         for (index, state) in saved.enumerated() where state.statistics != nil { result.statistics[index] = state.statistics }
         guard needsGradient[layers.count] else { return result }
         var gradients = [FloatBuffer?](repeating: nil, count: layers.count + 1)
+        var created = [FloatBuffer]()
+        defer { pool.recycle(created) }
         gradients[layers.count] = outputGradient
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
             guard let outputGradient = gradients[index + 1] else { continue }
             let inputGradients: [FloatBuffer?] = inputIDs[index].map { id in
                 guard needsGradient[id] else { return nil }
                 if let existing = gradients[id] { return existing }
-                let created = FloatBuffer(count: shapes[id].reduce(1, *))
-                gradients[id] = created
-                return created
+                let buffer = pool.take(shapes[id].reduce(1, *), zeroed: true)
+                gradients[id] = buffer
+                created.append(buffer)
+                return buffer
             }
             let parameterGradients: [FloatBuffer?] = initializers[index].map { ref in
                 if case .parameter(let i) = ref { return result.parameterGradients[i] }
@@ -303,6 +318,7 @@ final class CompiledNetwork: @unchecked Sendable {
             let (values, _) = self.forward(input: self.slice(inputs, range), shapes: shapes, training: false,
                                            scratch: ScratchSpace(), generator: SeededGenerator(seed: 0))
             slots[index] = values[self.layers.count].array
+            self.pool.recycle(values)
         }
         var scalars = [Float]()
         for part in slots.all { scalars.append(contentsOf: part ?? []) }

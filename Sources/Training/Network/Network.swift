@@ -163,13 +163,17 @@ public final class Network: TrainableNetwork {
                                                     targetCount: batch.targets.count, options: loss)
         try SoftmaxCrossEntropy.validate(targets: batch.targets, classes: layout.classes, options: loss)
         let weightSum = SoftmaxCrossEntropy.weightSum(targets: batch.targets, options: loss)
-        try compiled.prepare(training: true, plan: plan)
+        try compiled.prepare(training: true, plan: plan, workers: workers)
         let base = dropoutGenerator.derived(stream: trainingCalls)
         trainingCalls &+= 1
         let results = compiled.train(plan: plan, batch: batch, loss: loss, gradientScale: weightSum > 0 ? 1 / weightSum : 0,
                                      workers: workers, generator: base)
-        // Reduce in micro-batch order.
-        for (index, parameter) in compiled.parameters.enumerated() where !parameter.isFrozen {
+        // Reduce in micro-batch order (each element's sum order is fixed; parameters are spread
+        // over the workers, each parameter summed by one thread).
+        let parameters = compiled.parameters
+        compiled.distribute(count: parameters.count, workers: workers) { index in
+            let parameter = parameters[index]
+            guard !parameter.isFrozen else { return }
             parameter.gradient.withUnsafeMutableBufferPointer { target in
                 guard let base = target.baseAddress else { return }
                 for result in results {
@@ -178,6 +182,7 @@ public final class Network: TrainableNetwork {
                 }
             }
         }
+        compiled.pool.recycle(results.flatMap { $0.parameterGradients.compactMap { $0 } })
         compiled.updateRunningStatistics(results: results)
         return Self.combine(results)
     }
@@ -198,7 +203,7 @@ public final class Network: TrainableNetwork {
         let layout = try SoftmaxCrossEntropy.Layout(logitsShape: plan.outputShape(batch: batch.count),
                                                     targetCount: batch.targets.count, options: loss)
         try SoftmaxCrossEntropy.validate(targets: batch.targets, classes: layout.classes, options: loss)
-        try compiled.prepare(training: true, plan: plan)
+        try compiled.prepare(training: true, plan: plan, workers: workers)
         let results = compiled.train(plan: plan, batch: batch, loss: loss, gradientScale: 0, workers: workers,
                                      generator: dropoutGenerator.derived(stream: trainingCalls), backward: false)
         return Self.combine(results)
@@ -223,7 +228,7 @@ public final class Network: TrainableNetwork {
     ///   `[N, inputChannels, ...]` or does not fit a node.
     public func predict(_ inputs: Tensor, workers: Int) throws -> Tensor {
         let plan = try compiled.makePlan(inputShape: inputs.shape, inputChannels: inputChannels, inputName: inputName)
-        try compiled.prepare(training: false, plan: plan)
+        try compiled.prepare(training: false, plan: plan, workers: workers)
         return try compiled.infer(plan: plan, inputs: inputs, workers: workers)
     }
 }
