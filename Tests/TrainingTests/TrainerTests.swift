@@ -1,7 +1,7 @@
 import CNN
 import Foundation
 import Testing
-@testable import Training
+import Training
 
 /// A fresh temporary folder, removed by the caller.
 private func temporaryFolder() throws -> URL {
