@@ -89,6 +89,12 @@ import Training
             // A smaller step: with 1e-3 one perturbation swaps the maximum of a window (a kink).
             try GradientCheck.check(try b.build(), inputShape: [2, 2, 7, 6], options: options(3), step: 1e-4, atol: 5e-4)
         }
+        // 2x2/2 without padding (the dedicated backward loop) on wider rows.
+        let b = NetworkBuilder(inputChannels: 2, inputHeight: 4, inputWidth: 40, seed: 18)
+        var x = try b.conv(b.input, name: "conv", outputChannels: 2, kernel: 3, padding: 1)
+        x = try b.maxPool(x, name: "pool", kernel: 2, stride: 2)
+        _ = try b.conv(x, name: "head", outputChannels: 3, kernel: 1)
+        try GradientCheck.check(try b.build(), inputShape: [2, 2, 4, 40], options: options(3), step: 1e-4, atol: 5e-4, perParameter: 40)
     }
 
     @Test func averagePoolWithAndWithoutPadCounting() throws {

@@ -109,7 +109,8 @@ final class BatchNormalizationLayer: Layer, @unchecked Sendable {
             let b = shiftValues[c] - mean.pointer[c] * a
             for n in 0..<batch {
                 let offset = (n * channels + c) * spatial
-                for i in 0..<spatial { out[offset + i] = input[offset + i] * a + b }
+                let source = input + offset, target = out + offset
+                for i in 0..<spatial { target[i] = source[i] * a + b }
             }
         }
         saved.buffers = [mean, inverseStd]
@@ -150,20 +151,22 @@ final class BatchNormalizationLayer: Layer, @unchecked Sendable {
             guard let dInput else { continue }
             let gamma = scaleValues[c]
             if usesBatchStatistics {
+                // dx += gamma * istd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat)), with
+                // xhat = (x - mu) * istd, as dx += p * dy + q * x + r.
                 let factor = gamma * istd / m
-                let meanDy = Float(sumDy), meanDyX = Float(sumDyXhat)
+                let sumG = Float(sumDy), sumGX = Float(sumDyXhat)
+                let p = factor * m, q = -factor * istd * sumGX, r = -factor * sumG + factor * mu * istd * sumGX
                 for n in 0..<batch {
                     let offset = (n * channels + c) * spatial
-                    for i in 0..<spatial {
-                        let xhat = (input[offset + i] - mu) * istd
-                        dInput.pointer[offset + i] += factor * (m * dy[offset + i] - meanDy - xhat * meanDyX)
-                    }
+                    let x = input + offset, g = dy + offset, target = dInput.pointer + offset
+                    for i in 0..<spatial { target[i] += p * g[i] + q * x[i] + r }
                 }
             } else {
                 let factor = gamma * istd
                 for n in 0..<batch {
                     let offset = (n * channels + c) * spatial
-                    for i in 0..<spatial { dInput.pointer[offset + i] += factor * dy[offset + i] }
+                    let g = dy + offset, target = dInput.pointer + offset
+                    for i in 0..<spatial { target[i] += factor * g[i] }
                 }
             }
         }

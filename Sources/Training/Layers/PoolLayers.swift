@@ -145,13 +145,19 @@ extension PoolLayer {
             for oy in 0..<outH {
                 let top = input + 2 * oy * width, bottom = top + width
                 let topTarget = target + 2 * oy * width, bottomTarget = topTarget + width
+                let bestRow = out + oy * outW, gradientRow = dy + oy * outW
                 for ox in 0..<outW {
-                    let best = out[oy * outW + ox], g = dy[oy * outW + ox]
-                    let column = 2 * ox
-                    if top[column] == best { topTarget[column] += g }
-                    else if top[column + 1] == best { topTarget[column + 1] += g }
-                    else if bottom[column] == best { bottomTarget[column] += g }
-                    else if bottom[column + 1] == best { bottomTarget[column + 1] += g }
+                    // Branch-free (the winning tap is unpredictable): every tap gets g or 0.
+                    let best = bestRow[ox], g = gradientRow[ox]
+                    let column = 2 &* ox
+                    let a = top[column] == best
+                    let b = !a && top[column &+ 1] == best
+                    let c = !a && !b && bottom[column] == best
+                    let d = !a && !b && !c && bottom[column &+ 1] == best
+                    topTarget[column] += a ? g : 0
+                    topTarget[column &+ 1] += b ? g : 0
+                    bottomTarget[column] += c ? g : 0
+                    bottomTarget[column &+ 1] += d ? g : 0
                 }
             }
         }
