@@ -9,7 +9,8 @@
 //        |             +------> CNN -> CBLAS
 //        +-> Training -> CNN
 //
-//   TrainingData -> Pipeline, RasterIO, Training, CNN   (training samples: scene + labels, class folders)
+//   TrainingData -> Pipeline, RasterIO, Training, CNN, Yams   (training files, samples from scenes + labels or class
+//                   folders, training runs, evaluation; LandcoverCLI's train and evaluate use it)
 //
 // RasterIO is the only module that imports CGDAL; CNN never sees GDAL; inference never
 // depends on Training. Set LANDCOVER_PORTABLE=1 when building to get a binary that runs on
@@ -49,10 +50,11 @@ let package = Package(
             dependencies: ["RasterIO", "CNN", .product(name: "Yams", package: "Yams"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: hostCPU),
-        .target(name: "TrainingData", dependencies: ["RasterIO", "Pipeline", "CNN", "Training"], swiftSettings: hostCPU),
+        .target(name: "TrainingData", dependencies: ["RasterIO", "Pipeline", "CNN", "Training", .product(name: "Yams", package: "Yams")],
+                swiftSettings: hostCPU),
         .executableTarget(
             name: "LandcoverCLI",
-            dependencies: ["RasterIO", "CNN", "Training", "Pipeline",
+            dependencies: ["RasterIO", "CNN", "Training", "Pipeline", "TrainingData",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 
