@@ -1,0 +1,201 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import RasterIO
+import Training
+import TrainingData
+
+/// `landcover evaluate MODEL`: accuracy of a model against labelled scenes (per pixel) or class
+/// folders (per patch).
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Accuracy of a model: confusion matrix, OA, kappa, per-class accuracies, F1, IoU.",
+        discussion: """
+        Reference data, one of:
+          --training-file T.yaml   the scenes and labels of a training file, restricted to its
+                                   held-out split (--split; default test, else validation)
+          --scene PATH... --labels FILE
+                                   a scene with a label raster (values = class indices, or
+                                   --classes VALUE=CLASS,...) or vector labels (--attribute;
+                                   attribute values = class names, or --classes)
+          --folder DIR             EuroSAT-style class folders (one patch = one sample)
+        Scenes are classified as `landcover run` would (dense blending for patch classifiers,
+        segmentation for segmentation models) and compared per pixel; unlabelled pixels, nodata
+        and pixels outside --region are not counted. Exit codes: 0 done, 2 invalid input.
+        """)
+
+    @Argument(help: "The ONNX model (with a landcover contract).")
+    var model: String
+
+    @Option(name: .customLong("training-file"), help: "Evaluate on the data of this training file.")
+    var trainingFile: String?
+
+    @Option(help: "With --training-file: train, validation, test or all (default: test when the split has one, else validation).")
+    var split: String?
+
+    @Option(parsing: .upToNextOption, help: "Scene files (a band folder, SAFE, multi-band file, or band files).")
+    var scene: [String] = []
+
+    @Option(help: "Labels of --scene: a label raster or a vector file.")
+    var labels: String?
+
+    @Option(help: "Vector labels: the class attribute.")
+    var attribute: String?
+
+    @Option(help: "Vector labels: the layer (default: the first).")
+    var layer: String?
+
+    @Option(help: "Label raster band (default 1).")
+    var band: Int = 1
+
+    @Option(help: "Label value -> model class, e.g. farm=cropland,meadow=grassland or 10=forest,20=water.")
+    var classes: String?
+
+    @Option(help: "EuroSAT-style folder of class sub-folders (named after the model's classes).")
+    var folder: String?
+
+    @Option(name: .customLong("band-order"), help: "Names of unnamed multi-band files' bands: eurosat, sentinel2 or B01,B02,...")
+    var bandOrder: String?
+
+    @Option(help: "Only count pixels in columns x0..<x1 and rows y0..<y1 (scene pixels): x0,y0,x1,y1.")
+    var region: String?
+
+    @Option(help: "dense, patch or segmentation (default: dense for patch classifiers, segmentation for segmentation models).")
+    var mode: String?
+
+    @Option(help: "Distance between patch origins in pixels (default: half the patch size).")
+    var stride: Int?
+
+    @Option(help: "Classifier threads.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .customLong("save-map"), help: "Keep the class map of the (first) scene here.")
+    var saveMap: String?
+
+    @Option(help: "Also write the JSON report to this file.")
+    var output: String?
+
+    @Flag(help: "Print the report as JSON instead of text.")
+    var json = false
+
+    func validate() throws {
+        let sources = [trainingFile != nil, !scene.isEmpty, folder != nil].filter { $0 }.count
+        if sources != 1 { throw ValidationError("give one of --training-file, --scene with --labels, or --folder") }
+        if !scene.isEmpty, labels == nil { throw ValidationError("--scene needs --labels (a label raster or vector file)") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let stride, stride < 1 { throw ValidationError("--stride must be at least 1") }
+        if let mode, !["dense", "patch", "segmentation"].contains(mode) { throw ValidationError("--mode must be dense, patch or segmentation") }
+        if split != nil, trainingFile == nil { throw ValidationError("--split needs --training-file") }
+        if let split, DatasetSplit(rawValue: split) == nil, split != "all" { throw ValidationError("--split must be train, validation, test or all") }
+    }
+
+    /// `x0,y0,x1,y1` as a window.
+    func parsedRegion() throws -> RasterWindow? {
+        guard let region else { return nil }
+        let parts = region.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 4, let x0 = parts[0], let y0 = parts[1], let x1 = parts[2], let y1 = parts[3],
+              x0 >= 0, y0 >= 0, x1 > x0, y1 > y0 else {
+            throw ValidationError("--region must be x0,y0,x1,y1 in scene pixels with x0 < x1 and y0 < y1, e.g. 0,576,1008,768")
+        }
+        return RasterWindow(column: x0, row: y0, width: x1 - x0, height: y1 - y0)
+    }
+
+    /// `--classes` as value -> class name.
+    func classMapping() throws -> [(String, String)]? {
+        guard let classes else { return nil }
+        return try classes.split(separator: ",").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("--classes must be VALUE=CLASS pairs separated by commas, e.g. farm=cropland,forest=forest")
+            }
+            return (parts[0], parts[1])
+        }
+    }
+
+    func run() throws {
+        try CLIErrors.guarded {
+            let rectangle = try parsedRegion()
+            let order = bandOrder.map { SentinelBand.namedOrder($0) ?? $0.split(separator: ",").map { SentinelBand.canonicalName(String($0)) } }
+            var source: [String: Any] = [:]
+            let report: AccuracyReport
+            if let trainingFile {
+                let file = try TrainingFile.load(path: trainingFile)
+                let selection: ModelEvaluation.Selection
+                if let rectangle { selection = .rectangle(rectangle) } else if split == "all" { selection = .all } else if let part = split.flatMap(DatasetSplit.init(rawValue:)) { selection = .part(part) } else { selection = .heldOut }
+                let (result, coverage) = try ModelEvaluation.evaluate(modelPath: model, trainingFile: file, selection: selection,
+                                                                      mode: mode, stride: stride, workers: threads, mapPath: saveMap)
+                report = result
+                source = ["trainingFile": trainingFile, "sources": coverage.sources, "region": coverage.region]
+                if let split = coverage.split, let data = try? JSONEncoder().encode(split), let object = try? JSONSerialization.jsonObject(with: data) {
+                    source["split"] = object
+                }
+            } else if let folder {
+                let (_, contract) = try ModelEvaluation.loadModel(model)
+                var folders: [String: String] = [:]
+                for (value, name) in try classMapping() ?? [] { folders[name] = value }
+                report = try ModelEvaluation.evaluateFolder(modelPath: model, folder: folder, bandOrder: order,
+                                                            classFolders: folders.isEmpty ? nil : folders, workers: threads)
+                source = ["folder": folder, "classes": contract.classNames]
+            } else {
+                let (_, contract) = try ModelEvaluation.loadModel(model)
+                let labelsPath = labels ?? ""
+                let mapping = try classMapping()
+                // Reference classes: the mapped class names in first-seen order, or the model's.
+                var referenceNames: [String] = []
+                for (_, name) in mapping ?? [] where !referenceNames.contains(name) { referenceNames.append(name) }
+                if mapping == nil { referenceNames = contract.classNames }
+                let attribute = self.attribute, layer = self.layer, band = self.band
+                let options = ModelEvaluation.SceneOptions(inputs: scene, bandOrder: order, region: rectangle.map { .rectangle($0) } ?? .all,
+                                                           mode: mode, stride: stride, workers: threads, mapPath: saveMap)
+                report = try ModelEvaluation.evaluateScene(modelPath: model, scene: options, referenceNames: referenceNames) { grid in
+                    if let attribute {
+                        var values: [String: Int] = [:]
+                        for (value, name) in mapping ?? referenceNames.map({ ($0, $0) }) { values[value] = referenceNames.firstIndex(of: name) }
+                        return try VectorLabels(path: labelsPath, layer: layer, attribute: attribute, classes: values, grid: grid)
+                    }
+                    var values: [Int: Int]?
+                    if let mapping {
+                        values = [:]
+                        for (value, name) in mapping {
+                            guard let number = Int(value) else {
+                                throw ValidationError("--classes: '\(value)' is not a raster value (a whole number); vector labels need --attribute")
+                            }
+                            values?[number] = referenceNames.firstIndex(of: name)
+                        }
+                    }
+                    return try RasterLabels(path: labelsPath, band: band, grid: grid, classValues: values)
+                }
+                source = ["scene": scene, "labels": labelsPath]
+                if let rectangle { source["region"] = [rectangle.column, rectangle.row, rectangle.columnEnd, rectangle.rowEnd] }
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let reportObject = try JSONSerialization.jsonObject(with: try encoder.encode(report))
+            let document: [String: Any] = ["model": model, "reference": source, "accuracy": reportObject]
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+            if let output { try AtomicFile.write(data, to: output) }
+            if json {
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print("Model \(model)")
+                print("Reference \(Self.describe(source))")
+                print("")
+                print(report.text, terminator: "")
+            }
+        }
+    }
+
+    static func describe(_ source: [String: Any]) -> String {
+        source.keys.sorted().map { key in
+            let value = source[key].map { value -> String in
+                if let list = value as? [Any] { return list.map { "\($0)" }.joined(separator: ", ") }
+                if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) {
+                    return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"", with: "")
+                }
+                return "\(value)"
+            } ?? ""
+            return "\(key): \(value)"
+        }.joined(separator: "; ")
+    }
+}
