@@ -1,3 +1,4 @@
+import CBLAS
 import CNN
 import Dispatch
 import Training
@@ -21,6 +22,10 @@ enum TrainingBenchmark {
             ("ResNet-18", { try ModelZoo.resnet18(inputChannels: bands, classes: classes, seed: 1) }),
         ]
         let filter = options.positional.first.map { $0.lowercased() }
+        // Weight gradients run partly on OpenBLAS, whose speed depends on the kernels it picked.
+        print("batch \(options.batch) x \(bands) x \(options.size) x \(options.size), micro-batches of \(Network.microBatchSize), "
+              + "OpenBLAS core \(String(cString: openblas_get_corename())), median of \(options.repeats) steps, patches/s")
+        print("")
         print("| model | " + workerCounts.map { "\($0) worker\($0 == 1 ? "" : "s")" }.joined(separator: " | ") + " |")
         print("|---|" + workerCounts.map { _ in "---|" }.joined())
         for (name, make) in models where filter.map({ name.lowercased().contains($0) }) ?? true {

@@ -20,6 +20,7 @@ public enum NetworkError: Error, LocalizedError, Equatable, Sendable {
     /// The graph as a whole is invalid (no output, duplicate names, cycles).
     case invalidGraph(detail: String)
 
+    /// One sentence naming what failed and how to fix it.
     public var errorDescription: String? {
         switch self {
         case .invalidTargets(let detail):

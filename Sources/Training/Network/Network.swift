@@ -10,7 +10,7 @@ import Dispatch
 /// value. The last node's output is the network output: logits `[N, classes]` or
 /// `[N, classes, H, W]`. Every tensor is NCHW Float32; weights use ONNX layouts (see
 /// ``NetworkOperator``). Build one with ``NetworkBuilder`` or a ``ModelZoo`` factory, import one
-/// with ``init(onnx:)``, export it with ``exportONNX(contract:patchSize:)``.
+/// with ``init(onnx:)``, export it with ``exportONNX(contract:)``.
 ///
 /// ## Training and determinism
 /// ``accumulateGradients(for:loss:workers:)`` splits the batch into micro-batches of
