@@ -11,6 +11,7 @@
 //
 //   TrainingData -> Pipeline, RasterIO, Training, CNN, Yams   (training files, samples from scenes + labels or class
 //                   folders, training runs, evaluation; LandcoverCLI's train and evaluate use it)
+//   SceneSynthesis -> RasterIO   (deterministic synthetic Sentinel-2 scenes with labels; LandcoverCLI uses it)
 //
 // RasterIO is the only module that imports CGDAL; CNN never sees GDAL; inference never
 // depends on Training. Set LANDCOVER_PORTABLE=1 when building to get a binary that runs on
@@ -52,9 +53,10 @@ let package = Package(
             swiftSettings: hostCPU),
         .target(name: "TrainingData", dependencies: ["RasterIO", "Pipeline", "CNN", "Training", .product(name: "Yams", package: "Yams")],
                 swiftSettings: hostCPU),
+        .target(name: "SceneSynthesis", dependencies: ["RasterIO"]),
         .executableTarget(
             name: "LandcoverCLI",
-            dependencies: ["RasterIO", "CNN", "Training", "Pipeline", "TrainingData",
+            dependencies: ["RasterIO", "CNN", "Training", "Pipeline", "TrainingData", "SceneSynthesis",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 
@@ -68,6 +70,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN"], swiftSettings: hostCPU),
         .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "RasterIO", "Pipeline", "CNN", "Training"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RasterIO", "CNN"]),
+        .testTarget(name: "SceneSynthesisTests", dependencies: ["SceneSynthesis", "RasterIO"]),
         .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO"]),
     ]
 )
