@@ -1,12 +1,15 @@
 import CBLAS
 import CNN
 import Dispatch
+import Foundation
 import Training
 
 /// `landcover-bench train`: training throughput (forward + loss + backward, no optimizer step)
 /// of the trainable ``Network`` on a seeded batch of `[batch, 13, size, size]` patches, for the
 /// small CNN and ResNet-18 (10 classes) at 1 and 2 workers. Prints a markdown table of the
-/// median patches/s over `repeats` steps after one warm-up step.
+/// median patches/s over `repeats` steps after one warm-up step, and beside it patches per
+/// CPU-second of the process (which a shared, busy machine does not distort: with perfect
+/// scaling it is the same at 1 and 2 workers).
 enum TrainingBenchmark {
     static func run(options: BenchOptions, workerCounts: [Int]) throws {
         let bands = 13, classes = 10
@@ -26,25 +29,33 @@ enum TrainingBenchmark {
         print("batch \(options.batch) x \(bands) x \(options.size) x \(options.size), micro-batches of \(Network.microBatchSize), "
               + "OpenBLAS core \(String(cString: openblas_get_corename())), median of \(options.repeats) steps, patches/s")
         print("")
-        print("| model | " + workerCounts.map { "\($0) worker\($0 == 1 ? "" : "s")" }.joined(separator: " | ") + " |")
-        print("|---|" + workerCounts.map { _ in "---|" }.joined())
+        print("| model | " + workerCounts.map { "\($0) worker\($0 == 1 ? "" : "s")" }.joined(separator: " | ") + " | "
+              + workerCounts.map { "per CPU-second, \($0) worker\($0 == 1 ? "" : "s")" }.joined(separator: " | ") + " |")
+        print("|---|" + workerCounts.map { _ in "---|---|" }.joined())
         for (name, make) in models where filter.map({ name.lowercased().contains($0) }) ?? true {
             let network = try make()
-            var cells = [String]()
+            var cells = [String](), cpuCells = [String]()
             for workers in workerCounts {
-                func step() throws -> Double {
-                    let start = DispatchTime.now().uptimeNanoseconds
+                func step() throws -> (wall: Double, cpu: Double) {
+                    let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
                     _ = try network.accumulateGradients(for: batch, loss: CrossEntropyOptions(), workers: workers)
                     for parameter in network.parameters { parameter.zeroGradient() }
-                    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpuStart)
                 }
                 _ = try step()  // warm-up
-                var seconds = try (0..<options.repeats).map { _ in try step() }
-                seconds.sort()
-                let median = seconds[seconds.count / 2]
-                cells.append(String(format: "%.0f", Double(options.batch) / median))
+                let steps = try (0..<options.repeats).map { _ in try step() }
+                let wall = steps.map(\.wall).sorted(), cpu = steps.map(\.cpu).sorted()
+                cells.append(String(format: "%.0f", Double(options.batch) / wall[wall.count / 2]))
+                cpuCells.append(String(format: "%.0f", Double(options.batch) / cpu[cpu.count / 2]))
             }
-            print("| \(name) | " + cells.joined(separator: " | ") + " |")
+            print("| \(name) | " + cells.joined(separator: " | ") + " | " + cpuCells.joined(separator: " | ") + " |")
         }
     }
+}
+
+/// CPU time (user + system) of the whole process so far, in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
