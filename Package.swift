@@ -36,8 +36,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The run history (SQLite, through the system's libsqlite3; Pipeline only).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
@@ -49,7 +51,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: ["RasterIO", "CNN", .product(name: "Yams", package: "Yams"),
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: hostCPU),
         .target(name: "TrainingData", dependencies: ["RasterIO", "Pipeline", "CNN", "Training", .product(name: "Yams", package: "Yams")],
                 swiftSettings: hostCPU),
@@ -71,6 +73,6 @@ let package = Package(
         .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "RasterIO", "Pipeline", "CNN", "Training"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RasterIO", "CNN"]),
         .testTarget(name: "SceneSynthesisTests", dependencies: ["SceneSynthesis", "RasterIO"]),
-        .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO"]),
+        .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO", "CNN"]),
     ]
 )

@@ -11,6 +11,7 @@ packages=(
   gdal-bin          # gdalinfo, gdalwarp, gdal_translate: used by tests to cross-check our output
   libtiff-dev
   libopenblas-dev   # CBLAS
+  libsqlite3-dev    # the run history (GRDB links the system SQLite)
   sqlite3           # inspect the run history by hand
 )
 
