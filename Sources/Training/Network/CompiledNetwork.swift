@@ -1,5 +1,6 @@
 import CNN
 import Dispatch
+import Foundation
 
 /// What one micro-batch's training pass produced, reduced in micro-batch order by ``Network``.
 final class MicroBatchResult: @unchecked Sendable {
@@ -8,6 +9,53 @@ final class MicroBatchResult: @unchecked Sendable {
     var parameterGradients: [FloatBuffer?] = []
     /// Per node index: BatchNormalization batch statistics.
     var statistics: [Int: (mean: [Double], variance: [Double], count: Int)] = [:]
+}
+
+/// Hands out 0, 1, 2, ... to concurrent workers.
+final class TicketCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        value += 1
+        return value - 1
+    }
+}
+
+/// Adds micro-batch parameter gradients to the parameters' `gradient` in micro-batch index
+/// order: a finished micro-batch waits until every earlier one has been added, then it and any
+/// waiting successors are added (under a lock, by the thread that completed the sequence). Each
+/// element therefore gets `gradient + g0 + g1 + ...` in the same order for any worker count, and
+/// only a few micro-batches' gradients are alive at a time.
+final class OrderedReducer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [Int: [FloatBuffer?]] = [:]
+    private var next = 0
+    private let parameters: [Parameter]
+    private let pool: BufferPool
+
+    init(parameters: [Parameter], pool: BufferPool) {
+        self.parameters = parameters
+        self.pool = pool
+    }
+
+    /// Submits micro-batch `index`'s gradients (one entry per parameter, nil when frozen).
+    func submit(_ index: Int, gradients: [FloatBuffer?]) {
+        lock.lock()
+        defer { lock.unlock() }
+        pending[index] = gradients
+        while let ready = pending.removeValue(forKey: next) {
+            for (parameter, source) in zip(parameters, ready) {
+                guard let source = source?.pointer else { continue }
+                parameter.gradient.withUnsafeMutableBufferPointer { target in
+                    guard let base = target.baseAddress else { return }
+                    for i in 0..<target.count { base[i] += source[i] }
+                }
+            }
+            pool.recycle(ready.compactMap { $0 })
+            next += 1
+        }
+    }
 }
 
 /// Write-once result slots filled concurrently (each index by exactly one worker).
@@ -232,36 +280,43 @@ final class CompiledNetwork: @unchecked Sendable {
         return buffer
     }
 
-    /// Runs `body(microBatch)` for every micro-batch on `workers` threads (worker `w` takes
-    /// micro-batches `w, w + workers, ...`).
+    /// Runs `body(index)` for every index in `0 ..< count` on `workers` threads; each worker
+    /// takes the next unclaimed index, so indices start in increasing order. Results must not
+    /// depend on which thread runs an index (they never do here).
     func distribute(count: Int, workers: Int, _ body: @escaping @Sendable (Int) -> Void) {
         let threads = max(1, min(workers, count))
         if threads == 1 {
             for index in 0..<count { body(index) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: threads) { worker in
-            var index = worker
-            while index < count {
-                body(index)
-                index += threads
-            }
+        let counter = TicketCounter()
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            while case let index = counter.next(), index < count { body(index) }
         }
     }
 
     /// Training-mode forward pass, loss and (with `backward`) backward pass of every micro-batch.
+    /// With `backward`, every micro-batch's parameter gradients are added to the parameters'
+    /// `gradient` in micro-batch order as soon as all earlier ones have been (see
+    /// ``OrderedReducer``); the returned results then hold no gradient buffers.
     func train(plan: ExecutionPlan, batch: TrainingBatch, loss: CrossEntropyOptions, gradientScale: Double,
                workers: Int, generator: SeededGenerator, backward: Bool = true) -> [MicroBatchResult] {
         let count = plan.microBatchCount
         let slots = Slots<MicroBatchResult>(count: count)
         let targetsPerSample = batch.count > 0 ? batch.targets.count / batch.count : 0
+        let reducer = OrderedReducer(parameters: parameters, pool: pool)
         distribute(count: count, workers: workers) { index in
             let range = plan.range(index)
             let shapes = plan.shapes[range.count] ?? []
             let targets = Array(batch.targets[(range.lowerBound * targetsPerSample)..<(range.upperBound * targetsPerSample)])
-            slots[index] = self.trainMicroBatch(input: self.slice(batch.inputs, range), shapes: shapes, targets: targets, loss: loss,
-                                                gradientScale: gradientScale, generator: generator.derived(stream: UInt64(index)),
-                                                backward: backward)
+            let result = self.trainMicroBatch(input: self.slice(batch.inputs, range), shapes: shapes, targets: targets, loss: loss,
+                                              gradientScale: gradientScale, generator: generator.derived(stream: UInt64(index)),
+                                              backward: backward)
+            if backward {
+                reducer.submit(index, gradients: result.parameterGradients)
+                result.parameterGradients = []
+            }
+            slots[index] = result
         }
         return slots.all.compactMap { $0 }
     }

@@ -16,9 +16,11 @@ import Dispatch
 /// ``accumulateGradients(for:loss:workers:)`` splits the batch into micro-batches of
 /// ``microBatchSize`` samples (a constant, never derived from `workers`). Each micro-batch runs
 /// its forward pass, loss and backward pass single-threaded with its own activations, scratch
-/// and gradient buffers; workers (Dispatch) take micro-batches `w, w + workers, ...`. Gradients
-/// and running-statistics updates are then reduced in micro-batch index order, so parameters,
-/// gradients and losses are bit-identical for every worker count.
+/// and gradient buffers; workers (Dispatch) take the micro-batches in order. Gradients are added
+/// to the parameters in micro-batch index order as soon as all earlier micro-batches have been
+/// (so only a few gradient sets are alive at a time) and running-statistics updates are reduced
+/// in the same order, so parameters, gradients and losses are bit-identical for every worker
+/// count.
 ///
 /// BatchNormalization in training normalizes each micro-batch with that micro-batch's own
 /// statistics (*ghost batch normalization*: the statistics of at most ``microBatchSize``
@@ -168,21 +170,7 @@ public final class Network: TrainableNetwork {
         trainingCalls &+= 1
         let results = compiled.train(plan: plan, batch: batch, loss: loss, gradientScale: weightSum > 0 ? 1 / weightSum : 0,
                                      workers: workers, generator: base)
-        // Reduce in micro-batch order (each element's sum order is fixed; parameters are spread
-        // over the workers, each parameter summed by one thread).
-        let parameters = compiled.parameters
-        compiled.distribute(count: parameters.count, workers: workers) { index in
-            let parameter = parameters[index]
-            guard !parameter.isFrozen else { return }
-            parameter.gradient.withUnsafeMutableBufferPointer { target in
-                guard let base = target.baseAddress else { return }
-                for result in results {
-                    guard let source = result.parameterGradients[index]?.pointer else { continue }
-                    for i in 0..<target.count { base[i] += source[i] }
-                }
-            }
-        }
-        compiled.pool.recycle(results.flatMap { $0.parameterGradients.compactMap { $0 } })
+        // Gradients were added in micro-batch order by the workers; statistics too, here.
         compiled.updateRunningStatistics(results: results)
         return Self.combine(results)
     }
