@@ -63,11 +63,13 @@ extension SyntheticScene {
     /// Writes the scene's bands and labels into `folder` (created when missing).
     ///
     /// Work is split into 512 x 512 tiles of each output grid. Tiles are rendered in parallel by
-    /// `options.threads` Dispatch workers, at most `threads + 2` ahead of the writer, and written
+    /// `options.threads` Dispatch workers, at most `threads + 1` ahead of the writer, and written
     /// in a fixed order (tile rows top to bottom, tiles left to right, bands in order, then the
-    /// labels) by the calling thread, so the files are byte-identical for any thread count.
+    /// labels) by the calling thread, so the files are byte-identical for any thread count. (The
+    /// order of tiles inside a file follows GDAL's block-cache evictions, so byte identity also
+    /// needs the same GDAL version and `GDAL_CACHEMAX`; pixel values never depend on them.)
     /// Memory: about 7 MB per tile in flight plus GDAL's block cache (`GDAL_CACHEMAX`, by default
-    /// 5 % of RAM; the `landcover generate` command caps it at 64 MB). Each file is written to a
+    /// 5 % of RAM; the `landcover generate` command caps it at 32 MB). Each file is written to a
     /// temporary name and renamed when complete; on error nothing is left under the final names.
     ///
     /// - Throws: ``SynthesisError`` for bad options or an unusable folder, ``RasterIO/RasterIOError``
@@ -177,7 +179,7 @@ extension SyntheticScene {
     /// Renders `jobs` on worker threads and writes them in order on this thread; returns the
     /// label histogram.
     private func runPipeline(jobs: [TileJob], threads: Int, writers: [RasterWriter], labelWriter: ClassRasterWriter) throws -> [Int] {
-        let queue = TileQueue(jobCount: jobs.count, lookahead: threads + 2)
+        let queue = TileQueue(jobCount: jobs.count, lookahead: threads + 1)
         let group = DispatchGroup()
         let scene = self
         for _ in 0..<threads {

@@ -20,7 +20,8 @@ public struct SyntheticSceneSpec: Equatable, Sendable {
     public var width: Int
     /// Height in pixels of the 10 m grid (1...``maximumSide``).
     public var height: Int
-    /// The seed; the same seed and spec give byte-identical files.
+    /// The seed; the same seed and spec give the same pixels (and byte-identical files, see
+    /// ``SyntheticScene/write(to:options:)``).
     public var seed: UInt64
     /// Land-cover classes in label order (label value `i` = `classes[i]`); 1...254 classes.
     public var classes: [SyntheticClass]
