@@ -68,6 +68,8 @@ import Training
         let cases: [(String, Network, ModelContract, Int)] = [
             ("small CNN + BN", try ModelZoo.smallCNN(inputChannels: 4, classes: 3, batchNormalization: true, seed: 1),
              Self.contract(bands: 4, classes: 3, patchSize: 16), 3),
+            ("ResNet-18", try ModelZoo.resnet18(inputChannels: 13, classes: 10, seed: 6),
+             Self.contract(bands: 13, classes: 10, patchSize: 16, output: .probabilities), 10),
             ("VGG with dropout", try ModelZoo.vgg(inputChannels: 3, classes: 4, widths: [8, 16], seed: 2),
              Self.contract(bands: 3, classes: 4, patchSize: 16, output: .probabilities), 4),
             ("U-Net, transposed convolutions", try ModelZoo.unet(inputChannels: 3, classes: 4, baseChannels: 4, seed: 3),
