@@ -39,6 +39,16 @@ def starts(length, patch):
     return result
 
 
+def owner_edges(positions, length, patch):
+    """Column (or row) boundaries between patches: pixels up to the midpoint of two patch centres
+    belong to the earlier patch (ties included), as in landcover's patch mode."""
+    edges = [0]
+    for a, b in zip(positions, positions[1:]):
+        edges.append(min(a + patch, (a + b + patch + 1) // 2))
+    edges.append(length)
+    return edges
+
+
 def main():
     scene, model, out = sys.argv[1:4]
     patch, scale, offset = contract(model)
@@ -51,16 +61,9 @@ def main():
                        transform=src.transform, nodata=255, tiled=True, blockxsize=512, blockysize=512,
                        compress="deflate")
         cols, rows = starts(width, patch), starts(height, patch)
-        # Pixels up to the midpoint of two patch centres belong to the earlier patch (ties included).
-        def owner_edges(positions, length):
-            edges = [0]
-            for a, b in zip(positions, positions[1:]):
-                edges.append(min(a + patch, (a + b + patch + 1) // 2))
-            edges.append(length)
-            return edges
         with rasterio.open(out, "w", **profile) as dst:
-            xedges = owner_edges(cols, width)
-            yedges = owner_edges(rows, height)
+            xedges = owner_edges(cols, width, patch)
+            yedges = owner_edges(rows, height, patch)
             for ri, top in enumerate(rows):
                 strip = src.read(window=Window(0, top, width, min(patch, height - top)), boundless=True, fill_value=nodata or 0)
                 strip = strip.astype(np.float32)

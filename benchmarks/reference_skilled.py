@@ -21,7 +21,7 @@ import onnxruntime as ort  # noqa: E402
 import rasterio  # noqa: E402
 from rasterio.windows import Window  # noqa: E402
 
-from reference_serial import contract, starts  # noqa: E402
+from reference_serial import contract, owner_edges, starts  # noqa: E402
 
 
 def main():
@@ -45,14 +45,7 @@ def main():
         width, height, bands, nodata = src.width, src.height, src.count, src.nodata
         block_h, block_w = src.block_shapes[0]
         cols, rows = starts(width, patch), starts(height, patch)
-
-        def owner_edges(positions, length):
-            edges = [0]
-            for a, b in zip(positions, positions[1:]):
-                edges.append(min(a + patch, (a + b + patch + 1) // 2))
-            edges.append(length)
-            return edges
-        xedges, yedges = owner_edges(cols, width), owner_edges(rows, height)
+        xedges, yedges = owner_edges(cols, width, patch), owner_edges(rows, height, patch)
         tiles = [(ty, tx) for ty in range(0, height, block_h) for tx in range(0, width, block_w)]
         tasks = queue.Queue(maxsize=4)
         results = queue.Queue()
