@@ -15,8 +15,39 @@ public struct RunProgress: Sendable {
     public var patchesTotal: Int
 }
 
+/// How a batch run treats scenes done before, and which share of the batch it takes.
+public struct BatchOptions: Sendable {
+    /// Redo every scene, even unchanged ones.
+    public var force: Bool
+    /// Only this shard's scenes (nil: all).
+    public var shard: Shard?
+    /// Where runs and scenes are recorded; nil runs every scene and records nothing (the
+    /// history is what makes a run idempotent).
+    public var history: RunHistory?
+
+    /// Creates batch options.
+    public init(force: Bool = false, shard: Shard? = nil, history: RunHistory? = nil) {
+        self.force = force
+        self.shard = shard
+        self.history = history
+    }
+}
+
 /// Runs a pipeline: every scene in turn, each isolated (a failing scene is recorded and the run
 /// goes on), each written to temporary files renamed only when complete.
+///
+/// With a ``RunHistory`` the run is idempotent: a scene is **skipped** when its latest `done`
+/// record has the current model SHA-256, pipeline-settings fingerprint and inputs fingerprint,
+/// every output file it recorded (map and its `.aux.xml`, probabilities, preview, STAC item, as
+/// enabled) is still on disk with the recorded size and modification time, and the map's
+/// `LANDCOVER_*` provenance carries the same three fingerprints. Anything else (a missing or
+/// replaced file, a new model, changed inputs or settings, no record) redoes the scene. The `done`
+/// record is written only after the last output is in place, so a run killed between committing
+/// the map and writing the STAC item leaves no `done` record and the next run redoes the scene.
+///
+/// The caller must hold the pipeline's ``RunLock`` (for the shard) while running with a history:
+/// the runner removes temporary files of its own scenes' outputs as stale, and marks runs of the
+/// same pipeline and shard still recorded as running as interrupted.
 public final class PipelineRunner {
     public let plan: PipelinePlan
     public let toolVersion: String
@@ -25,7 +56,7 @@ public final class PipelineRunner {
 
     /// - Parameters:
     ///   - toolVersion: recorded in outputs and the report.
-    ///   - logger: receives one line per scene (and the failures).
+    ///   - logger: receives one line per scene (done, skipped, failed) and one per run.
     ///   - workers: overrides `runtime.threads` (the command line's `--threads`).
     public init(plan: PipelinePlan, toolVersion: String, logger: Logger, workers: Int? = nil) {
         self.plan = plan
@@ -49,9 +80,34 @@ public final class PipelineRunner {
                                   compression: p.output.compression)
     }
 
-    /// Classifies every scene and returns the report (also when scenes failed).
-    /// - Throws: only when the output folder cannot be created (nothing can be written then).
-    public func run(progress: @escaping (RunProgress) -> Void = { _ in }) throws -> RunReport {
+    /// The scenes this run takes, in pipeline order: duplicates (the same scene key twice, e.g. a
+    /// glob overlapping a listed path) dropped, then only `shard`'s share.
+    public func selectedScenes(shard: Shard?) -> [(input: SceneInput, key: String)] {
+        var seen = Set<String>()
+        var selected: [(SceneInput, String)] = []
+        for input in plan.scenes {
+            let key = BatchFingerprint.sceneKey(input, baseFolder: plan.pipeline.baseFolder)
+            guard seen.insert(key).inserted else { continue }
+            if let shard, !shard.contains(sceneKey: key) { continue }
+            selected.append((input, key))
+        }
+        return selected
+    }
+
+    /// Fingerprints shared by every scene of a run.
+    private struct RunContext {
+        var modelHash: String
+        var pipelineHash: String?
+        var settingsHash: String
+        var options: BatchOptions
+        var runID: Int64?
+        var temporaries: TemporaryFiles
+    }
+
+    /// Classifies this run's scenes and returns the report (also when scenes failed).
+    /// - Throws: when the output folder cannot be created or the model hashed (nothing can be
+    ///   written then), or when the history cannot be written (``RunHistoryError``).
+    public func run(options: BatchOptions = BatchOptions(), progress: @escaping (RunProgress) -> Void = { _ in }) throws -> RunReport {
         let started = Date()
         let folder = plan.outputFolder
         do {
@@ -59,70 +115,342 @@ public final class PipelineRunner {
         } catch {
             throw PipelineError.invalidValue(key: "output.folder", value: plan.pipeline.output.folder, reason: "cannot be created (\(error.localizedDescription)); check the path and permissions")
         }
-        for stale in RasterWriter.removeStaleTemporaryFiles(in: folder) {
-            logger.notice("removed a temporary file left by an interrupted run", metadata: ["file": "\(stale)"])
+        let temporaries = TemporaryFiles()
+        if options.shard == nil {
+            // Unsharded: sweep every temporary file of a process that is gone. Sharded runs share
+            // the folder with live shards and remove only their own scenes' temporaries.
+            for stale in temporaries.removeAbandoned(in: folder) {
+                logger.notice("removed a temporary file left by an interrupted run", metadata: ["event": "cleanup", "file": "\(stale)"])
+            }
         }
         // GDAL's block cache takes a quarter of the memory budget.
         GDALEnvironment.setCacheMax(bytes: max(16 << 20, (plan.pipeline.runtime.memoryMiB << 20) / 4))
         let modelHash = try SHA256.hex(ofFile: plan.modelPath)
         let pipelineHash = try plan.pipelinePath.map { try SHA256.hex(ofFile: $0) }
+        let settingsHash = BatchFingerprint.settings(plan.pipeline)
+        let selected = selectedScenes(shard: options.shard)
+
+        var context = RunContext(modelHash: modelHash, pipelineHash: pipelineHash, settingsHash: settingsHash,
+                                 options: options, runID: nil, temporaries: temporaries)
+        if let history = options.history {
+            let interrupted = try history.markInterrupted(pipelinePath: plan.pipelinePath, shard: options.shard?.description)
+            for id in interrupted {
+                logger.notice("an earlier run was interrupted", metadata: ["event": "run", "status": "interrupted", "run_id": "\(id)"])
+            }
+            context.runID = try history.startRun(RunStart(
+                pipelinePath: plan.pipelinePath, pipelineSHA256: pipelineHash, settingsSHA256: settingsHash,
+                modelPath: plan.modelPath, modelSHA256: modelHash, version: toolVersion, shard: options.shard?.description,
+                forced: options.force, scenes: selected.count), started: started)
+        }
+        var startMetadata: Logger.Metadata = ["event": "run", "status": "started", "scenes": "\(selected.count)",
+                                              "model_sha256": "\(modelHash.prefix(12))"]
+        if let shard = options.shard { startMetadata["shard"] = "\(shard)"; startMetadata["batch_scenes"] = "\(plan.scenes.count)" }
+        if let runID = context.runID { startMetadata["run_id"] = "\(runID)" }
+        logger.info("run started", metadata: startMetadata)
+
         var scenes: [SceneReport] = []
-        for (index, input) in plan.scenes.enumerated() {
-            let report = runScene(input, index: index, modelHash: modelHash, pipelineHash: pipelineHash, progress: progress)
-            scenes.append(report)
+        do {
+            for (index, scene) in selected.enumerated() {
+                scenes.append(try runScene(scene.input, key: scene.key, index: index, count: selected.count,
+                                           context: context, progress: progress))
+            }
+        } catch {
+            if let history = options.history, let runID = context.runID {
+                try? history.finishRun(id: runID, status: "error", done: scenes.filter { $0.status == .done }.count,
+                                       skipped: scenes.filter { $0.status == .skipped }.count,
+                                       failed: scenes.filter { $0.status == .failed }.count,
+                                       seconds: Date().timeIntervalSince(started), error: "\(error)")
+            }
+            throw error
         }
         let finished = Date()
         let formatter = ISO8601DateFormatter()
-        return RunReport(version: toolVersion, started: formatter.string(from: started), finished: formatter.string(from: finished),
-                         seconds: finished.timeIntervalSince(started), pipelinePath: plan.pipelinePath, pipelineSHA256: pipelineHash,
-                         modelPath: plan.modelPath, modelSHA256: modelHash, workers: workers, scenes: scenes)
+        var report = RunReport(version: toolVersion, started: formatter.string(from: started), finished: formatter.string(from: finished),
+                               seconds: finished.timeIntervalSince(started), pipelinePath: plan.pipelinePath, pipelineSHA256: pipelineHash,
+                               modelPath: plan.modelPath, modelSHA256: modelHash, workers: workers, scenes: scenes)
+        report.settingsSHA256 = settingsHash
+        report.runID = context.runID
+        report.shard = options.shard?.description
+        report.batchScenes = plan.scenes.count
+        report.forced = options.force
+        report.history = options.history?.path
+        if let history = options.history, let runID = context.runID {
+            try history.finishRun(id: runID, status: report.failed > 0 ? "failed" : "done", done: report.succeeded,
+                                  skipped: report.skipped, failed: report.failed, seconds: report.seconds)
+        }
+        logger.log(level: report.failed > 0 ? .warning : .info, "run finished", metadata: [
+            "event": "run", "status": report.failed > 0 ? "failed" : "done", "scenes": "\(scenes.count)",
+            "done": "\(report.succeeded)", "skipped": "\(report.skipped)", "failed": "\(report.failed)",
+            "seconds": "\(String(format: "%.2f", report.seconds))",
+        ])
+        return report
     }
 
-    private func runScene(_ input: SceneInput, index: Int, modelHash: String, pipelineHash: String?,
-                          progress: @escaping (RunProgress) -> Void) -> SceneReport {
-        do {
-            let job = try plan.job(for: input)
-            let name = job.input.name ?? job.scene.name
-            let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
-            var provenance = ["version": toolVersion, "model": URL(fileURLWithPath: plan.modelPath).lastPathComponent,
-                              "model_sha256": modelHash, "scene": name, "mode": job.mode.rawValue,
-                              "inputs": job.input.paths.joined(separator: ";")]
-            if let pipelineHash { provenance["pipeline_sha256"] = pipelineHash }
-            let sceneCount = plan.scenes.count
-            let result = try classifier.run(provenance: provenance) { done, total in
-                progress(RunProgress(sceneIndex: index, sceneCount: sceneCount, sceneName: name, patchesDone: done, patchesTotal: total))
-            }
-            let legend = try ClassLegend(names: plan.contract.classNames,
-                                         colors: plan.contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
-            if let previewPath = job.previewPath {
-                try PreviewRenderer.write(path: previewPath, classes: result.preview, width: result.previewWidth,
-                                          height: result.previewHeight, legend: legend, classPixels: result.classPixels,
-                                          title: "\(name) - \(plan.modelName)")
-            }
-            if let stacPath = job.stacPath {
-                let id = URL(fileURLWithPath: job.outputPath).deletingPathExtension().lastPathComponent
-                let item = try STACItem.make(id: id, grid: result.outputGrid, legend: legend, nodata: legend.nodataValue,
-                                             mapPath: job.outputPath, previewPath: job.previewPath,
-                                             cloudOptimized: plan.pipeline.output.format == .cog, date: job.date, created: Date(),
-                                             properties: ["scene": name, "model": plan.modelName, "model_sha256": modelHash,
-                                                          "mode": job.mode.rawValue, "version": toolVersion])
-                try STACItem.writeJSON(item, to: stacPath)
-            }
-            let rate = result.times.wall > 0 ? Double(result.patches) / result.times.wall : 0
-            logger.info("scene done", metadata: [
-                "scene": "\(name)", "output": "\(job.outputPath)", "patches": "\(result.patches)",
-                "seconds": "\(String(format: "%.2f", result.times.wall))", "patches_per_second": "\(String(format: "%.0f", rate))",
-            ])
-            return SceneReport(name: name, inputs: job.input.paths, status: .done, error: nil, output: job.outputPath,
-                               preview: job.previewPath, stac: job.stacPath, width: result.outputGrid.width,
-                               height: result.outputGrid.height, epsg: result.outputGrid.spatialReference?.epsg,
-                               mode: job.mode.rawValue, patches: result.patches, classifiedPatches: result.classifiedPatches,
-                               classes: zip(plan.contract.classNames, result.classPixels).map { SceneReport.ClassCount(name: $0, pixels: $1) },
-                               nodataPixels: result.nodataPixels, times: result.times)
-        } catch {
-            let message = "\(error)"
-            logger.error("scene failed", metadata: ["scene": "\(input.label)", "error": "\(message)"])
-            return .failure(name: input.name ?? input.label, inputs: input.paths, error: message)
+    /// Output roles this pipeline's settings require for a complete scene.
+    private var requiredRoles: [String] {
+        let output = plan.pipeline.output
+        return ["map"] + (output.probabilities ? ["probabilities"] : []) + (output.preview ? ["preview"] : []) + (output.stac ? ["stac"] : [])
+    }
+
+    private enum Decision {
+        case skip(SceneRecord)
+        case redo(String)
+    }
+
+    /// Whether the scene's latest `done` record still describes what is on disk (see the type's
+    /// documentation).
+    private func decide(key: String, fingerprint: String, context: RunContext, history: RunHistory) throws -> Decision {
+        guard let last = try history.lastDone(sceneKey: key, settingsSHA256: context.settingsHash) else {
+            return .redo(try history.wasEverDone(sceneKey: key) ? "pipeline settings changed" : "new")
         }
+        if last.modelSHA256 != context.modelHash { return .redo("model changed") }
+        if last.inputsFingerprint != fingerprint { return .redo("inputs changed") }
+        let recorded = Set(last.outputs.map(\.role))
+        if let missing = requiredRoles.first(where: { !recorded.contains($0) }) {
+            return .redo("no \(missing) output recorded")
+        }
+        for output in last.outputs {
+            guard let stamp = try? FileStamp(path: output.path) else {
+                return .redo("\(output.role) output missing")
+            }
+            if stamp.bytes != output.bytes || stamp.modifiedNanosecondsSince1970 != output.modifiedNanoseconds {
+                return .redo("\(output.role) output changed since run \(last.runID)")
+            }
+        }
+        guard let map = last.outputs.first(where: { $0.role == "map" }), let dataset = try? RasterDataset(path: map.path) else {
+            return .redo("map unreadable")
+        }
+        let metadata = dataset.metadata()
+        guard metadata["LANDCOVER_MODEL_SHA256"] == context.modelHash,
+              metadata["LANDCOVER_SETTINGS_SHA256"] == context.settingsHash,
+              metadata["LANDCOVER_INPUTS_FINGERPRINT"] == fingerprint else {
+            return .redo("map provenance differs")
+        }
+        return .skip(last)
+    }
+
+    /// Runs or skips one scene. Scene errors become a `failed` report; only history errors throw.
+    private func runScene(_ input: SceneInput, key: String, index: Int, count: Int, context: RunContext,
+                          progress: @escaping (RunProgress) -> Void) throws -> SceneReport {
+        let started = Date()
+        let history = context.options.history
+        let maskFile = plan.pipeline.nodata.maskPath.map(plan.pipeline.resolve)
+        var identity = RunHistory.SceneStart(sceneKey: key, name: input.name ?? input.label, inputs: input.paths,
+                                             inputsFingerprint: nil, modelSHA256: context.modelHash,
+                                             settingsSHA256: context.settingsHash)
+        var reason = context.options.force ? "--force" : "new"
+        let fingerprint: String
+        do {
+            fingerprint = try BatchFingerprint.inputs(input, extraFiles: maskFile.map { [$0] } ?? [], baseFolder: plan.pipeline.baseFolder)
+            identity.inputsFingerprint = fingerprint
+        } catch {
+            return try recordFailure(identity: identity, input: input, error: error, reason: reason, started: started, context: context)
+        }
+
+        if let history, !context.options.force {
+            switch try decide(key: key, fingerprint: fingerprint, context: context, history: history) {
+            case .skip(let record):
+                identity.name = record.name
+                for path in record.outputs.map(\.path) { context.temporaries.removeStale(for: path) }
+                let why = "unchanged since run \(record.runID)"
+                if let runID = context.runID {
+                    try history.recordSkipped(runID: runID, identity, reason: why, output: record.output,
+                                              outputs: record.outputs, started: started)
+                }
+                logger.info("scene skipped", metadata: [
+                    "event": "scene", "status": "skipped", "scene": "\(record.name)", "reason": "\(why)",
+                    "output": "\(record.output ?? "")",
+                ])
+                let path = { (role: String) in record.outputs.first { $0.role == role }?.path }
+                var report = SceneReport(name: record.name, inputs: input.paths, status: .skipped, error: nil,
+                                         output: record.output, preview: path("preview"), stac: path("stac"))
+                report.probabilities = path("probabilities")
+                report.reason = why
+                report.inputsFingerprint = fingerprint
+                report.outputs = record.outputs
+                return report
+            case .redo(let why):
+                reason = why
+            }
+        }
+
+        let sceneID = try history.flatMap { history in
+            try context.runID.map { try history.startScene(runID: $0, identity, reason: reason, started: started) }
+        }
+        let outcome: Result<(SceneReport, [OutputFileRecord]), any Error>
+        do {
+            outcome = .success(try classify(input, fingerprint: fingerprint, reason: reason, index: index, count: count,
+                                            context: context, progress: progress))
+        } catch {
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success(let (report, outputs)):
+            if let history, let sceneID {
+                try history.finishScene(id: sceneID, status: "done", name: report.name, seconds: Date().timeIntervalSince(started),
+                                        times: report.times, patches: report.patches, output: report.output, outputs: outputs)
+            }
+            let wall = report.times?.wall ?? 0
+            let rate = wall > 0 ? Double(report.patches ?? 0) / wall : 0
+            logger.info("scene done", metadata: [
+                "event": "scene", "status": "done", "scene": "\(report.name)", "reason": "\(reason)",
+                "output": "\(report.output ?? "")", "patches": "\(report.patches ?? 0)",
+                "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
+                "patches_per_second": "\(String(format: "%.0f", rate))",
+            ])
+            return report
+        case .failure(let error):
+            if let history, let sceneID {
+                try history.finishScene(id: sceneID, status: "failed", error: "\(error)", seconds: Date().timeIntervalSince(started))
+            }
+            return failureReport(input: input, error: error, reason: reason, fingerprint: fingerprint)
+        }
+    }
+
+    /// Records and logs a scene that failed before it could start (e.g. a missing input).
+    private func recordFailure(identity: RunHistory.SceneStart, input: SceneInput, error: any Error, reason: String,
+                               started: Date, context: RunContext) throws -> SceneReport {
+        if let history = context.options.history, let runID = context.runID {
+            let id = try history.startScene(runID: runID, identity, reason: reason, started: started)
+            try history.finishScene(id: id, status: "failed", error: "\(error)", seconds: Date().timeIntervalSince(started))
+        }
+        return failureReport(input: input, error: error, reason: reason, fingerprint: nil)
+    }
+
+    private func failureReport(input: SceneInput, error: any Error, reason: String, fingerprint: String?) -> SceneReport {
+        let message = "\(error)"
+        logger.error("scene failed", metadata: ["event": "scene", "status": "failed", "scene": "\(input.name ?? input.label)",
+                                                "reason": "\(reason)", "error": "\(message)"])
+        var report = SceneReport.failure(name: input.name ?? input.label, inputs: input.paths, error: message)
+        report.reason = reason
+        report.inputsFingerprint = fingerprint
+        return report
+    }
+
+    /// Classifies a scene and writes every output; returns the report and the output records.
+    private func classify(_ input: SceneInput, fingerprint: String, reason: String, index: Int, count: Int,
+                          context: RunContext, progress: @escaping (RunProgress) -> Void) throws -> (SceneReport, [OutputFileRecord]) {
+        let job = try plan.job(for: input)
+        let name = job.input.name ?? job.scene.name
+        for path in [job.outputPath, job.probabilitiesPath, job.previewPath, job.stacPath].compactMap({ $0 }) {
+            context.temporaries.removeStale(for: path)
+        }
+        let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
+        // Everything here ends up in the files: keep it deterministic (no times, hosts or pids).
+        var provenance = ["version": toolVersion, "model": URL(fileURLWithPath: plan.modelPath).lastPathComponent,
+                          "model_sha256": context.modelHash, "scene": name, "mode": job.mode.rawValue,
+                          "inputs": job.input.paths.joined(separator: ";"), "inputs_fingerprint": fingerprint,
+                          "settings_sha256": context.settingsHash]
+        if let pipelineHash = context.pipelineHash { provenance["pipeline_sha256"] = pipelineHash }
+        let result = try classifier.run(provenance: provenance) { done, total in
+            progress(RunProgress(sceneIndex: index, sceneCount: count, sceneName: name, patchesDone: done, patchesTotal: total))
+        }
+        let legend = try ClassLegend(names: plan.contract.classNames,
+                                     colors: plan.contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
+        if let previewPath = job.previewPath {
+            try PreviewRenderer.write(path: previewPath, classes: result.preview, width: result.previewWidth,
+                                      height: result.previewHeight, legend: legend, classPixels: result.classPixels,
+                                      title: "\(name) - \(plan.modelName)")
+        }
+        if let stacPath = job.stacPath {
+            let id = URL(fileURLWithPath: job.outputPath).deletingPathExtension().lastPathComponent
+            var properties = ["scene": name, "model": plan.modelName, "model_sha256": context.modelHash,
+                              "mode": job.mode.rawValue, "version": toolVersion, "inputs_fingerprint": fingerprint,
+                              "settings_sha256": context.settingsHash]
+            if let pipelineHash = context.pipelineHash { properties["pipeline_sha256"] = pipelineHash }
+            let item = try STACItem.make(id: id, grid: result.outputGrid, legend: legend, nodata: legend.nodataValue,
+                                         mapPath: job.outputPath, previewPath: job.previewPath,
+                                         cloudOptimized: plan.pipeline.output.format == .cog, date: job.date, created: Date(),
+                                         properties: properties)
+            try STACItem.writeJSON(item, to: stacPath)
+        }
+        var outputs: [OutputFileRecord] = []
+        var files: [(String, String)] = [("map", job.outputPath)]
+        if FileManager.default.fileExists(atPath: job.outputPath + ".aux.xml") { files.append(("map_aux", job.outputPath + ".aux.xml")) }
+        if let path = job.probabilitiesPath {
+            files.append(("probabilities", path))
+            if FileManager.default.fileExists(atPath: path + ".aux.xml") { files.append(("probabilities_aux", path + ".aux.xml")) }
+        }
+        if let path = job.previewPath { files.append(("preview", path)) }
+        if let path = job.stacPath { files.append(("stac", path)) }
+        for (role, path) in files {
+            let stamp = try FileStamp(path: path)
+            outputs.append(OutputFileRecord(role: role, path: path, bytes: stamp.bytes,
+                                            modifiedNanoseconds: stamp.modifiedNanosecondsSince1970, sha256: try SHA256.hex(ofFile: path)))
+        }
+        var report = SceneReport(name: name, inputs: job.input.paths, status: .done, error: nil, output: job.outputPath,
+                                 preview: job.previewPath, stac: job.stacPath, width: result.outputGrid.width,
+                                 height: result.outputGrid.height, epsg: result.outputGrid.spatialReference?.epsg,
+                                 mode: job.mode.rawValue, patches: result.patches, classifiedPatches: result.classifiedPatches,
+                                 classes: zip(plan.contract.classNames, result.classPixels).map { SceneReport.ClassCount(name: $0, pixels: $1) },
+                                 nodataPixels: result.nodataPixels, times: result.times)
+        report.probabilities = job.probabilitiesPath
+        report.reason = reason
+        report.inputsFingerprint = fingerprint
+        report.outputs = outputs
+        return (report, outputs)
+    }
+}
+
+/// Temporary files (names carrying ``RasterWriter/temporaryMarker``) that interrupted runs left in
+/// output folders. Each folder is listed once per run; entries are grouped by the final file name
+/// they were written for (`.NAME.landcover-tmp-<pid>...` belongs to `NAME`).
+final class TemporaryFiles: @unchecked Sendable {
+    private let lock = NSLock()
+    private var listings: [String: [String: [String]]] = [:]
+
+    /// The final name a temporary entry was written for, and the writer's pid.
+    static func parse(_ entry: String) -> (owner: String, pid: Int32?)? {
+        guard entry.hasPrefix("."), let marker = entry.range(of: RasterWriter.temporaryMarker) else { return nil }
+        let owner = String(entry[entry.index(after: entry.startIndex)..<marker.lowerBound])
+        let digits = entry[marker.upperBound...].prefix { $0.isASCII && $0.isNumber }
+        return (owner, Int32(digits))
+    }
+
+    private func listing(_ folder: String) -> [String: [String]] {
+        if let cached = listings[folder] { return cached }
+        var byOwner: [String: [String]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            if let parsed = Self.parse(entry) { byOwner[parsed.owner, default: []].append(entry) }
+        }
+        listings[folder] = byOwner
+        return byOwner
+    }
+
+    /// Removes the temporaries found at the start of the run for `path` (the caller owns the
+    /// scene, so none of them belongs to a live writer).
+    func removeStale(for path: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        let folder = (path as NSString).deletingLastPathComponent, name = (path as NSString).lastPathComponent
+        var byOwner = listing(folder)
+        for entry in byOwner[name] ?? [] {
+            try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(entry))
+        }
+        byOwner[name] = nil
+        listings[folder] = byOwner
+    }
+
+    /// Removes every temporary file in `folder` whose writer is no longer running on this host
+    /// (or whose pid cannot be read); returns the removed paths.
+    func removeAbandoned(in folder: String) -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        var removed: [String] = []
+        var byOwner = listing(folder)
+        for (owner, entries) in byOwner {
+            var kept: [String] = []
+            for entry in entries {
+                if let pid = Self.parse(entry)?.pid, pid != getpid(), kill(pid, 0) == 0 || errno == EPERM {
+                    kept.append(entry)
+                    continue
+                }
+                let full = (folder as NSString).appendingPathComponent(entry)
+                if (try? FileManager.default.removeItem(atPath: full)) != nil { removed.append(full) }
+            }
+            byOwner[owner] = kept.isEmpty ? nil : kept
+        }
+        listings[folder] = byOwner
+        return removed.sorted()
     }
 }

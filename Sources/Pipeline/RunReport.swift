@@ -17,24 +17,54 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var modelSHA256: String
     /// Worker threads used.
     public var workers: Int
-    /// One entry per scene, in pipeline order.
+    /// One entry per scene of this run (this shard's share), in pipeline order.
     public var scenes: [SceneReport]
+    /// Fingerprint of the pipeline settings that shape outputs (see ``BatchFingerprint/settings(_:)``).
+    public var settingsSHA256: String?
+    /// The run's id in the run history (nil without a history).
+    public var runID: Int64?
+    /// `K/N` when the run processed one shard of the batch.
+    public var shard: String?
+    /// Scenes in the whole batch (all shards).
+    public var batchScenes: Int?
+    /// True when `--force` redid unchanged scenes.
+    public var forced: Bool?
+    /// Path of the run history database.
+    public var history: String?
 
-    /// Scenes that completed.
+    /// Creates a report.
+    public init(version: String, started: String, finished: String, seconds: Double, pipelinePath: String?,
+                pipelineSHA256: String?, modelPath: String, modelSHA256: String, workers: Int, scenes: [SceneReport]) {
+        self.version = version
+        self.started = started
+        self.finished = finished
+        self.seconds = seconds
+        self.pipelinePath = pipelinePath
+        self.pipelineSHA256 = pipelineSHA256
+        self.modelPath = modelPath
+        self.modelSHA256 = modelSHA256
+        self.workers = workers
+        self.scenes = scenes
+    }
+
+    /// Scenes that completed in this run.
     public var succeeded: Int { scenes.filter { $0.status == .done }.count }
+    /// Scenes skipped because they were unchanged since an earlier run.
+    public var skipped: Int { scenes.filter { $0.status == .skipped }.count }
     /// Scenes that failed.
     public var failed: Int { scenes.filter { $0.status == .failed }.count }
 
     enum CodingKeys: String, CodingKey {
-        case version, started, finished, seconds, workers, scenes
+        case version, started, finished, seconds, workers, scenes, shard, forced, history
         case pipelinePath = "pipeline_path", pipelineSHA256 = "pipeline_sha256"
         case modelPath = "model_path", modelSHA256 = "model_sha256"
+        case settingsSHA256 = "settings_sha256", runID = "run_id", batchScenes = "batch_scenes"
     }
 }
 
 /// What happened to one scene.
 public struct SceneReport: Codable, Sendable, Equatable {
-    /// Outcome of a scene.
+    /// Outcome of a scene: classified in this run, failed, or skipped as unchanged.
     public enum Status: String, Codable, Sendable {
         case done, failed, skipped
     }
@@ -67,10 +97,43 @@ public struct SceneReport: Codable, Sendable, Equatable {
     public var nodataPixels: Int?
     /// Seconds per stage (summed over threads) and wall seconds.
     public var times: StageTimes?
+    /// The per-class probabilities file, when enabled.
+    public var probabilities: String?
+    /// Why the scene ran (`new`, `model changed`, `inputs changed`, `--force`, ...) or why it
+    /// was skipped (`unchanged since run N`).
+    public var reason: String?
+    /// Fingerprint of the input files (paths, sizes, modification times).
+    public var inputsFingerprint: String?
+    /// Every output file with its size, modification time and SHA-256.
+    public var outputs: [OutputFileRecord]?
+
+    /// Creates a scene report.
+    public init(name: String, inputs: [String], status: Status, error: String? = nil, output: String? = nil,
+                preview: String? = nil, stac: String? = nil, width: Int? = nil, height: Int? = nil, epsg: Int? = nil,
+                mode: String? = nil, patches: Int? = nil, classifiedPatches: Int? = nil, classes: [ClassCount]? = nil,
+                nodataPixels: Int? = nil, times: StageTimes? = nil) {
+        self.name = name
+        self.inputs = inputs
+        self.status = status
+        self.error = error
+        self.output = output
+        self.preview = preview
+        self.stac = stac
+        self.width = width
+        self.height = height
+        self.epsg = epsg
+        self.mode = mode
+        self.patches = patches
+        self.classifiedPatches = classifiedPatches
+        self.classes = classes
+        self.nodataPixels = nodataPixels
+        self.times = times
+    }
 
     enum CodingKeys: String, CodingKey {
         case name, inputs, status, error, output, preview, stac, width, height, epsg, mode, patches, classes, times
-        case classifiedPatches = "classified_patches", nodataPixels = "nodata_pixels"
+        case probabilities, reason, outputs
+        case classifiedPatches = "classified_patches", nodataPixels = "nodata_pixels", inputsFingerprint = "inputs_fingerprint"
     }
 
     /// A failed scene.
