@@ -8,7 +8,7 @@ struct Landcover: ParsableCommand {
         commandName: "landcover",
         abstract: "Turn multispectral satellite scenes into georeferenced land-cover maps with a CNN.",
         version: LandcoverVersion.string,
-        subcommands: [InfoCommand.self, StackCommand.self, ModelCommand.self, RunCommand.self, ValidateCommand.self,
+        subcommands: [InfoCommand.self, StackCommand.self, ModelCommand.self, RunCommand.self, ValidateCommand.self, HistoryCommand.self,
                       TrainCommand.self, EvaluateCommand.self]
     )
 }

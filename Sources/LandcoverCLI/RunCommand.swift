@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import Pipeline
 
-/// `landcover run PIPELINE.yaml`: classify every scene of a pipeline file.
+/// `landcover run PIPELINE.yaml [SCENE...]`: classify every scene of a pipeline file, as a
+/// restartable, idempotent batch (see README, "Batch runs").
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -12,44 +13,134 @@ struct RunCommand: ParsableCommand {
         Writes, per scene, a class GeoTIFF/COG (colour table, class names, nodata, optional
         confidence band), optional per-class probabilities, a preview PNG and a STAC item, each
         under a temporary name renamed when complete. A failing scene is reported and the run
-        goes on. A JSON run report is written at the end. Exit codes: 0 all scenes done, 1 some
-        scenes failed, 2 invalid pipeline or arguments, 4 unexpected failure.
+        goes on. Scenes whose outputs exist and whose inputs, model and pipeline settings are
+        unchanged since their last run are skipped (--force redoes them). Runs and scenes are
+        recorded in an SQLite history (see `landcover history`); a JSON report is written per
+        run. One run per pipeline (and shard) at a time: a second one exits with code 3, or
+        waits with --wait. Exit codes: 0 every scene done or unchanged, 1 some scenes failed,
+        2 invalid pipeline or arguments, 3 another run holds the lock, 4 unexpected failure.
         """)
 
     @Argument(help: "The pipeline file (YAML; schema in pipelines/README.md).")
     var pipeline: String
 
+    @Argument(help: "Extra scenes (paths or quoted globs, relative to the current folder), added to the pipeline's inputs.")
+    var scenes: [String] = []
+
     @Option(help: "Classifier threads (overrides runtime.threads).")
     var threads: Int?
 
-    @Option(help: "Where to write the JSON run report (default: <output folder>/landcover-report.json).")
+    @Option(help: "Where to write the latest JSON run report (default: <output folder>/landcover-report.json); every run also writes <output folder>/reports/run-<UTC time>-<run id>.json.")
     var report: String?
+
+    @Option(help: "The run history database (default: <output folder>/landcover-history.sqlite).")
+    var history: String?
+
+    @Flag(help: "Redo every scene, even those unchanged since their last run.")
+    var force = false
+
+    @Flag(help: "When another run holds the pipeline's lock, wait for it instead of exiting with code 3.")
+    var wait = false
+
+    @Option(help: "Process shard K of N (K from 0): the scenes whose stable hash modulo N is K. Default: from JOB_COMPLETION_INDEX (Kubernetes), SLURM_ARRAY_TASK_ID (Slurm) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch) when set.")
+    var shard: String?
+
+    @Option(name: .customLong("shard-count"), help: "Number of shards for a scheduler index that comes without it (Kubernetes Indexed Jobs, AWS Batch); or set LANDCOVER_SHARD_COUNT.")
+    var shardCount: Int?
 
     @Flag(help: "No progress bar, even on a terminal.")
     var quiet = false
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let shardCount, shardCount < 1 { throw ValidationError("--shard-count must be at least 1") }
     }
 
     func run() throws {
         try CLIErrors.guarded {
-            let file = try PipelineFile.load(path: pipeline)
-            let plan = try PipelinePlan(pipeline: file, pipelinePath: URL(fileURLWithPath: pipeline).standardizedFileURL.path)
-            let terminal = isatty(STDERR_FILENO) != 0 && !quiet
-            let logger = CLILogging.logger(label: "landcover.run", terminal: terminal)
-            let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger, workers: threads)
-            let bar = terminal ? ProgressBar() : nil
-            let result = try runner.run { progress in bar?.update(progress) }
-            bar?.finish()
-            let reportPath = report ?? URL(fileURLWithPath: plan.outputFolder).appendingPathComponent("landcover-report.json").path
-            try AtomicFile.write(try result.jsonData(), to: reportPath)
-            for scene in result.scenes where scene.status == .failed {
-                FileHandle.standardError.write(Data("landcover: scene \(scene.name) failed: \(scene.error ?? "unknown error")\n".utf8))
+            let pipelinePath = URL(fileURLWithPath: pipeline).standardizedFileURL.path
+            let file = try PipelineFile.load(path: pipelinePath)
+                .addingScenes(scenes, workingDirectory: FileManager.default.currentDirectoryPath)
+            let detected = try Shard.detect(explicit: shard, count: shardCount, environment: ProcessInfo.processInfo.environment)
+            let shard = detected.flatMap { $0.shard.count > 1 ? $0.shard : nil }
+            let plan = try PipelinePlan(pipeline: file, pipelinePath: pipelinePath)
+            let isTerminal = isatty(STDERR_FILENO) != 0
+            let logger = CLILogging.logger(label: "landcover.run", terminal: isTerminal)
+            if let detected, let shard {
+                logger.info("shard", metadata: ["event": "shard", "shard": "\(shard)", "source": "\(detected.source)"])
             }
-            print("\(result.scenes.count) scene(s): \(result.succeeded) done, \(result.failed) failed in \(String(format: "%.1f", result.seconds)) s; report: \(reportPath)")
+
+            let folder = plan.outputFolder
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw PipelineError.invalidValue(key: "output.folder", value: file.output.folder, reason: "cannot be created (\(error.localizedDescription)); check the path and permissions")
+            }
+            let lock: RunLock
+            do {
+                lock = try RunLock.acquire(path: RunLock.path(pipelinePath: pipelinePath, outputFolder: folder, shard: shard), wait: wait) { holder in
+                    logger.notice("waiting for the lock", metadata: ["event": "lock", "status": "waiting", "holder": "\(holder)"])
+                }
+            } catch let error as RunLockError {
+                if case .held = error { CLIErrors.fail("\(pipeline): \(error.description)", code: ExitCodes.locked) }
+                CLIErrors.fail(error.description, code: ExitCodes.failure)
+            }
+            defer { lock.release() }
+
+            let historyPath = history.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? RunHistory.defaultPath(outputFolder: folder)
+            let database = try RunHistory(path: historyPath)
+            let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger, workers: threads)
+            let bar = isTerminal && !quiet ? ProgressBar() : nil
+            let result: RunReport
+            do {
+                result = try runner.run(options: BatchOptions(force: force, shard: shard, history: database)) { progress in
+                    bar?.update(progress)
+                }
+            } catch let error as RunHistoryError {
+                bar?.finish()
+                CLIErrors.fail(error.description, code: ExitCodes.failure)
+            }
+            bar?.finish()
+
+            let reportPaths = Self.reportPaths(result: result, folder: folder, latest: report, shard: shard)
+            let data = try result.jsonData()
+            try FileManager.default.createDirectory(atPath: (reportPaths.run as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try AtomicFile.write(data, to: reportPaths.run)
+            try AtomicFile.write(data, to: reportPaths.latest)
+            if let runID = result.runID {
+                do {
+                    try database.setReportPath(runID: runID, path: reportPaths.run)
+                } catch {
+                    CLIErrors.fail("\(error)", code: ExitCodes.failure)
+                }
+            }
+            print(Self.summary(result, shard: shard, report: reportPaths.run))
             if result.failed > 0 { throw ExitCode(ExitCodes.someFailed) }
         }
+    }
+
+    /// The per-run report (`reports/run-<UTC time>-<run id>[-shard-K-of-N].json`) and the latest
+    /// report (`--report`, or `landcover-report[-shard-K-of-N].json`), both in the output folder.
+    static func reportPaths(result: RunReport, folder: String, latest: String?, shard: Shard?) -> (run: String, latest: String) {
+        let stamp = result.started.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        let suffix = shard.map { "-\($0.fileSuffix)" } ?? ""
+        let id = result.runID.map { "\($0)" } ?? "pid\(getpid())"
+        let run = ((folder as NSString).appendingPathComponent("reports") as NSString)
+            .appendingPathComponent("run-\(stamp)-\(id)\(suffix).json")
+        let latestPath = latest.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            ?? (folder as NSString).appendingPathComponent("landcover-report\(suffix).json")
+        return (run, latestPath)
+    }
+
+    /// The one-line summary printed on standard output.
+    static func summary(_ result: RunReport, shard: Shard?, report: String) -> String {
+        let share = shard.map { " (shard \($0) of a batch of \(result.batchScenes ?? 0))" } ?? ""
+        let seconds = String(format: "%.1f", result.seconds)
+        if !result.scenes.isEmpty, result.skipped == result.scenes.count {
+            return "\(result.scenes.count) scene(s)\(share): all unchanged since their last run, nothing to do (\(seconds) s; --force redoes them); report: \(report)"
+        }
+        return "\(result.scenes.count) scene(s)\(share): \(result.succeeded) done, \(result.skipped) skipped (unchanged), \(result.failed) failed in \(seconds) s; report: \(report)"
     }
 }
 
@@ -81,15 +172,16 @@ final class ProgressBar: @unchecked Sendable {
     }
 
     func finish() {
-        FileHandle.standardError.write(Data("\n".utf8))
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
     }
 }
 
-/// Loggers for commands: plain `key=value` lines on stderr (cron, files), terse on a terminal.
+/// Loggers for commands: `key=value` lines on stderr, one per event (see ``KeyValueLogHandler``);
+/// time-stamped when stderr is not a terminal (cron, systemd, batch schedulers).
 enum CLILogging {
     static func logger(label: String, terminal: Bool) -> Logger {
-        var logger = Logger(label: label) { label in StreamLogHandler.standardError(label: label) }
-        logger.logLevel = terminal ? .notice : .info
+        var logger = Logger(label: label) { _ in KeyValueLogHandler(terminal: terminal) }
+        logger.logLevel = .info
         return logger
     }
 }

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// `landcover history [PIPELINE | --history PATH]`: recent runs, failures, or one run's scenes,
+/// from the run history database.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "List recent runs, failed scenes or one run's scenes from the run history.",
+        discussion: """
+        The history is the SQLite database `landcover run` writes (default
+        <output folder>/landcover-history.sqlite). Given a pipeline file, lists that pipeline's
+        runs from the database in its output folder; with --history, every run in that database.
+        Exit codes: 0 listed, 2 no history or invalid arguments.
+        """)
+
+    @Argument(help: "A pipeline file: its output folder's history, its runs only.")
+    var pipeline: String?
+
+    @Option(help: "The history database (default: <output folder of PIPELINE>/landcover-history.sqlite).")
+    var history: String?
+
+    @Flag(help: "List failed and interrupted scenes instead of runs.")
+    var failures = false
+
+    @Option(name: .customLong("run"), help: "List the scenes of this run (its id).")
+    var runID: Int64?
+
+    @Option(help: "At most this many runs or failures, newest first.")
+    var limit = 20
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func validate() throws {
+        if pipeline == nil && history == nil { throw ValidationError("give a pipeline file or --history PATH") }
+        if limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if failures && runID != nil { throw ValidationError("--failures and --run exclude each other") }
+    }
+
+    func run() throws {
+        try CLIErrors.guarded {
+            var pipelinePath: String?
+            var databasePath = history.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            if let pipeline {
+                let path = URL(fileURLWithPath: pipeline).standardizedFileURL.path
+                let file = try PipelineFile.load(path: path)
+                pipelinePath = path
+                if databasePath == nil { databasePath = RunHistory.defaultPath(outputFolder: file.resolve(file.output.folder)) }
+            }
+            guard let databasePath else { throw ValidationError("give a pipeline file or --history PATH") }
+            let database = try RunHistory(path: databasePath, readOnly: true)
+            if let runID {
+                guard let record = try database.run(id: runID) else {
+                    throw PipelineError.invalidValue(key: "--run", value: "\(runID)", reason: "is not a run in \(databasePath); see `landcover history` for the ids")
+                }
+                let scenes = try database.scenes(runID: runID)
+                if json {
+                    try printJSON(RunDetail(history: databasePath, run: record, scenes: scenes))
+                } else {
+                    print(Self.runTable([record]))
+                    print("")
+                    print(Self.sceneTable(scenes))
+                }
+            } else if failures {
+                let records = try database.failures(limit: limit, pipelinePath: pipelinePath)
+                if json {
+                    try printJSON(FailureList(history: databasePath, failures: records))
+                } else {
+                    print(records.isEmpty ? "no failed scenes in \(databasePath)" : Self.failureTable(records))
+                }
+            } else {
+                let records = try database.runs(limit: limit, pipelinePath: pipelinePath)
+                if json {
+                    try printJSON(RunList(history: databasePath, runs: records))
+                } else {
+                    print(records.isEmpty ? "no runs in \(databasePath)" : Self.runTable(records))
+                }
+            }
+        }
+    }
+
+    struct RunList: Encodable {
+        var history: String
+        var runs: [RunRecord]
+    }
+
+    struct FailureList: Encodable {
+        var history: String
+        var failures: [SceneRecord]
+    }
+
+    struct RunDetail: Encodable {
+        var history: String
+        var run: RunRecord
+        var scenes: [SceneRecord]
+    }
+
+    private func printJSON<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    /// Left-aligned columns separated by two spaces.
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    static func runTable(_ runs: [RunRecord]) -> String {
+        table(["run", "started", "status", "scenes", "done", "skipped", "failed", "seconds", "shard", "model", "pipeline"],
+              runs.map { run in
+                  [String(run.id), run.started, run.status + (run.forced ? " (forced)" : ""), String(run.scenes), String(run.done),
+                   String(run.skipped), String(run.failed), run.seconds.map { String(format: "%.1f", $0) } ?? "-",
+                   run.shard ?? "-", String(run.modelSHA256.prefix(12)), run.pipelinePath ?? "-"]
+              })
+    }
+
+    static func failureTable(_ scenes: [SceneRecord]) -> String {
+        table(["run", "scene", "status", "finished", "error"], scenes.map { scene in
+            [String(scene.runID), scene.name, scene.status, scene.finished ?? scene.started, scene.error ?? ""]
+        })
+    }
+
+    static func sceneTable(_ scenes: [SceneRecord]) -> String {
+        table(["scene", "status", "reason", "seconds", "map sha256", "output / error"], scenes.map { scene in
+            [scene.name, scene.status, scene.reason ?? "", scene.seconds.map { String(format: "%.2f", $0) } ?? "-",
+             String(scene.outputs.first { $0.role == "map" }?.sha256.prefix(12) ?? "-"), scene.error ?? scene.output ?? ""]
+        })
+    }
+}
