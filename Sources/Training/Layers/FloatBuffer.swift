@@ -41,8 +41,9 @@ final class FloatBuffer: @unchecked Sendable {
     func zero() { pointer.update(repeating: 0, count: count) }
 }
 
-/// Growable scratch memory of one micro-batch (convolution scratch, im2col columns).
-final class ScratchSpace {
+/// Growable scratch memory of one micro-batch (convolution scratch, im2col columns); used by
+/// one thread at a time, kept by ``BufferPool`` between micro-batches.
+final class ScratchSpace: @unchecked Sendable {
     private var buffers: [FloatBuffer] = []
 
     /// A scratch block of at least `count` floats; `slot` distinguishes blocks used at the same
@@ -61,6 +62,21 @@ final class ScratchSpace {
 final class BufferPool: @unchecked Sendable {
     private let lock = NSLock()
     private var free: [Int: [FloatBuffer]] = [:]
+    private var scratchSpaces: [ScratchSpace] = []
+
+    /// A scratch space for one micro-batch (a recycled one when available).
+    func takeScratch() -> ScratchSpace {
+        lock.lock()
+        defer { lock.unlock() }
+        return scratchSpaces.popLast() ?? ScratchSpace()
+    }
+
+    /// Returns a scratch space for reuse.
+    func recycle(_ scratch: ScratchSpace) {
+        lock.lock()
+        scratchSpaces.append(scratch)
+        lock.unlock()
+    }
 
     /// A buffer of exactly `count` floats, zeroed when `zeroed`.
     func take(_ count: Int, zeroed: Bool) -> FloatBuffer {

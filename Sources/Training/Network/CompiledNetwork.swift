@@ -323,7 +323,8 @@ final class CompiledNetwork: @unchecked Sendable {
 
     private func trainMicroBatch(input: FloatBuffer, shapes: [[Int]], targets: [Int32], loss: CrossEntropyOptions,
                                  gradientScale: Double, generator: SeededGenerator, backward: Bool) -> MicroBatchResult {
-        let scratch = ScratchSpace()
+        let scratch = pool.takeScratch()
+        defer { pool.recycle(scratch) }
         let (values, saved) = forward(input: input, shapes: shapes, training: true, scratch: scratch, generator: generator)
         let result = MicroBatchResult()
         let outputShape = shapes[layers.count]
@@ -370,10 +371,12 @@ final class CompiledNetwork: @unchecked Sendable {
         distribute(count: count, workers: workers) { index in
             let range = plan.range(index)
             let shapes = plan.shapes[range.count] ?? []
+            let scratch = self.pool.takeScratch()
             let (values, _) = self.forward(input: self.slice(inputs, range), shapes: shapes, training: false,
-                                           scratch: ScratchSpace(), generator: SeededGenerator(seed: 0))
+                                           scratch: scratch, generator: SeededGenerator(seed: 0))
             slots[index] = values[self.layers.count].array
             self.pool.recycle(values)
+            self.pool.recycle(scratch)
         }
         var scalars = [Float]()
         for part in slots.all { scalars.append(contentsOf: part ?? []) }
