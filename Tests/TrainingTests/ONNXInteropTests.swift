@@ -148,18 +148,7 @@ import Training
         let inputs = try Self.random([1000, 13, 64, 64], seed: 23)
         try NumpyFile.write(.float32(inputs), to: inputURL)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.packageRoot.appendingPathComponent("scripts/training/ort_predict.py").path,
-                             modelURL.path, inputURL.path, outputURL.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let log = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "ort_predict.py failed: \(String(decoding: log, as: UTF8.self).suffix(2000))")
-
+        try Self.runOnnxruntime(model: modelURL, input: inputURL, output: outputURL)
         let ort = try NumpyFile.read(contentsOf: outputURL).floatTensor
         let engine = try InferenceModel(contentsOf: modelURL)
         guard let ours = try engine.run(inputs: [network.inputName: inputs], threads: 2)[Network.probabilitiesOutputName] else {
@@ -174,6 +163,46 @@ import Training
         #expect(Self.maxDifference(own, ours.scalars) <= 1e-5)
         // Not a degenerate model: several classes are predicted.
         #expect(Set(try ours.argmax(axis: 1)).count > 1)
+    }
+
+    /// Runs `scripts/training/ort_predict.py` (onnx.checker, then onnxruntime on the CPU).
+    static func runOnnxruntime(model: URL, input: URL, output: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", packageRoot.appendingPathComponent("scripts/training/ort_predict.py").path,
+                             model.path, input.path, output.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let log = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "ort_predict.py failed: \(String(decoding: log, as: UTF8.self).suffix(2000))")
+    }
+
+    /// Segmentation exports (ConvTranspose, bilinear and nearest Resize, Concat skips, BN) pass
+    /// onnx.checker and give onnxruntime the network's own probabilities.
+    @Test func segmentationExportsRunInOnnxruntime() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("training-ort-seg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inputs = try Self.random([6, 3, 16, 16], seed: 51)
+        let inputURL = directory.appendingPathComponent("input.npy")
+        try NumpyFile.write(.float32(inputs), to: inputURL)
+        for (index, upsampling) in [ModelZoo.Upsampling.transposedConvolution, .resize(.linear), .resize(.nearest)].enumerated() {
+            let network = try ModelZoo.unet(inputChannels: 3, classes: 4, baseChannels: 4, upsampling: upsampling, seed: 52)
+            try Self.train(network, steps: 2, inputShape: [4, 3, 16, 16], classes: 4, seed: 53)
+            let model = try network.exportONNX(contract: Self.contract(bands: 3, classes: 4, patchSize: 16, task: .segmentation,
+                                                                       output: .probabilities))
+            let modelURL = directory.appendingPathComponent("unet\(index).onnx")
+            let outputURL = directory.appendingPathComponent("ort\(index).npy")
+            try model.serializedData().write(to: modelURL)
+            try Self.runOnnxruntime(model: modelURL, input: inputURL, output: outputURL)
+            let ort = try NumpyFile.read(contentsOf: outputURL).floatTensor
+            let ours = Self.softmax(try network.predict(inputs, workers: 2))
+            #expect(ort.shape == [6, 4, 16, 16], "\(upsampling)")
+            #expect(Self.maxDifference(ort.scalars, ours) <= 1e-5, "\(upsampling)")
+        }
     }
 
     /// ResNet-18 (13 bands) exported, re-imported, stem frozen, head replaced for 5 classes,
