@@ -81,7 +81,7 @@ struct ReadWriteTests {
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
         // Stale temporary files of a killed run are found and removed.
-        FileManager.default.createFile(atPath: folder.appendingPathComponent(".x.tif\(RasterWriter.temporaryMarker)12-1.tif").path, contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent(".x.tif\(RasterWriter.temporaryMarker)12-1.tif").path, contents: Data([1]))
         #expect(RasterWriter.removeStaleTemporaryFiles(in: folder.path).count == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
     }
