@@ -116,8 +116,11 @@ final class BatchNormalizationLayer: Layer, @unchecked Sendable {
         saved.buffers = [mean, inverseStd]
     }
 
+    var writesFreshInputGradients: Bool { true }
+
     func backward(_ b: BackwardBuffers) {
         let x = b.inputShapes[0]
+        let fresh = b.freshInputGradients[0]
         let batch = x[0], channels = x[1], spatial = x.dropFirst(2).reduce(1, *)
         let input = b.inputs[0].pointer, dy = b.outputGradient.pointer
         let mean = b.saved.buffers[0].pointer, inverseStd = b.saved.buffers[1].pointer
@@ -159,14 +162,22 @@ final class BatchNormalizationLayer: Layer, @unchecked Sendable {
                 for n in 0..<batch {
                     let offset = (n * channels + c) * spatial
                     let x = input + offset, g = dy + offset, target = dInput.pointer + offset
-                    for i in 0..<spatial { target[i] += p * g[i] + q * x[i] + r }
+                    if fresh {
+                        for i in 0..<spatial { target[i] = p * g[i] + q * x[i] + r }
+                    } else {
+                        for i in 0..<spatial { target[i] += p * g[i] + q * x[i] + r }
+                    }
                 }
             } else {
                 let factor = gamma * istd
                 for n in 0..<batch {
                     let offset = (n * channels + c) * spatial
                     let g = dy + offset, target = dInput.pointer + offset
-                    for i in 0..<spatial { target[i] += factor * g[i] }
+                    if fresh {
+                        for i in 0..<spatial { target[i] = factor * g[i] }
+                    } else {
+                        for i in 0..<spatial { target[i] += factor * g[i] }
+                    }
                 }
             }
         }

@@ -211,6 +211,8 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         }
     }
 
+    var writesFreshInputGradients: Bool { true }
+
     func backward(_ b: BackwardBuffers) {
         let x = b.inputShapes[0], y = b.outputShape
         let batch = x[0], groups = attributes.groups
@@ -231,11 +233,14 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         let dWeight = b.parameterGradients.first ?? nil
         var dInput = b.inputGradients[0]
         if let target = dInput, let inputGradientKernel {
-            // dX += conv(dY, W'): the kernel adds its result to the residual (dX itself).
+            // dX += conv(dY, W'): the kernel adds its result to the residual (dX itself), or
+            // writes it when the buffer is fresh.
             let scratch = b.scratch.block(0, count: inputGradientKernel.scratchCount(height: y[2], width: y[3]))
             inputGradientKernel.run(input: dy, batch: batch, height: y[2], width: y[3], output: target.pointer,
-                                    residual: target.pointer, scratch: scratch)
+                                    residual: b.freshInputGradients[0] ? nil : UnsafePointer(target.pointer), scratch: scratch)
             dInput = nil
+        } else if let target = dInput, b.freshInputGradients[0] {
+            target.zero()
         }
         if dWeight == nil && dInput == nil { return }
         let g = im2colGeometry(x: x, y: y)

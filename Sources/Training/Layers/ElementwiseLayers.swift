@@ -30,9 +30,16 @@ final class ActivationLayer: Layer, @unchecked Sendable {
         }
     }
 
+    var writesFreshInputGradients: Bool { true }
+
     func backward(_ b: BackwardBuffers) {
         guard let dx = b.inputGradients[0]?.pointer else { return }
         let x = b.inputs[0].pointer, y = b.output.pointer, dy = b.outputGradient.pointer, count = b.output.count
+        if b.freshInputGradients[0], case .relu = node.operation {
+            for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+            return
+        }
+        if b.freshInputGradients[0] { dx.update(repeating: 0, count: count) }
         switch node.operation {
         case .relu: for i in 0..<count where x[i] > 0 { dx[i] += dy[i] }
         case .leakyRelu(let alpha): for i in 0..<count { dx[i] += x[i] >= 0 ? dy[i] : alpha * dy[i] }
@@ -167,9 +174,12 @@ final class DropoutLayer: Layer, @unchecked Sendable {
         saved.buffers = [mask]
     }
 
+    var writesFreshInputGradients: Bool { true }
+
     func backward(_ b: BackwardBuffers) {
         guard let dx = b.inputGradients[0]?.pointer else { return }
         let dy = b.outputGradient.pointer
+        if b.freshInputGradients[0] { dx.update(repeating: 0, count: b.output.count) }
         if let mask = b.saved.buffers.first?.pointer {
             for i in 0..<b.output.count { dx[i] += dy[i] * mask[i] }
         } else {
@@ -199,9 +209,15 @@ final class FlattenLayer: Layer, @unchecked Sendable {
         output.pointer.update(from: inputs[0].pointer, count: output.count)
     }
 
+    var writesFreshInputGradients: Bool { true }
+
     func backward(_ b: BackwardBuffers) {
         guard let dx = b.inputGradients[0]?.pointer else { return }
         let dy = b.outputGradient.pointer
+        if b.freshInputGradients[0] {
+            dx.update(from: dy, count: b.output.count)
+            return
+        }
         for i in 0..<b.output.count { dx[i] += dy[i] }
     }
 }

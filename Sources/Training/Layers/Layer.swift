@@ -28,6 +28,10 @@ struct BackwardBuffers {
     let outputShape: [Int]
     let outputGradient: FloatBuffer
     let inputGradients: [FloatBuffer?]
+    /// Per data input: true when its gradient buffer was just created for this call and holds
+    /// unspecified values, so the layer must write (not add to) every element. Only layers whose
+    /// `writesFreshInputGradients` is true ever see true; the others get zeroed buffers.
+    let freshInputGradients: [Bool]
     /// One entry per initializer input of the node (nil when frozen or not trainable).
     let parameterGradients: [FloatBuffer?]
     let saved: SavedState
@@ -52,10 +56,14 @@ protocol Layer: AnyObject, Sendable {
                  saved: SavedState, context: inout ForwardContext)
     /// Accumulates input and parameter gradients.
     func backward(_ buffers: BackwardBuffers)
+    /// True when `backward` honours `freshInputGradients` (writes fresh buffers completely), which
+    /// saves zeroing them and reading them back.
+    var writesFreshInputGradients: Bool { get }
 }
 
 extension Layer {
     func prepare(training: Bool, batch: Int, outputShape: [Int]) throws {}
+    var writesFreshInputGradients: Bool { false }
 
     /// An error about this node.
     func invalid(_ detail: String) -> NetworkError {

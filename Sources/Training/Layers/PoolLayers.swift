@@ -65,18 +65,22 @@ final class PoolLayer: Layer, @unchecked Sendable {
         }
     }
 
+    var writesFreshInputGradients: Bool { true }
+
     func backward(_ b: BackwardBuffers) {
         guard let dx = b.inputGradients[0]?.pointer else { return }
         let x = b.inputShapes[0], y = b.outputShape
         let a = attributes
+        let fresh = b.freshInputGradients[0]
         let height = x[2], width = x[3]
         let kh = a.kernelShape[0], kw = a.kernelShape[1]
         let effectiveHeight = (kh - 1) * a.dilations[0] + 1, effectiveWidth = (kw - 1) * a.dilations[1] + 1
         if isMax, kh == 2, kw == 2, a.strides == [2, 2], a.dilations == [1, 1], a.pads == [0, 0, 0, 0],
-           y[2] * 2 <= height, y[3] * 2 <= width {
-            backwardMax2x2(b, dx: dx)
+           y[2] * 2 == height, y[3] * 2 == width {
+            backwardMax2x2(b, dx: dx, fresh: fresh)
             return
         }
+        if fresh { dx.update(repeating: 0, count: x.reduce(1, *)) }
         for plane in 0..<(x[0] * x[1]) {
             let input = b.inputs[0].pointer + plane * height * width
             let target = dx + plane * height * width
@@ -134,7 +138,9 @@ final class PoolLayer: Layer, @unchecked Sendable {
 
 extension PoolLayer {
     /// MaxPool 2x2/2 without padding: the same first-maximum rule, taps in row-major order.
-    func backwardMax2x2(_ b: BackwardBuffers, dx: UnsafeMutablePointer<Float>) {
+    /// Every input element is covered by exactly one window (even sizes), so a fresh gradient
+    /// buffer is written directly.
+    func backwardMax2x2(_ b: BackwardBuffers, dx: UnsafeMutablePointer<Float>, fresh: Bool) {
         let x = b.inputShapes[0], y = b.outputShape
         let height = x[2], width = x[3], outH = y[2], outW = y[3]
         for plane in 0..<(x[0] * x[1]) {
@@ -154,10 +160,17 @@ extension PoolLayer {
                     let b = !a && top[column &+ 1] == best
                     let c = !a && !b && bottom[column] == best
                     let d = !a && !b && !c && bottom[column &+ 1] == best
-                    topTarget[column] += a ? g : 0
-                    topTarget[column &+ 1] += b ? g : 0
-                    bottomTarget[column] += c ? g : 0
-                    bottomTarget[column &+ 1] += d ? g : 0
+                    if fresh {
+                        topTarget[column] = a ? g : 0
+                        topTarget[column &+ 1] = b ? g : 0
+                        bottomTarget[column] = c ? g : 0
+                        bottomTarget[column &+ 1] = d ? g : 0
+                    } else {
+                        topTarget[column] += a ? g : 0
+                        topTarget[column &+ 1] += b ? g : 0
+                        bottomTarget[column] += c ? g : 0
+                        bottomTarget[column &+ 1] += d ? g : 0
+                    }
                 }
             }
         }
@@ -183,6 +196,8 @@ final class GlobalAveragePoolLayer: Layer, @unchecked Sendable {
                                        output: output.pointer)
     }
 
+    var writesFreshInputGradients: Bool { true }
+
     func backward(_ b: BackwardBuffers) {
         guard let dx = b.inputGradients[0]?.pointer else { return }
         let x = b.inputShapes[0]
@@ -190,7 +205,11 @@ final class GlobalAveragePoolLayer: Layer, @unchecked Sendable {
         for plane in 0..<(x[0] * x[1]) {
             let share = b.outputGradient.pointer[plane] / Float(size)
             let target = dx + plane * size
-            for i in 0..<size { target[i] += share }
+            if b.freshInputGradients[0] {
+                target.update(repeating: share, count: size)
+            } else {
+                for i in 0..<size { target[i] += share }
+            }
         }
     }
 }

@@ -344,10 +344,16 @@ final class CompiledNetwork: @unchecked Sendable {
         gradients[layers.count] = outputGradient
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
             guard let outputGradient = gradients[index + 1] else { continue }
-            let inputGradients: [FloatBuffer?] = inputIDs[index].map { id in
+            let ids = inputIDs[index]
+            // A fresh buffer may be written instead of accumulated into, when the layer supports
+            // it and the value appears once among this node's inputs.
+            var fresh = [Bool](repeating: false, count: ids.count)
+            let inputGradients: [FloatBuffer?] = ids.enumerated().map { position, id in
                 guard needsGradient[id] else { return nil }
                 if let existing = gradients[id] { return existing }
-                let buffer = pool.take(shapes[id].reduce(1, *), zeroed: true)
+                let overwrite = layers[index].writesFreshInputGradients && ids.filter({ $0 == id }).count == 1
+                let buffer = pool.take(shapes[id].reduce(1, *), zeroed: !overwrite)
+                fresh[position] = overwrite
                 gradients[id] = buffer
                 created.append(buffer)
                 return buffer
@@ -359,7 +365,8 @@ final class CompiledNetwork: @unchecked Sendable {
             layers[index].backward(BackwardBuffers(
                 inputs: inputIDs[index].map { values[$0] }, inputShapes: inputIDs[index].map { shapes[$0] },
                 output: values[index + 1], outputShape: shapes[index + 1], outputGradient: outputGradient,
-                inputGradients: inputGradients, parameterGradients: parameterGradients, saved: saved[index], scratch: scratch))
+                inputGradients: inputGradients, freshInputGradients: fresh, parameterGradients: parameterGradients,
+                saved: saved[index], scratch: scratch))
             gradients[index + 1] = nil
         }
         return result
