@@ -163,7 +163,7 @@ struct SAFETests {
         if !FileManager.default.fileExists(atPath: out.appendingPathComponent("done").path) {
             try Fixtures.run("python3", [Fixtures.packageRoot.appendingPathComponent("scripts/fixtures/make_safe.py").path,
                                          "--out", out.path, "--level", "both", "--zip", "--src", Fixtures.real("s2l1c_33UUU_20170216_west")])
-            FileManager.default.createFile(atPath: out.appendingPathComponent("done").path, contents: Data())
+            _ = FileManager.default.createFile(atPath: out.appendingPathComponent("done").path, contents: Data())
         }
         return out
     }
