@@ -58,15 +58,30 @@ final class OrderedReducer: @unchecked Sendable {
     }
 }
 
-/// Write-once result slots filled concurrently (each index by exactly one worker).
+/// Write-once result slots filled concurrently, each index by exactly one worker: a fixed
+/// allocation (no array copy-on-write machinery shared between threads), read after the workers
+/// have finished.
 final class Slots<Element>: @unchecked Sendable {
-    private var storage: [Element?]
-    init(count: Int) { storage = [Element?](repeating: nil, count: count) }
-    subscript(index: Int) -> Element? {
-        get { storage.withUnsafeBufferPointer { $0[index] } }
-        set { storage.withUnsafeMutableBufferPointer { $0[index] = newValue } }
+    private let storage: UnsafeMutablePointer<Element?>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        storage = UnsafeMutablePointer<Element?>.allocate(capacity: max(count, 1))
+        storage.initialize(repeating: nil, count: count)
     }
-    var all: [Element?] { storage }
+
+    deinit {
+        storage.deinitialize(count: count)
+        storage.deallocate()
+    }
+
+    subscript(index: Int) -> Element? {
+        get { storage[index] }
+        set { storage[index] = newValue }
+    }
+
+    var all: [Element?] { Array(UnsafeBufferPointer(start: storage, count: count)) }
 }
 
 /// Shapes of every value for each micro-batch size of one call.
