@@ -33,10 +33,13 @@ struct HistoryCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
-        if pipeline == nil && history == nil { throw ValidationError("give a pipeline file or --history PATH") }
-        if limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if failures && runID != nil { throw ValidationError("--failures and --run exclude each other") }
+        if pipeline == nil && history == nil {
+            CLIErrors.fail("history: no history named; give a pipeline file or --history PATH", code: ExitCodes.invalidInput)
+        }
+        if limit < 1 { CLIErrors.fail("--limit: '\(limit)' must be at least 1", code: ExitCodes.invalidInput) }
+        if failures && runID != nil { CLIErrors.fail("--failures and --run exclude each other; give one", code: ExitCodes.invalidInput) }
     }
 
     func run() throws {
@@ -49,7 +52,9 @@ struct HistoryCommand: ParsableCommand {
                 pipelinePath = path
                 if databasePath == nil { databasePath = RunHistory.defaultPath(outputFolder: file.resolve(file.output.folder)) }
             }
-            guard let databasePath else { throw ValidationError("give a pipeline file or --history PATH") }
+            guard let databasePath else {
+                CLIErrors.fail("history: no history named; give a pipeline file or --history PATH", code: ExitCodes.invalidInput)
+            }
             let database = try RunHistory(path: databasePath, readOnly: true)
             if let runID {
                 guard let record = try database.run(id: runID) else {

@@ -51,9 +51,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress bar, even on a terminal.")
     var quiet = false
 
+    /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let shardCount, shardCount < 1 { throw ValidationError("--shard-count must be at least 1") }
+        if let threads, threads < 1 { CLIErrors.fail("--threads: '\(threads)' must be at least 1", code: ExitCodes.invalidInput) }
+        if let shardCount, shardCount < 1 {
+            CLIErrors.fail("--shard-count: '\(shardCount)' must be at least 1 (the number of shards)", code: ExitCodes.invalidInput)
+        }
     }
 
     func run() throws {

@@ -119,7 +119,8 @@ public final class PipelineRunner {
         if options.shard == nil {
             // Unsharded: sweep every temporary file of a process that is gone. Sharded runs share
             // the folder with live shards and remove only their own scenes' temporaries.
-            for stale in temporaries.removeAbandoned(in: folder) {
+            let reports = (folder as NSString).appendingPathComponent("reports")
+            for stale in temporaries.removeAbandoned(in: folder) + temporaries.removeAbandoned(in: reports) {
                 logger.notice("removed a temporary file left by an interrupted run", metadata: ["event": "cleanup", "file": "\(stale)"])
             }
         }
