@@ -86,50 +86,84 @@ extension SyntheticScene {
         }
         try Self.prepareFolder(folder)
 
-        let metadata = bandMetadata()
-        var writers: [RasterWriter] = []
-        var bandFiles: [GeneratedScene.File] = []
-        var jobs: [TileJob] = []
+        // Outputs go in groups sharing one grid: the multi-band file, or the 10 m, 20 m and 60 m
+        // band files (the labels with the 10 m group). A group's files are open only while it is
+        // written, which bounds GDAL's per-file buffers; files committed before a later failure
+        // are removed again, so a failed run leaves nothing under the final names.
+        let groups: [(factor: Int, bands: [Int])]
         switch options.layout {
         case .multiBand:
-            let path = (folder as NSString).appendingPathComponent("\(stem).tif")
-            writers.append(try RasterWriter(path: path, spec: RasterWriteSpec(
-                grid: grid, bandCount: SentinelBand.all.count, dataType: .uint16, nodata: Double(Self.bandNodata),
-                bandDescriptions: SentinelBand.all, compression: options.compression, metadata: metadata)))
-            bandFiles.append(GeneratedScene.File(path: path, grid: grid, bands: SentinelBand.all))
-            let targets = SentinelBand.all.indices.map { (writer: 0, band: $0 + 1) }
-            jobs = Self.tiles(of: grid).map {
-                TileJob(window: $0, factor: 1, bands: Array(SentinelBand.all.indices), targets: targets, labels: true)
-            }
+            groups = [(1, Array(SentinelBand.all.indices))]
         case .perBandFiles:
-            var writerOfBand: [Int: Int] = [:]
-            for (index, band) in SentinelBand.all.enumerated() {
-                let factor = Self.nativeFactor(of: band)
-                let bandGrid = grid(factor: factor)
-                let metres = spec.pixelSize * Double(factor)
-                let resolution = metres == metres.rounded() ? "\(Int(metres))m" : "\(metres)m"
-                let path = (folder as NSString).appendingPathComponent("\(stem)_\(band)_\(resolution).tif")
-                writerOfBand[index] = writers.count
-                writers.append(try RasterWriter(path: path, spec: RasterWriteSpec(
-                    grid: bandGrid, bandCount: 1, dataType: .uint16, nodata: Double(Self.bandNodata),
-                    bandDescriptions: [band], compression: options.compression, metadata: metadata)))
-                bandFiles.append(GeneratedScene.File(path: path, grid: bandGrid, bands: [band]))
-            }
-            for factor in Self.resolutionFactors {
-                let bands = SentinelBand.all.indices.filter { Self.nativeFactor(of: SentinelBand.all[$0]) == factor }
-                let targets = bands.map { (writer: writerOfBand[$0] ?? 0, band: 1) }
-                jobs += Self.tiles(of: grid(factor: factor)).map {
-                    TileJob(window: $0, factor: factor, bands: bands, targets: targets, labels: factor == 1)
-                }
+            groups = Self.resolutionFactors.map { factor in
+                (factor, SentinelBand.all.indices.filter { Self.nativeFactor(of: SentinelBand.all[$0]) == factor })
             }
         }
+        let metadata = bandMetadata()
         let labelPath = (folder as NSString).appendingPathComponent("\(stem)_labels.tif")
-        let labelWriter = try ClassRasterWriter(path: labelPath, sourceGrid: grid, legend: legend,
-                                                compression: options.compression, provenance: provenance())
-
-        let counts = try runPipeline(jobs: jobs, threads: options.threads, writers: writers, labelWriter: labelWriter)
-        for writer in writers { try writer.commit() }
-        try labelWriter.commit()
+        var files: [Int: GeneratedScene.File] = [:]
+        var counts = [Int](repeating: 0, count: 256)
+        var committed: [String] = []
+        var committing: String?
+        do {
+            for group in groups {
+                let groupGrid = grid(factor: group.factor)
+                var writers: [RasterWriter] = []
+                var targets: [(writer: Int, band: Int)] = []
+                if options.layout == .multiBand {
+                    let path = (folder as NSString).appendingPathComponent("\(stem).tif")
+                    writers.append(try RasterWriter(path: path, spec: RasterWriteSpec(
+                        grid: groupGrid, bandCount: group.bands.count, dataType: .uint16, nodata: Double(Self.bandNodata),
+                        bandDescriptions: group.bands.map { SentinelBand.all[$0] }, compression: options.compression,
+                        metadata: metadata)))
+                    targets = group.bands.indices.map { (writer: 0, band: $0 + 1) }
+                    files[0] = GeneratedScene.File(path: path, grid: groupGrid, bands: group.bands.map { SentinelBand.all[$0] })
+                } else {
+                    let metres = spec.pixelSize * Double(group.factor)
+                    let resolution = metres == metres.rounded() ? "\(Int(metres))m" : "\(metres)m"
+                    for band in group.bands {
+                        let name = SentinelBand.all[band]
+                        let path = (folder as NSString).appendingPathComponent("\(stem)_\(name)_\(resolution).tif")
+                        targets.append((writer: writers.count, band: 1))
+                        writers.append(try RasterWriter(path: path, spec: RasterWriteSpec(
+                            grid: groupGrid, bandCount: 1, dataType: .uint16, nodata: Double(Self.bandNodata),
+                            bandDescriptions: [name], compression: options.compression, metadata: metadata)))
+                        files[band] = GeneratedScene.File(path: path, grid: groupGrid, bands: [name])
+                    }
+                }
+                let labelWriter = group.factor == 1
+                    ? try ClassRasterWriter(path: labelPath, sourceGrid: grid, legend: legend,
+                                            compression: options.compression, provenance: provenance())
+                    : nil
+                let jobs = Self.tiles(of: groupGrid).map {
+                    TileJob(window: $0, factor: group.factor, bands: group.bands, targets: targets, labels: labelWriter != nil)
+                }
+                let groupCounts = try runPipeline(jobs: jobs, threads: options.threads, writers: writers, labelWriter: labelWriter)
+                for writer in writers {
+                    committing = writer.path
+                    try writer.commit()
+                    committed.append(writer.path)
+                }
+                if let labelWriter {
+                    committing = labelPath
+                    try labelWriter.commit()
+                    committed.append(labelPath)
+                    counts = groupCounts
+                }
+                committing = nil
+            }
+        } catch {
+            for path in committed {
+                try? FileManager.default.removeItem(atPath: path)
+                try? FileManager.default.removeItem(atPath: path + ".aux.xml")
+            }
+            // A commit that failed may already have moved its sidecar into place.
+            if let committing {
+                try? FileManager.default.removeItem(atPath: committing + ".aux.xml")
+            }
+            throw error
+        }
+        let bandFiles = files.keys.sorted().compactMap { files[$0] }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         return GeneratedScene(bandFiles: bandFiles, labelFile: GeneratedScene.File(path: labelPath, grid: grid, bands: ["class"]),
                               legend: legend, labelCounts: counts, seconds: seconds)
@@ -178,7 +212,7 @@ extension SyntheticScene {
 
     /// Renders `jobs` on worker threads and writes them in order on this thread; returns the
     /// label histogram.
-    private func runPipeline(jobs: [TileJob], threads: Int, writers: [RasterWriter], labelWriter: ClassRasterWriter) throws -> [Int] {
+    private func runPipeline(jobs: [TileJob], threads: Int, writers: [RasterWriter], labelWriter: ClassRasterWriter?) throws -> [Int] {
         let queue = TileQueue(jobCount: jobs.count, lookahead: threads + 1)
         let group = DispatchGroup()
         let scene = self
@@ -201,7 +235,7 @@ extension SyntheticScene {
                         try writers[target.writer].write(band: target.band, window: job.window, values: base + slot * pixels)
                     }
                 }
-                if job.labels {
+                if job.labels, let labelWriter {
                     try output.labels.withUnsafeBufferPointer { labels in
                         guard let base = labels.baseAddress else { return }
                         try labelWriter.writer.write(band: 1, window: job.window, values: base)

@@ -190,6 +190,13 @@ struct OutputTests {
         #expect(throws: SynthesisError.self) { try scene.write(to: folder, options: SceneWriteOptions(threads: 0)) }
         #expect(throws: SynthesisError.self) { try scene.write(to: folder, options: SceneWriteOptions(name: "a/b")) }
         #expect(try Support.files(in: folder) == ["file"])
+        // A label commit that fails (its final name is taken by a folder) removes the band file
+        // committed before it: a failed run leaves nothing under the final names.
+        let blocked = (folder as NSString).appendingPathComponent("blocked")
+        try FileManager.default.createDirectory(atPath: (blocked as NSString).appendingPathComponent("b_labels.tif"),
+                                                withIntermediateDirectories: true)
+        #expect(throws: RasterIOError.self) { try scene.write(to: blocked, options: SceneWriteOptions(name: "b")) }
+        #expect(try Support.files(in: blocked) == ["b_labels.tif"])
         // A missing folder is created.
         let nested = (folder as NSString).appendingPathComponent("new/inner")
         let result = try scene.write(to: nested, options: SceneWriteOptions(name: "s"))
