@@ -115,7 +115,14 @@ struct BatchRunCLITests {
         reference = try Self.finalFiles(out)
         #expect(reference.keys.filter { $0.hasSuffix(".tif") }.count == 12, "6 maps and 6 probability files: \(reference.keys.sorted())")
         #expect(reference.keys.contains { $0.hasSuffix(".tif.aux.xml") })
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        // A second, warm run (forced: it redoes everything) times a run better than the first.
+        let warm = try clock.measure {
+            let result = try BatchCLI.run(["run", pipeline, "--force"], logs: folder)
+            try #require(result.status == 0, "\(result.stderr)")
+        }
+        Self.compare(try Self.finalFiles(out), to: reference, requireAll: true, context: "forced rerun")
+        let duration = min(elapsed, warm)
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 
         var generator = SplitMix(seed: 20_241_124)
         var killedAlive = 0
@@ -123,7 +130,7 @@ struct BatchRunCLITests {
             // Even trials start from nothing; odd ones force a redo over complete outputs.
             let forced = trial % 2 == 1
             if !forced { try FileManager.default.removeItem(at: out) }
-            let delay = generator.unit() * seconds * 0.9
+            let delay = generator.unit() * seconds
             let running = try BatchCLI.Running(["run", pipeline] + (forced ? ["--force"] : []), logs: folder, tag: "kill\(trial)")
             usleep(UInt32(delay * 1e6))
             if running.process.isRunning {
@@ -146,7 +153,7 @@ struct BatchRunCLITests {
             #expect(!runs.contains { $0["status"] as? String == "running" }, "\(context): a run is still recorded as running")
         }
         print("kill -9 test: reference run \(String(format: "%.2f", seconds)) s; \(killedAlive) of 10 kills hit a running process")
-        #expect(killedAlive >= 3, "only \(killedAlive) of 10 kills hit a running process (reference run: \(seconds) s)")
+        #expect(killedAlive >= 5, "only \(killedAlive) of 10 kills hit a running process (reference run: \(seconds) s)")
     }
 
     @Test func twoRunsStartedTogetherShareNothing() throws {
