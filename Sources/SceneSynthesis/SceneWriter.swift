@@ -6,8 +6,8 @@ import RasterIO
 public struct SceneWriteOptions: Equatable, Sendable {
     /// File layout of the bands.
     public enum Layout: String, Equatable, Sendable, CaseIterable {
-        /// One 13-band UInt16 GeoTIFF on the 10 m grid, band descriptions B01...B12, B8A in ESA
-        /// order (every band sampled at 10 m).
+        /// One 13-band UInt16 GeoTIFF on the 10 m grid, band descriptions in ESA order
+        /// (``RasterIO/SentinelBand/all``: B01...B08, B8A, B09...B12), every band sampled at 10 m.
         case multiBand
         /// One single-band UInt16 GeoTIFF per band at its native resolution (10, 20 or 60 m),
         /// named `<name>_<band>_<res>m.tif` like L2A band files, so ``RasterIO/Scene/assemble(inputs:options:)``
@@ -25,6 +25,7 @@ public struct SceneWriteOptions: Equatable, Sendable {
     /// Rendering threads (the calling thread writes); the files do not depend on it.
     public var threads: Int
 
+    /// Options with the defaults above; `threads` defaults to the number of active cores.
     public init(layout: Layout = .multiBand, name: String? = nil, compression: RasterCompression = .deflate,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.layout = layout
@@ -38,8 +39,11 @@ public struct SceneWriteOptions: Equatable, Sendable {
 public struct GeneratedScene: Equatable, Sendable {
     /// One file written: its path, grid and bands (`["class"]` for the label raster).
     public struct File: Equatable, Sendable {
+        /// Final path of the file.
         public let path: String
+        /// Its grid (10, 20 or 60 m pixels).
         public let grid: SceneGrid
+        /// Its band names in file order.
         public let bands: [String]
     }
 

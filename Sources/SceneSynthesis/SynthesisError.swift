@@ -10,6 +10,7 @@ public enum SynthesisError: Error, Equatable, Sendable, CustomStringConvertible 
     /// The output folder cannot be used.
     case outputFolder(path: String, reason: String)
 
+    /// One line: what is wrong, naming the option, class or path, and how to fix it.
     public var description: String {
         switch self {
         case .invalidOption(let option, let reason):
