@@ -191,7 +191,7 @@ struct EvaluateCommand: ParsableCommand {
             let value = source[key].map { value -> String in
                 if let list = value as? [Any] { return list.map { "\($0)" }.joined(separator: ", ") }
                 if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) {
-                    return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"", with: "")
+                    return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: "\\/", with: "/")
                 }
                 return "\(value)"
             } ?? ""

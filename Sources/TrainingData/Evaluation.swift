@@ -133,9 +133,10 @@ public enum ModelEvaluation {
 
         let mode = scene.mode ?? (contract.task == .segmentation ? "segmentation" : "dense")
         let stride = scene.stride ?? max(1, contract.patchSize / 2)
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
         var pipeline: [String: Any] = [
-            "inputs": [["paths": scene.inputs]],
-            "model": modelPath,
+            "inputs": [["paths": scene.inputs.map(absolute)]],
+            "model": absolute(modelPath),
             "mode": mode,
             "tiling": ["stride": stride],
             "output": ["folder": folder, "name": "map.tif", "confidence": false, "preview": false, "stac": false],

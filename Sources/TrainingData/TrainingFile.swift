@@ -102,6 +102,8 @@ public struct TrainingFile: Sendable, Equatable {
         /// `n / (classes * n_c)` from the training split's counts (labelled pixels for pixel
         /// targets, samples for patch targets); classes without samples weigh 0.
         case balanced
+        /// The square roots of the `balanced` weights: a milder correction of class imbalance.
+        case sqrtBalanced
         /// One weight per legend class.
         case explicit([Float])
     }
@@ -565,6 +567,8 @@ public struct TrainingFile: Sendable, Equatable {
         if let node = map["class_weights"] {
             if let text = node.string, text == "balanced" {
                 classWeights = .balanced
+            } else if let text = node.string, text == "sqrt_balanced" {
+                classWeights = .sqrtBalanced
             } else if let text = node.string, text == "none" {
                 classWeights = .none
             } else if case .mapping = node {
@@ -578,10 +582,10 @@ public struct TrainingFile: Sendable, Equatable {
                 }
                 classWeights = .explicit(weights)
             } else {
-                let texts = try StrictMap.strings(node) { map.invalid("class_weights", $0, "must be balanced, a list of weights or a mapping class: weight (\($1))") }
+                let texts = try StrictMap.strings(node) { map.invalid("class_weights", $0, "must be balanced, sqrt_balanced, none, a list of weights or a mapping class: weight (\($1))") }
                 let weights = try texts.map { text -> Float in
                     guard let w = Float(text), w.isFinite, w >= 0 else {
-                        throw map.invalid("class_weights", text, "must be balanced, none, a list of weights >= 0 or a mapping class: weight")
+                        throw map.invalid("class_weights", text, "must be balanced, sqrt_balanced, none, a list of weights >= 0 or a mapping class: weight")
                     }
                     return w
                 }

@@ -85,8 +85,10 @@ public final class TrainingRun {
     }
 
     /// Builds the training, validation and test samples.
+    /// - Parameter normalization: the inputs' normalization; nil = the training split's mean and
+    ///   std (``PreparedData/statistics``).
     /// - Throws: ``TrainingDataError``, ``TrainingFileError``, `RasterIOError` naming the file at fault.
-    public func prepareData() throws -> PreparedData {
+    public func prepareData(normalization fixed: ModelContract.Normalization? = nil) throws -> PreparedData {
         let classNames = file.classNames
         var parts: [DatasetSplits] = []
         switch file.data {
@@ -117,7 +119,7 @@ public final class TrainingRun {
             log("folder \(folder.path): \(loaded.train.count + loaded.validation.count + loaded.test.count) patches")
         }
         let statistics = Self.merge(parts.map(\.statistics))
-        let normalization = statistics.normalization
+        let normalization = fixed ?? statistics.normalization
         func combined(_ split: DatasetSplit) throws -> any SampleSource {
             let datasets = try parts.map { try $0[split].with(normalization: normalization) }
             return datasets.count == 1 ? datasets[0] : ConcatenatedSource(datasets)
@@ -221,9 +223,18 @@ public final class TrainingRun {
         return network
     }
 
-    /// The contract of the exported model.
-    public func contract(statistics: BandStatistics) -> ModelContract {
-        ModelContract(task: file.targets.task, bands: file.bands, normalization: statistics.normalization,
+    /// The normalization of the model to fine-tune (`model.init`), when it has a contract with
+    /// the training file's bands in the same order: its frozen layers expect inputs normalized that
+    /// way. Nil otherwise (the training statistics are used).
+    public func inheritedNormalization() -> ModelContract.Normalization? {
+        guard let path = file.model.initPath, let model = try? InferenceModel(contentsOf: URL(fileURLWithPath: path)),
+              let contract = model.contract, contract.bands == file.bands else { return nil }
+        return contract.normalization
+    }
+
+    /// The contract of the exported model: normalization `normalization`, or the training statistics'.
+    public func contract(statistics: BandStatistics, normalization: ModelContract.Normalization? = nil) -> ModelContract {
+        ModelContract(task: file.targets.task, bands: file.bands, normalization: normalization ?? statistics.normalization,
                       patchSize: file.sampling.patchSize, classNames: file.classNames,
                       classColors: file.legend.map { ModelContract.Color(red: $0.color.red, green: $0.color.green, blue: $0.color.blue) },
                       output: file.model.output == "probabilities" ? .probabilities : .logits)
@@ -243,6 +254,7 @@ public final class TrainingRun {
         switch file.classWeights {
         case .none: configuration.classWeights = nil
         case .balanced: configuration.classWeights = Self.balancedWeights(counts: classCounts)
+        case .sqrtBalanced: configuration.classWeights = Self.balancedWeights(counts: classCounts).map { $0.squareRoot() }
         case .explicit(let weights): configuration.classWeights = weights
         }
         return configuration
@@ -256,14 +268,16 @@ public final class TrainingRun {
     ///   - onEpoch: called after each epoch (after its checkpoint is written).
     /// - Throws: data, model, trainer and state errors naming the file at fault.
     public func run(resume: Bool, onEpoch: (EpochReport) -> Void = { _ in }) throws -> TrainingOutcome {
-        let data = try prepareData()
+        let inherited = inheritedNormalization()
+        if inherited != nil { log("normalization: inherited from the contract of \(file.model.initPath ?? "")") }
+        let data = try prepareData(normalization: inherited)
         log("samples: \(data.train.count) training, \(data.validation.count) validation, \(data.test.count) test")
         let configuration = trainerConfiguration(classCounts: data.trainingClassCounts)
         if let weights = configuration.classWeights {
             log("class weights: " + zip(file.classNames, weights).map { "\($0) \(String(format: "%.3f", $1))" }.joined(separator: ", "))
         }
         let network = try makeNetwork()
-        let contract = contract(statistics: data.statistics)
+        let contract = contract(statistics: data.statistics, normalization: inherited)
         do {
             try FileManager.default.createDirectory(atPath: file.output.checkpoints, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: file.output.model).deletingLastPathComponent().path,
