@@ -260,4 +260,32 @@ struct TrainEvaluateTests {
         #expect(oa >= 0.65)
         #expect(kappa > ((forest["kappa"] as? Double) ?? 1) && f1 > ((forest["macroF1"] as? Double) ?? 1))
     }
+
+    /// Fine-tuning from an ONNX model (the sample U-Net) on EuroSAT-style class folders: the head
+    /// is replaced for the new legend, the normalization of the model is kept, and `evaluate
+    /// --folder` counts one sample per patch.
+    @Test func fineTuneAndEvaluateClassFolders() throws {
+        let folder = try CLI.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let root = CLI.packageRoot
+        let eurosat = root.appendingPathComponent("Tests/Fixtures/eurosat_ms").path
+        let text = try String(contentsOf: root.appendingPathComponent("training/eurosat-finetune.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "../Tests/Fixtures/eurosat_ms", with: eurosat)
+            .replacingOccurrences(of: "../samples/model/landcover-33UUU.onnx", with: root.appendingPathComponent("samples/model/landcover-33UUU.onnx").path)
+            .replacingOccurrences(of: "../out/eurosat-finetune/model.onnx", with: "model.onnx")
+        let trainingFile = folder.appendingPathComponent("finetune.yaml")
+        try text.write(to: trainingFile, atomically: true, encoding: .utf8)
+        let trained = try CLI.run(["train", trainingFile.path])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        #expect(trained.stderr.contains("head replaced for 3 classes (was 7)") && trained.stderr.contains("normalization: inherited"))
+        let model = folder.appendingPathComponent("model.onnx").path
+        let info = try CLI.run(["model", "info", "--json", model])
+        let contract = try #require(try CLI.json(info.stdout)["contract"] as? [String: String])
+        #expect(contract["landcover.class_names"] == "HerbaceousVegetation,Highway,PermanentCrop" && contract["landcover.patch_size"] == "64")
+        let evaluated = try CLI.run(["evaluate", model, "--folder", eurosat, "--band-order", "eurosat", "--json"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        let accuracy = try #require(try CLI.json(evaluated.stdout)["accuracy"] as? [String: Any])
+        #expect(accuracy["sampleCount"] as? Int == 3)
+        #expect(accuracy["classNames"] as? [String] == ["HerbaceousVegetation", "Highway", "PermanentCrop"])
+    }
 }
