@@ -246,7 +246,7 @@ struct YAMLMap {
         for (k, v) in mapping {
             guard let name = k.string else { continue }
             if let section, let allowed = PipelineFile.schema[section], !allowed.contains(name) {
-                throw PipelineError.unknownKey(key: key.isEmpty ? name : "\(key).\(name)", suggestion: Self.closest(name, in: allowed).map { key.isEmpty ? $0 : "\(key).\($0)" })
+                throw PipelineError.unknownKey(key: key.isEmpty ? name : "\(key).\(name)", suggestion: KeySuggestion.closest(name, in: allowed).map { key.isEmpty ? $0 : "\(key).\($0)" })
             }
             pairs.append((name, v))
         }
@@ -313,34 +313,5 @@ struct YAMLMap {
             guard let v = Int(text) else { throw PipelineError.invalidValue(key: path(name), value: text, reason: "must be a list of whole numbers") }
             return v
         }
-    }
-
-    /// The allowed key closest to `name` by edit distance, when it is close enough to be a typo.
-    static func closest(_ name: String, in allowed: Set<String>) -> String? {
-        var best: (key: String, distance: Int)?
-        for candidate in allowed.sorted() {
-            let distance = editDistance(name.lowercased(), candidate)
-            if let current = best, current.distance <= distance { continue }
-            best = (candidate, distance)
-        }
-        guard let best, best.distance <= Swift.max(2, name.count / 3) else { return nil }
-        return best.key
-    }
-
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + [Int](repeating: 0, count: b.count)
-            for j in 1...max(b.count, 1) where !b.isEmpty {
-                let substitution: Int = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
-                let deletion: Int = previous[j] + 1
-                let insertion: Int = current[j - 1] + 1
-                current[j] = Swift.min(deletion, insertion, substitution)
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }

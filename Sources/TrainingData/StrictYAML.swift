@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import Yams
 
 /// A YAML mapping of a training file with strict keys: a key outside `allowed` is an error that
@@ -21,7 +22,7 @@ struct StrictMap {
         for (k, v) in mapping {
             guard let name = k.string else { continue }
             if let allowed, !allowed.contains(name) {
-                let suggestion = Self.closest(name, in: allowed).map { path.isEmpty ? $0 : "\(path).\($0)" }
+                let suggestion = KeySuggestion.closest(name, in: allowed).map { path.isEmpty ? $0 : "\(path).\($0)" }
                 throw TrainingFileError.unknownKey(file: file, key: path.isEmpty ? name : "\(path).\(name)", suggestion: suggestion)
             }
             pairs.append((name, v))
@@ -112,32 +113,5 @@ struct StrictMap {
         case .mapping(let m): return "{" + m.map { "\(show($0.key)): \(show($0.value))" }.joined(separator: ", ") + "}"
         case .alias: return "(alias)"
         }
-    }
-
-    /// The allowed key closest to `name` by edit distance, when it is close enough to be a typo.
-    static func closest(_ name: String, in allowed: Set<String>) -> String? {
-        var best: (key: String, distance: Int)?
-        for candidate in allowed.sorted() {
-            let distance = editDistance(name.lowercased(), candidate)
-            if let current = best, current.distance <= distance { continue }
-            best = (candidate, distance)
-        }
-        guard let best, best.distance <= max(2, name.count / 3) else { return nil }
-        return best.key
-    }
-
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + [Int](repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }
