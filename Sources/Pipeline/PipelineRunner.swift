@@ -124,8 +124,6 @@ public final class PipelineRunner {
                 logger.notice("removed a temporary file left by an interrupted run", metadata: ["event": "cleanup", "file": "\(stale)"])
             }
         }
-        // GDAL's block cache takes a quarter of the memory budget.
-        GDALEnvironment.setCacheMax(bytes: max(16 << 20, (plan.pipeline.runtime.memoryMiB << 20) / 4))
         let modelHash = try SHA256.hex(ofFile: plan.modelPath)
         let pipelineHash = try plan.pipelinePath.map { try SHA256.hex(ofFile: $0) }
         let settingsHash = BatchFingerprint.settings(plan.pipeline)

@@ -89,6 +89,8 @@ public final class SceneClassifier: Sendable {
     public let settings: ClassifierSettings
     private let converter: PatchTensorConverter
     private let plan: UnitPlan
+    /// True when units are whole source blocks (see ``unitPlan(job:batchSize:)``).
+    let isBlockAligned: Bool
 
     /// Longest preview side in pixels.
     public static let previewSize = 1024
@@ -102,7 +104,7 @@ public final class SceneClassifier: Sendable {
         self.settings = settings
         let affine = contract.normalization.affine
         converter = PatchTensorConverter(scale: affine.scale, offset: affine.offset, patchSize: job.tiler.patchSize)
-        plan = Self.unitPlan(job: job, batchSize: max(1, settings.batchSize))
+        (plan, isBlockAligned) = Self.unitPlan(job: job, batchSize: max(1, settings.batchSize))
     }
 
     /// Groups patches into work units.
@@ -112,18 +114,19 @@ public final class SceneClassifier: Sendable {
     /// every compressed block is decoded exactly once with a small GDAL cache; otherwise units
     /// are square-ish groups of about `batchSize` patches. Blending modes use rows of
     /// `batchSize` patches, keeping the assembler's band of rows one patch high.
-    static func unitPlan(job: SceneJob, batchSize: Int) -> UnitPlan {
+    /// - Returns: the plan, and whether its units are whole source blocks.
+    static func unitPlan(job: SceneJob, batchSize: Int) -> (UnitPlan, blockAligned: Bool) {
         let tiler = job.tiler, p = tiler.patchSize
         switch job.mode {
         case .patch, .patchResolution:
             if tiler.stride == p, let block = sourceBlockSize(job), block.width % p == 0, block.height % p == 0,
                block.width / p <= 16, block.height / p <= 16 {
-                return UnitPlan(tiler: tiler, unitRows: block.height / p, unitColumns: block.width / p)
+                return (UnitPlan(tiler: tiler, unitRows: block.height / p, unitColumns: block.width / p), true)
             }
             let side = max(1, Int(Double(batchSize).squareRoot()))
-            return UnitPlan(tiler: tiler, unitRows: side, unitColumns: max(1, batchSize / side))
+            return (UnitPlan(tiler: tiler, unitRows: side, unitColumns: max(1, batchSize / side)), false)
         case .dense, .segmentation:
-            return UnitPlan(tiler: tiler, unitRows: 1, unitColumns: batchSize)
+            return (UnitPlan(tiler: tiler, unitRows: 1, unitColumns: batchSize), false)
         }
     }
 
@@ -154,13 +157,6 @@ public final class SceneClassifier: Sendable {
     public var gdalCacheBytes: Int {
         let quarter = max(16 << 20, settings.memoryBudget / 4)
         return isBlockAligned ? min(quarter, 32 << 20) : quarter
-    }
-
-    /// True when units are whole source blocks (see ``unitPlan(job:batchSize:)``).
-    var isBlockAligned: Bool {
-        guard job.mode == .patch || job.mode == .patchResolution, job.tiler.stride == job.tiler.patchSize,
-              let block = Self.sourceBlockSize(job), let first = plan.units.first else { return false }
-        return first.window.width == block.width && first.window.height == block.height
     }
 
     /// Bytes of one worker's NCHW batch.
