@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# The main job on the embedded sample: installs what is missing, builds landcover, and runs it on
-# the real Sentinel-2 sample scene in samples/.
+# The main job on the embedded sample: installs what is missing, builds landcover, and runs
+# pipelines/sample.yaml: the sample U-Net (samples/model) on the real Sentinel-2 L1C crop in
+# samples/, writing the class map (COG), its preview PNG, its STAC item and a run report to out/sample/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build -c release --product landcover -q
-BIN=.build/release/landcover
-if [ -f pipelines/sample.yaml ] && "$BIN" run --help >/dev/null 2>&1; then
-  "$BIN" run pipelines/sample.yaml
-else
-  "$BIN" info samples/s2l1c_33UUU_20170216_west
-fi
+.build/release/landcover run pipelines/sample.yaml "$@"
+echo "outputs:"
+ls -1 out/sample/*.tif out/sample/*.png out/sample/*.json 2>/dev/null | sed 's/^/  /'

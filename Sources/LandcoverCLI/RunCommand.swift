@@ -30,6 +30,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Classifier threads (overrides runtime.threads).")
     var threads: Int?
 
+    @Option(name: .customLong("output-folder"), help: "Write the outputs, reports and history to this folder instead of the pipeline's output.folder (relative to the current folder).")
+    var outputFolder: String?
+
     @Option(help: "Where to write the latest JSON run report (default: <output folder>/landcover-report.json); every run also writes <output folder>/reports/run-<UTC time>-<run id>.json.")
     var report: String?
 
@@ -62,8 +65,11 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.guarded {
             let pipelinePath = URL(fileURLWithPath: pipeline).standardizedFileURL.path
-            let file = try PipelineFile.load(path: pipelinePath)
+            var file = try PipelineFile.load(path: pipelinePath)
                 .addingScenes(scenes, workingDirectory: FileManager.default.currentDirectoryPath)
+            if let outputFolder {
+                file.output.folder = URL(fileURLWithPath: outputFolder).standardizedFileURL.path
+            }
             let detected = try Shard.detect(explicit: shard, count: shardCount, environment: ProcessInfo.processInfo.environment)
             let shard = detected.flatMap { $0.shard.count > 1 ? $0.shard : nil }
             let plan = try PipelinePlan(pipeline: file, pipelinePath: pipelinePath)

@@ -36,7 +36,8 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
             let detail = message.isEmpty ? "" : " (GDAL: \(message))"
             return "\(path): not a readable raster\(detail); check that the file is complete and in a format GDAL reads (GeoTIFF, COG, VRT, JPEG2000, SAFE)"
         case .gdalFailure(let operation, let path, let message):
-            return "\(path): \(operation) failed (GDAL: \(message.isEmpty ? "no message" : message))"
+            return "\(path): \(operation) failed (GDAL: \(message.isEmpty ? "no message" : message)); "
+                + "a damaged or truncated file must be replaced (`gdalinfo -checksum` reads every block), otherwise check free space and permissions"
         case .bandNotFound(let band, let path, let available):
             let list = available.isEmpty ? "none" : available.joined(separator: ", ")
             return "\(path): band \(band) not found (available: \(list)); add a file for it or map it with a band override"

@@ -21,13 +21,14 @@ enum BatchFixture {
         }
     }
 
-    static func writeScene(_ path: String, width: Int, height: Int, seed: Int) throws {
+    static func writeScene(_ path: String, width: Int, height: Int, seed: Int, compressed: Bool = true) throws {
         let grid = SceneGrid(width: width, height: height,
                              geoTransform: GeoTransform(originX: 399_960 + Double(seed) * 10_000, pixelWidth: 10, rowRotation: 0,
                                                         originY: 5_300_040, columnRotation: 0, pixelHeight: -10),
                              spatialReference: try SpatialReference("EPSG:32633"))
         let writer = try RasterWriter(path: path, spec: RasterWriteSpec(grid: grid, bandCount: bands.count, dataType: .uint16,
-                                                                         nodata: 0, bandDescriptions: bands))
+                                                                         nodata: 0, bandDescriptions: bands,
+                                                                         compression: compressed ? .deflate : .none))
         for b in bands.indices {
             var values = [UInt16](repeating: 0, count: width * height)
             for y in 0..<height {
