@@ -77,7 +77,7 @@ final class MapAssembler {
     private let cells: Int
     private let validity: UnsafeMutablePointer<UInt8>
     private let score: UnsafeMutablePointer<Float>        // patch modes: distance score of the winner
-    private let best: UnsafeMutablePointer<Float>         // patch modes: top-1 probability of the winner
+    private let best: UnsafeMutablePointer<Float>         // patch modes with confidence: top-1 probability of the winner
     private let label: UnsafeMutablePointer<UInt16>       // patch modes: class of the winner
     private let accumulated: UnsafeMutablePointer<Float>  // blend (or patch + probabilities): class planes
     private let weight: UnsafeMutablePointer<Float>       // blend: summed weights
@@ -119,7 +119,7 @@ final class MapAssembler {
         keepsProbabilities = blends || probabilities
         validity = .allocate(capacity: cells)
         score = .allocate(capacity: blends ? 1 : cells)
-        best = .allocate(capacity: blends ? 1 : cells)
+        best = .allocate(capacity: blends || !confidence ? 1 : cells)
         label = .allocate(capacity: blends ? 1 : cells)
         accumulated = .allocate(capacity: keepsProbabilities ? cells * classes : 1)
         weight = .allocate(capacity: blends ? cells : 1)
@@ -171,7 +171,7 @@ final class MapAssembler {
             move(weight, planes: 1)
         } else {
             move(score, planes: 1)
-            move(best, planes: 1)
+            if wantConfidence { move(best, planes: 1) }
             move(label, planes: 1)
         }
         if keepsProbabilities { move(accumulated, planes: classes) }
@@ -186,7 +186,7 @@ final class MapAssembler {
             (weight + start).update(repeating: 0, count: count)
         } else {
             (score + start).update(repeating: .infinity, count: count)
-            (best + start).update(repeating: 0, count: count)
+            if wantConfidence { (best + start).update(repeating: 0, count: count) }
             (label + start).update(repeating: nodata, count: count)
         }
         if keepsProbabilities {
@@ -246,7 +246,7 @@ final class MapAssembler {
                 if s < score[cell] {
                     score[cell] = s
                     label[cell] = UInt16(cls)
-                    best[cell] = top1
+                    if wantConfidence { best[cell] = top1 }
                     if wantProbabilities {
                         for (c, value) in probabilities.enumerated() { accumulated[c * capacity * w + cell] = value }
                     }
@@ -307,7 +307,7 @@ final class MapAssembler {
                 validity[cell] = 1
                 score[cell] = 0
                 label[cell] = UInt16(cls)
-                best[cell] = top1
+                if wantConfidence { best[cell] = top1 }
                 if wantProbabilities {
                     for (ci, value) in probabilities.enumerated() { accumulated[ci * capacity * w + cell] = value }
                 }

@@ -3,8 +3,9 @@ import RasterIO
 
 /// The one place where rasters become tensors.
 ///
-/// Rasters arrive as ``RasterIO/BandBuffer``s: band-sequential Float32 raw digital numbers (DN) of a
-/// read window, `values[(band * height + row) * width + column]`, with a per-pixel validity mask.
+/// Rasters arrive as ``RasterIO/RasterBuffer``s: band-sequential raw digital numbers (DN) of a read
+/// window, UInt16 samples or Float32 values, `values[(band * height + row) * width + column]`,
+/// with a per-pixel validity mask.
 /// Models take NCHW Float32: `input[((n * C + c) * P + y) * P + x]` for patch `n`, channel `c` (the
 /// contract's band order), patch row `y` and column `x`, normalized with the contract's per-band
 /// affine transform `dn * scale[c] + offset[c]`. Invalid pixels (nodata, masked, outside the scene)
@@ -44,7 +45,7 @@ public struct PatchTensorConverter: Sendable {
     ///   - batch: NCHW storage with room for slot `index`.
     /// - Returns: the fraction of the patch's pixels that are valid (0...1).
     @discardableResult
-    public func fill(batch: UnsafeMutablePointer<Float>, index: Int, from buffer: BandBuffer,
+    public func fill<Sample: RasterSample>(batch: UnsafeMutablePointer<Float>, index: Int, from buffer: RasterBuffer<Sample>,
                      bufferOrigin: (column: Int, row: Int), patch: RasterWindow) -> Double {
         precondition(buffer.bandCount >= scale.count, "buffer has \(buffer.bandCount) bands, the model \(scale.count)")
         let dx = patch.column - bufferOrigin.column, dy = patch.row - bufferOrigin.row
@@ -58,7 +59,7 @@ public struct PatchTensorConverter: Sendable {
                 guard let v = values.baseAddress, let m = validity.baseAddress else { return }
                 for y in 0..<p {
                     let mask = m + (dy + y) * buffer.width + dx
-                    for x in 0..<p where mask[x] != 0 { validCount += 1 }
+                    for x in 0..<p { validCount &+= Int(mask[x] != 0 ? 1 : 0) }
                 }
                 for c in 0..<scale.count {
                     let s = scale[c], o = offset[c]
@@ -67,7 +68,7 @@ public struct PatchTensorConverter: Sendable {
                         let mask = m + (dy + y) * buffer.width + dx
                         let row = destination + (c * p + y) * p
                         for x in 0..<p {
-                            row[x] = mask[x] != 0 ? source[x] * s + o : 0
+                            row[x] = mask[x] != 0 ? source[x].floatValue * s + o : 0
                         }
                     }
                 }

@@ -145,28 +145,37 @@ public final class SceneClassifier: Sendable {
     /// Bytes one unit occupies while in flight (read buffer, validity, batch, results).
     var bytesPerUnit: Int {
         let largest = plan.units.map { $0.window.pixelCount }.max() ?? 0
-        let bands = job.modelBandIndices.count + (job.maskBandIndex == nil ? 0 : 1)
+        let indices = job.modelBandIndices + (job.maskBandIndex.map { [$0] } ?? [])
+        let bands = indices.count
+        // Byte/UInt16 scenes are read as UInt16 samples (see `run`).
+        let sampleBytes = indices.allSatisfy { [.byte, .uint16].contains(job.scene.bands[$0].dataType) } ? 2 : 4
         let patches = plan.units.map(\.patchCount).max() ?? 1
         let results = job.mode == .segmentation ? contract.classNames.count * job.tiler.patchSize * job.tiler.patchSize * patches : contract.classNames.count * patches
-        return largest * (bands * 4 + 1) + results * 4
+        return largest * (bands * sampleBytes + 1) + results * 4
     }
 
-    /// GDAL block-cache size for this scene: block-aligned units decode each block once, so a
-    /// small cache (32 MiB) suffices; other layouts re-read blocks across units and get a
+    /// GDAL block-cache size for this scene: block-aligned units decode each block once, so the
+    /// cache only has to hold one unit's blocks twice over (a pixel-interleaved block decodes
+    /// every band at once; at least 8 MiB); other layouts re-read blocks across units and get a
     /// quarter of the memory budget.
     public var gdalCacheBytes: Int {
         let quarter = max(16 << 20, settings.memoryBudget / 4)
-        return isBlockAligned ? min(quarter, 32 << 20) : quarter
+        guard isBlockAligned else { return quarter }
+        let unitSamples = (plan.units.map { $0.window.pixelCount }.max() ?? 0)
+            * (job.modelBandIndices.count + (job.maskBandIndex == nil ? 0 : 1))
+        let largestSample = job.scene.bands.map { $0.dataType.byteSize }.max() ?? 4
+        return min(quarter, max(8 << 20, 2 * unitSamples * largestSample))
     }
 
     /// Bytes of one worker's NCHW batch.
     var bytesPerBatch: Int { converter.patchElementCount * max(1, settings.batchSize) * 4 }
 
     /// Units allowed in flight: enough to keep every worker busy while the reader reads ahead
-    /// (workers + 1), more while they fit in an eighth of the budget (at most 4 per worker).
+    /// and the writer finishes a unit row (workers + 1), more while they fit in an eighth of the
+    /// budget (at most 2 per worker + 2: more read-ahead does not make a CPU-bound run faster).
     var unitsInFlight: Int {
         let fit = (settings.memoryBudget / 8) / max(1, bytesPerUnit)
-        return max(settings.workers + 1, min(fit, 4 * settings.workers + 4))
+        return max(settings.workers + 1, min(fit, 2 * settings.workers + 2))
     }
 
     /// Number of work units.
@@ -177,7 +186,7 @@ public final class SceneClassifier: Sendable {
     public var estimatedBufferBytes: Int {
         let k = contract.classNames.count
         let rowBand = (job.mode == .patchResolution ? job.tiler.columnStarts.count : job.tiler.width) * max(1, plan.maxRowSpan)
-        let perCell = job.mode == .dense || job.mode == .segmentation ? 4 * (k + 1) + 1 : 11 + (settings.probabilities ? 4 * k : 0)
+        let perCell = job.mode == .dense || job.mode == .segmentation ? 4 * (k + 1) + 1 : 7 + (settings.confidence ? 4 : 0) + (settings.probabilities ? 4 * k : 0)
         return unitsInFlight * bytesPerUnit + settings.workers * bytesPerBatch + rowBand * perCell + gdalCacheBytes
     }
 
@@ -219,7 +228,7 @@ public final class SceneClassifier: Sendable {
                                      maxSide: Self.previewSize, nodata: UInt16(legend.nodataValue))
 
         let permits = Permits(unitsInFlight)
-        let readQueue = StageQueue<(WorkUnit, BandBuffer)>()
+        let readQueue = StageQueue<(WorkUnit, UnitPixels)>()
         let resultQueue = StageQueue<ClassifiedUnit>()
         let failure = FirstError()
         let timing = StageClock()
@@ -242,14 +251,26 @@ public final class SceneClassifier: Sendable {
                 let sceneReader = try SceneReader(scene: job.scene)
                 var bands = job.modelBandIndices
                 if let mask = job.maskBandIndex { bands.append(mask) }
+                // Byte and UInt16 scenes (Sentinel-2 DN) travel as UInt16: half the memory of
+                // Float32 and no conversion before the one into the model's tensor.
+                let asSamples = sceneReader.canReadSamples(bands: bands)
                 for unit in units {
                     guard permits.acquire() else { return }
                     let t0 = DispatchTime.now().uptimeNanoseconds
-                    var buffer = try sceneReader.read(window: unit.window, bands: bands)
-                    Self.applyNodata(&buffer, modelBands: job.modelBandIndices.count, hasMask: job.maskBandIndex != nil,
-                                     nodataValue: settings.nodataValue, maskInvalid: settings.maskInvalidValues)
+                    let pixels: UnitPixels
+                    if asSamples {
+                        var buffer = try sceneReader.readSamples(window: unit.window, bands: bands)
+                        Self.applyNodata(&buffer, modelBands: job.modelBandIndices.count, hasMask: job.maskBandIndex != nil,
+                                         nodataValue: settings.nodataValue, maskInvalid: settings.maskInvalidValues)
+                        pixels = .samples(buffer)
+                    } else {
+                        var buffer = try sceneReader.read(window: unit.window, bands: bands)
+                        Self.applyNodata(&buffer, modelBands: job.modelBandIndices.count, hasMask: job.maskBandIndex != nil,
+                                         nodataValue: settings.nodataValue, maskInvalid: settings.maskInvalidValues)
+                        pixels = .floats(buffer)
+                    }
                     timing.add(read: DispatchTime.now().uptimeNanoseconds - t0)
-                    readQueue.push((unit, buffer))
+                    readQueue.push((unit, pixels))
                 }
                 readQueue.close()
             } catch {
@@ -270,8 +291,14 @@ public final class SceneClassifier: Sendable {
                 defer { group.leave(); workerGroup.leave() }
                 do {
                     var batch: [Float] = []
-                    while let (unit, buffer) = readQueue.pop() {
-                        let result = try classify(unit: unit, buffer: buffer, session: session, batch: &batch, timing: timing)
+                    while let (unit, pixels) = readQueue.pop() {
+                        let result: ClassifiedUnit
+                        switch pixels {
+                        case .samples(let buffer):
+                            result = try classify(unit: unit, buffer: buffer, session: session, batch: &batch, timing: timing)
+                        case .floats(let buffer):
+                            result = try classify(unit: unit, buffer: buffer, session: session, batch: &batch, timing: timing)
+                        }
                         resultQueue.push(result)
                     }
                 } catch {
@@ -362,26 +389,32 @@ public final class SceneClassifier: Sendable {
     }
 
     /// Marks pixels invalid where a model band equals the nodata override or the mask says so.
-    static func applyNodata(_ buffer: inout BandBuffer, modelBands: Int, hasMask: Bool, nodataValue: Double?, maskInvalid: [Int]) {
+    static func applyNodata<Sample: RasterSample>(_ buffer: inout RasterBuffer<Sample>, modelBands: Int, hasMask: Bool,
+                                                  nodataValue: Double?, maskInvalid: [Int]) {
         let plane = buffer.pixelCount
-        if let nodataValue {
-            let value = Float(nodataValue)
-            for b in 0..<modelBands {
-                let base = b * plane
-                for i in 0..<plane where buffer.values[base + i] == value { buffer.validity[i] = 0 }
+        if let nodataValue, let value = Sample.nodataSample(nodataValue) {
+            buffer.values.withUnsafeBufferPointer { values in
+                buffer.validity.withUnsafeMutableBufferPointer { validity in
+                    guard let v = values.baseAddress, let m = validity.baseAddress else { return }
+                    for b in 0..<modelBands {
+                        let band = v + b * plane
+                        for i in 0..<plane { m[i] &= band[i] == value ? 0 : 1 }
+                    }
+                }
             }
         }
         if hasMask {
             let base = modelBands * plane
             let invalid = Set(maskInvalid)
             for i in 0..<plane where buffer.validity[i] != 0 {
-                if invalid.contains(Int(buffer.values[base + i])) { buffer.validity[i] = 0 }
+                let value = buffer.values[base + i].floatValue
+                if value == value.rounded(), abs(value) < 1e9, invalid.contains(Int(value)) { buffer.validity[i] = 0 }
             }
         }
     }
 
     /// Normalizes a unit's patches into a batch, runs the CNN and returns class probabilities.
-    private func classify(unit: WorkUnit, buffer: BandBuffer, session: InferenceSession, batch: inout [Float],
+    private func classify<Sample: RasterSample>(unit: WorkUnit, buffer: RasterBuffer<Sample>, session: InferenceSession, batch: inout [Float],
                           timing: StageClock) throws -> ClassifiedUnit {
         let p = job.tiler.patchSize, k = contract.classNames.count
         let columnStarts = job.tiler.columnStarts, rowStarts = job.tiler.rowStarts
@@ -470,6 +503,12 @@ public final class SceneClassifier: Sendable {
             }
         }
     }
+}
+
+/// A unit's pixels as read: UInt16 samples for Byte/UInt16 scenes, Float32 otherwise.
+enum UnitPixels: Sendable {
+    case samples(SampleBuffer)
+    case floats(BandBuffer)
 }
 
 /// Thread-safe accumulation of stage times.

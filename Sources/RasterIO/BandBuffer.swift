@@ -1,15 +1,38 @@
-/// Pixels of a window for several bands, band-sequential Float32, with a per-pixel validity mask.
+/// A sample type a raster window can be read as: Float32 for any band, UInt16 for Byte and UInt16
+/// bands (Sentinel-2 digital numbers) at half the memory and without conversion.
+public protocol RasterSample: RasterScalar, Numeric, Sendable {
+    /// The sample as Float32 (exact for UInt16).
+    var floatValue: Float { get }
+    /// A band's nodata value as a sample, nil when it is not representable (it then never matches).
+    static func nodataSample(_ value: Double) -> Self?
+    /// True for NaN (floating-point samples only).
+    var isNotANumber: Bool { get }
+}
+
+extension Float: RasterSample {
+    @inlinable public var floatValue: Float { self }
+    public static func nodataSample(_ value: Double) -> Float? { Float(value) }
+    @inlinable public var isNotANumber: Bool { isNaN }
+}
+
+extension UInt16: RasterSample {
+    @inlinable public var floatValue: Float { Float(self) }
+    public static func nodataSample(_ value: Double) -> UInt16? { UInt16(exactly: value) }
+    @inlinable public var isNotANumber: Bool { false }
+}
+
+/// Pixels of a window for several bands, band-sequential, with a per-pixel validity mask.
 ///
 /// Layout: `values[(band * height + row) * width + column]`, rows top to bottom, columns left to
 /// right, bands in the order they were requested. `validity[row * width + column]` is 1 where every
 /// band holds real data and 0 where any band is nodata, masked, NaN or outside the raster. Invalid
-/// pixels hold the band's nodata value (0 when the band declares none).
-public struct BandBuffer: Sendable, Equatable {
+/// pixels hold the band's nodata value (0 when the band declares none or it does not fit `Sample`).
+public struct RasterBuffer<Sample: RasterSample>: Sendable, Equatable {
     public let width: Int
     public let height: Int
     public let bandCount: Int
     /// Pixel values, band-sequential (see the type's layout).
-    public var values: [Float]
+    public var values: [Sample]
     /// 1 = valid, 0 = invalid, one entry per pixel.
     public var validity: [UInt8]
 
@@ -18,15 +41,15 @@ public struct BandBuffer: Sendable, Equatable {
         self.width = width
         self.height = height
         self.bandCount = bandCount
-        self.values = [Float](repeating: 0, count: width * height * bandCount)
+        self.values = [Sample](repeating: .zero, count: width * height * bandCount)
         self.validity = [UInt8](repeating: 0, count: width * height)
     }
 
     /// Allocates a buffer and lets `fill` write its values and validity through pointers (the
     /// layout of the type); used by the readers' convenience methods.
     static func filled(width: Int, height: Int, bandCount: Int,
-                       _ fill: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<UInt8>) throws -> Void) throws -> BandBuffer {
-        var buffer = BandBuffer(width: width, height: height, bandCount: bandCount)
+                       _ fill: (UnsafeMutablePointer<Sample>, UnsafeMutablePointer<UInt8>) throws -> Void) throws -> RasterBuffer {
+        var buffer = RasterBuffer(width: width, height: height, bandCount: bandCount)
         try buffer.values.withUnsafeMutableBufferPointer { values in
             try buffer.validity.withUnsafeMutableBufferPointer { validity in
                 guard let v = values.baseAddress, let m = validity.baseAddress else { return }
@@ -40,7 +63,7 @@ public struct BandBuffer: Sendable, Equatable {
     public var pixelCount: Int { width * height }
 
     /// The value of `band` (0-based, in request order) at (`column`, `row`).
-    public subscript(band: Int, column: Int, row: Int) -> Float {
+    public subscript(band: Int, column: Int, row: Int) -> Sample {
         values[(band * height + row) * width + column]
     }
 
@@ -57,3 +80,9 @@ public struct BandBuffer: Sendable, Equatable {
         return Double(count) / Double(pixelCount)
     }
 }
+
+/// Float32 pixels of a window (any band type); see ``RasterBuffer``.
+public typealias BandBuffer = RasterBuffer<Float>
+
+/// UInt16 samples of a window of Byte or UInt16 bands (raw digital numbers); see ``RasterBuffer``.
+public typealias SampleBuffer = RasterBuffer<UInt16>

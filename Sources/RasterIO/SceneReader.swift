@@ -85,6 +85,39 @@ public final class SceneReader {
     /// Consecutive bands from the same source are read with one GDAL call.
     public func read(window: RasterWindow, bands: [Int], values: UnsafeMutablePointer<Float>,
                      validity: UnsafeMutablePointer<UInt8>) throws {
+        try read(window: window, bands: bands, into: values, validity: validity) { dataset, sourceWindow, sourceBands, destination in
+            try dataset.read(window: sourceWindow, bands: sourceBands, values: destination, validity: validity, combine: true)
+        }
+    }
+
+    /// True when the listed stacked bands (0-based indices into ``Scene/bands``) can be read as
+    /// UInt16 samples without loss (their sources are Byte or UInt16).
+    public func canReadSamples(bands: [Int]) -> Bool {
+        bands.allSatisfy { plan.indices.contains($0) && plan[$0].dataset.canReadSamples(bands: [plan[$0].band]) }
+    }
+
+    /// Reads a window of Byte or UInt16 bands as raw UInt16 samples (see ``SampleBuffer``).
+    /// - Throws: ``RasterIOError`` when a band is of another type (check ``canReadSamples(bands:)``)
+    ///   or a source cannot be read.
+    public func readSamples(window: RasterWindow, bands: [Int]? = nil) throws -> SampleBuffer {
+        let list = bands ?? Array(scene.bands.indices)
+        return try SampleBuffer.filled(width: window.width, height: window.height, bandCount: list.count) { v, m in
+            try readSamples(window: window, bands: list, samples: v, validity: m)
+        }
+    }
+
+    /// Reads UInt16 samples into caller-owned memory, with the layout of the Float32 read.
+    public func readSamples(window: RasterWindow, bands: [Int], samples: UnsafeMutablePointer<UInt16>,
+                            validity: UnsafeMutablePointer<UInt8>) throws {
+        try read(window: window, bands: bands, into: samples, validity: validity) { dataset, sourceWindow, sourceBands, destination in
+            try dataset.read(window: sourceWindow, bands: sourceBands, samples: destination, validity: validity, combine: true)
+        }
+    }
+
+    /// Groups consecutive bands of one source into one read each.
+    private func read<Sample>(window: RasterWindow, bands: [Int], into values: UnsafeMutablePointer<Sample>,
+                              validity: UnsafeMutablePointer<UInt8>,
+                              source: (RasterDataset, RasterWindow, [Int], UnsafeMutablePointer<Sample>) throws -> Void) throws {
         let plane = window.pixelCount
         validity.update(repeating: 1, count: plane)
         var start = 0
@@ -100,8 +133,7 @@ public final class SceneReader {
                 end += 1
             }
             let sourceWindow = window.offsetBy(columns: -first.columns, rows: -first.rows)
-            try first.dataset.read(window: sourceWindow, bands: bands[start..<end].map { plan[$0].band },
-                                   values: values + start * plane, validity: validity, combine: true)
+            try source(first.dataset, sourceWindow, bands[start..<end].map { plan[$0].band }, values + start * plane)
             start = end
         }
     }

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import RasterIO
+
+/// UInt16 sample reads give the Float32 reads' values and validity, at half the memory.
+@Suite("Reading UInt16 samples")
+struct SampleReadTests {
+    @Test("samples equal the Float32 read", arguments: [RasterDataType.uint16, .byte])
+    func samplesMatchFloatRead(dataType: RasterDataType) throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("s.tif").path
+        let nodata: Double = dataType == .byte ? 255 : 0
+        try Fixtures.writeRaster(path, width: 700, height: 530, bands: 3, dataType: dataType, nodata: nodata) { b, x, y in
+            if (x + 2 * y + b) % 97 == 0 { return nodata }
+            return Double((x * 7 + y * 13 + b * 101) % (dataType == .byte ? 250 : 60000) + 1)
+        }
+        let dataset = try RasterDataset(path: path)
+        #expect(dataset.canReadSamples(bands: [1, 2, 3]))
+        // Inside, straddling the right and bottom edges, and wholly outside.
+        for window in [RasterWindow(column: 0, row: 0, width: 700, height: 530),
+                       RasterWindow(column: 513, row: 255, width: 256, height: 300),
+                       RasterWindow(column: -5, row: -9, width: 40, height: 30),
+                       RasterWindow(column: 900, row: 900, width: 8, height: 8)] {
+            let floats = try dataset.read(window: window, bands: [3, 1])
+            var samples = SampleBuffer(width: window.width, height: window.height, bandCount: 2)
+            try samples.values.withUnsafeMutableBufferPointer { values in
+                try samples.validity.withUnsafeMutableBufferPointer { validity in
+                    guard let v = values.baseAddress, let m = validity.baseAddress else { return }
+                    try dataset.read(window: window, bands: [3, 1], samples: v, validity: m)
+                }
+            }
+            #expect(samples.validity == floats.validity, "\(window)")
+            #expect(samples.values.map(\.floatValue) == floats.values, "\(window)")
+        }
+    }
+
+    @Test func sceneReaderReadsSamplesOnlyFromIntegerSources() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let integer = folder.appendingPathComponent("T33UUU_20240101_B02.tif").path
+        try Fixtures.writeRaster(integer, width: 20, height: 10, nodata: 0) { _, x, y in Double(x == y ? 0 : 1000 + x + y) }
+        let scene = try Scene.assemble(inputs: [integer])
+        let reader = try SceneReader(scene: scene)
+        #expect(reader.canReadSamples(bands: [0]))
+        let samples = try reader.readSamples(window: RasterWindow(column: 15, row: 0, width: 10, height: 10))
+        let floats = try reader.read(window: RasterWindow(column: 15, row: 0, width: 10, height: 10))
+        #expect(samples.validity == floats.validity && samples.values.map(\.floatValue) == floats.values)
+        #expect(samples.validFraction < 1)
+
+        let real = folder.appendingPathComponent("T33UUU_20240101_B03.tif").path
+        try Fixtures.writeRaster(real, width: 20, height: 10, dataType: .float32) { _, x, _ in Double(x) / 3 }
+        let floatReader = try SceneReader(scene: try Scene.assemble(inputs: [real]))
+        #expect(!floatReader.canReadSamples(bands: [0]))
+        #expect(throws: RasterIOError.self) { try floatReader.readSamples(window: RasterWindow(width: 4, height: 4)) }
+    }
+}
