@@ -33,7 +33,10 @@ struct MapRows {
 /// units can still change.
 ///
 /// Full-resolution modes keep a band of rows (at most one unit row's span) with per-pixel state:
-/// - patch: each pixel takes the patch whose centre is nearest (ties: the earlier patch);
+/// - patch: each pixel takes the patch whose centre is nearest (ties: the earlier patch). Distance
+///   is separable, so the owner is the nearest patch row times the nearest patch column: the band
+///   holds only pixel validity and the results of the patches it overlaps, and rows are resolved
+///   when finished (1 byte per pixel instead of per-pixel scores);
 /// - dense and segmentation: probabilities are summed with a Hann weight
 ///   `w(y, x) = sin²(π (y + ½) / P) · sin²(π (x + ½) / P)`, which falls smoothly towards patch
 ///   borders. On each side where a neighbouring patch overlaps, the outer
@@ -42,7 +45,8 @@ struct MapRows {
 ///   the scene edge keep their weight, so every pixel stays covered.
 ///
 /// Patches whose valid share is below the minimum count only where no better patch covers a
-/// pixel (a distance penalty in patch mode, a weight factor of 1e-3 when blending), so every
+/// pixel (in patch mode the pixel takes the nearest accepted patch covering it, else the nearest
+/// classified one; when blending their weight is multiplied by 1e-3), so every
 /// valid pixel is classified and the minimum decides quality, not coverage. Invalid pixels are
 /// always nodata. The patch-resolution mode writes one pixel per patch and leaves patches below
 /// the minimum nodata.
@@ -67,7 +71,6 @@ final class MapAssembler {
     private let margin: Int
     private let hann: [Float]
     private static let fallbackWeight: Float = 1e-3
-    private static let fallbackPenalty: Float = 1e12
 
     // Band of rows [top, top + filled) of the output grid. Raw buffers (owned, freed in deinit):
     // per-pixel loops over them avoid Swift's dynamic exclusivity checks on class properties.
@@ -83,6 +86,24 @@ final class MapAssembler {
     private let weight: UnsafeMutablePointer<Float>       // blend: summed weights
     private let blends: Bool
     private let keepsProbabilities: Bool
+
+    // Patch mode: per scene column (row), the patch column (row) whose centre is nearest, ties to
+    // the earlier one; the column ranges each patch column owns; results of the patches in the band.
+    private let columnStarts: [Int]
+    private let rowStarts: [Int]
+    private let rowOwner: [Int]
+    private let ownedColumns: [Range<Int>]
+    private var patchRows: [Int: PatchRowResults] = [:]
+
+    /// Results of one row of patches (patch mode), indexed by patch column.
+    private struct PatchRowResults {
+        var label: [UInt16]
+        var top1: [Float]
+        /// 0: not classified (no valid pixel), 1: below the minimum valid share, 2: accepted.
+        var state: [UInt8]
+        /// `classes` values per patch column, when probabilities are written.
+        var probabilities: [Float]
+    }
 
     init(mode: ClassificationMode, plan: UnitPlan, classes: Int, minValidFraction: Double, nodata: UInt16,
          confidence: Bool, probabilities: Bool) {
@@ -116,11 +137,31 @@ final class MapAssembler {
         self.cells = cells
         let blends = mode == .dense || mode == .segmentation
         self.blends = blends
-        keepsProbabilities = blends || probabilities
+        let perPixelWinners = mode == .patchResolution
+        keepsProbabilities = blends || (perPixelWinners && probabilities)
         validity = .allocate(capacity: cells)
-        score = .allocate(capacity: blends ? 1 : cells)
-        best = .allocate(capacity: blends || !confidence ? 1 : cells)
-        label = .allocate(capacity: blends ? 1 : cells)
+        score = .allocate(capacity: perPixelWinners ? cells : 1)
+        best = .allocate(capacity: perPixelWinners && confidence ? cells : 1)
+        label = .allocate(capacity: perPixelWinners ? cells : 1)
+        columnStarts = plan.tiler.columnStarts
+        rowStarts = plan.tiler.rowStarts
+        if mode == .patch {
+            let columnOwner = Self.owners(starts: columnStarts, length: sceneWidth, patch: p)
+            rowOwner = Self.owners(starts: rowStarts, length: sceneHeight, patch: p)
+            var ranges = [Range<Int>](repeating: 0..<0, count: columnStarts.count)
+            var x = 0
+            while x < sceneWidth {
+                let owner = columnOwner[x]
+                var end = x + 1
+                while end < sceneWidth && columnOwner[end] == owner { end += 1 }
+                if owner >= 0 { ranges[owner] = x..<end }
+                x = end
+            }
+            ownedColumns = ranges
+        } else {
+            rowOwner = []
+            ownedColumns = []
+        }
         accumulated = .allocate(capacity: keepsProbabilities ? cells * classes : 1)
         weight = .allocate(capacity: blends ? cells : 1)
     }
@@ -169,7 +210,7 @@ final class MapAssembler {
         move(validity, planes: 1)
         if blends {
             move(weight, planes: 1)
-        } else {
+        } else if mode == .patchResolution {
             move(score, planes: 1)
             if wantConfidence { move(best, planes: 1) }
             move(label, planes: 1)
@@ -184,7 +225,7 @@ final class MapAssembler {
         (validity + start).update(repeating: 0, count: count)
         if blends {
             (weight + start).update(repeating: 0, count: count)
-        } else {
+        } else if mode == .patchResolution {
             (score + start).update(repeating: .infinity, count: count)
             if wantConfidence { (best + start).update(repeating: 0, count: count) }
             (label + start).update(repeating: nodata, count: count)
@@ -220,7 +261,7 @@ final class MapAssembler {
                 let yEnd = min(p, filled - originY)
                 switch mode {
                 case .patch:
-                    paint(result, patchIndex: index, originX: originX, originY: originY, xEnd: xEnd, yEnd: yEnd, accepted: accepted)
+                    record(result, patchIndex: index, row: r, column: c, accepted: accepted)
                 case .dense, .segmentation:
                     blend(result, patchIndex: index, originX: originX, originY: originY, xEnd: xEnd, yEnd: yEnd, accepted: accepted)
                 case .patchResolution:
@@ -230,29 +271,73 @@ final class MapAssembler {
         }
     }
 
-    private func paint(_ result: ClassifiedUnit, patchIndex: Int, originX: Int, originY: Int, xEnd: Int, yEnd: Int, accepted: Bool) {
-        let w = outputWidth, k = classes, half = Float(patch) / 2
-        let probabilities = result.probabilities[(patchIndex * k)..<(patchIndex * k + k)]
-        var top1: Float = -1, cls = 0
-        for (offset, value) in probabilities.enumerated() where value > top1 { top1 = value; cls = offset }
-        let penalty: Float = accepted ? 0 : Self.fallbackPenalty
-        for y in 0..<yEnd {
-            let dy = Float(y) + 0.5 - half
-            let rowBase = (originY + y) * w + originX
-            for x in 0..<xEnd {
-                let dx = Float(x) + 0.5 - half
-                let s = penalty + dx * dx + dy * dy
-                let cell = rowBase + x
-                if s < score[cell] {
-                    score[cell] = s
-                    label[cell] = UInt16(cls)
-                    if wantConfidence { best[cell] = top1 }
-                    if wantProbabilities {
-                        for (c, value) in probabilities.enumerated() { accumulated[c * capacity * w + cell] = value }
-                    }
+    /// Per scene pixel along one axis: the index of the patch whose centre is nearest, ties to the
+    /// earlier patch; -1 where no patch covers the pixel. Distances in half pixels (integers).
+    static func owners(starts: [Int], length: Int, patch: Int) -> [Int] {
+        var owner = [Int](repeating: -1, count: length)
+        var distance = [Int](repeating: .max, count: length)
+        for (index, start) in starts.enumerated() {
+            let centre2 = 2 * start + patch
+            for x in max(0, start)..<min(length, start + patch) {
+                let d = abs(2 * x + 1 - centre2)
+                if d < distance[x] {
+                    distance[x] = d
+                    owner[x] = index
                 }
             }
         }
+        return owner
+    }
+
+    /// Keeps one patch's result (patch mode) until the rows it covers are finished.
+    private func record(_ result: ClassifiedUnit, patchIndex: Int, row: Int, column: Int, accepted: Bool) {
+        let k = classes, columns = columnStarts.count
+        var results = patchRows[row] ?? PatchRowResults(
+            label: [UInt16](repeating: nodata, count: columns), top1: [Float](repeating: 0, count: columns),
+            state: [UInt8](repeating: 0, count: columns),
+            probabilities: wantProbabilities ? [Float](repeating: 0, count: columns * k) : [])
+        var top1: Float = -1, cls = 0
+        for c in 0..<k {
+            let value = result.probabilities[patchIndex * k + c]
+            if value > top1 { top1 = value; cls = c }
+        }
+        results.label[column] = UInt16(cls)
+        results.top1[column] = top1
+        results.state[column] = accepted ? 2 : 1
+        if wantProbabilities {
+            for c in 0..<k { results.probabilities[column * k + c] = result.probabilities[patchIndex * k + c] }
+        }
+        patchRows[row] = results
+    }
+
+    /// Patch mode fallback, for a valid pixel whose nearest patch is below the minimum valid share:
+    /// the nearest accepted patch covering it, else the nearest classified one (ties: earlier row,
+    /// then earlier column). Returns (patch row, patch column) or nil.
+    private func fallbackOwner(x: Int, y: Int, nearestRow: Int, nearestColumn: Int) -> (Int, Int)? {
+        let p = patch
+        func covering(_ starts: [Int], _ position: Int, around index: Int) -> ClosedRange<Int> {
+            var low = index, high = index
+            while low > 0 && starts[low - 1] + p > position { low -= 1 }
+            while high + 1 < starts.count && starts[high + 1] <= position { high += 1 }
+            return low...high
+        }
+        var bestKey: (Int, Int, Int, Int)? = nil
+        var winner: (Int, Int)? = nil
+        for r in covering(rowStarts, y, around: nearestRow) where rowStarts[r] <= y && y < rowStarts[r] + p {
+            guard let results = patchRows[r] else { continue }
+            let dy = abs(2 * y + 1 - (2 * rowStarts[r] + p))
+            for c in covering(columnStarts, x, around: nearestColumn) where columnStarts[c] <= x && x < columnStarts[c] + p {
+                let state = results.state[c]
+                guard state > 0 else { continue }
+                let dx = abs(2 * x + 1 - (2 * columnStarts[c] + p))
+                let key = (state == 2 ? 0 : 1, dx * dx + dy * dy, r, c)
+                if bestKey.map({ key < $0 }) ?? true {
+                    bestKey = key
+                    winner = (r, c)
+                }
+            }
+        }
+        return winner
     }
 
     private func blend(_ result: ClassifiedUnit, patchIndex: Int, originX: Int, originY: Int, xEnd: Int, yEnd: Int, accepted: Bool) {
@@ -325,30 +410,34 @@ final class MapAssembler {
         var probabilities = wantProbabilities ? [UInt16](repeating: nodata, count: count * w * k) : []
         var hist = histogram
         defer { histogram = hist }
-        for cell in 0..<(count * w) {
-            guard validity[cell] != 0 else { hist[k] += 1; continue }
-            if blends {
-                let total = weight[cell]
-                guard total > 0 else { hist[k] += 1; continue }
-                var top1: Float = -1, cls = 0
-                for c in 0..<k {
-                    let value = accumulated[c * capacity * w + cell]
-                    if value > top1 { top1 = value; cls = c }
-                }
-                classValues[cell] = UInt16(cls)
-                hist[cls] += 1
-                if wantConfidence { confidence[cell] = Self.percent(top1 / total) }
-                if wantProbabilities {
-                    for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell] / total) }
-                }
-            } else {
-                guard score[cell] < .infinity else { hist[k] += 1; continue }
-                let cls = label[cell]
-                classValues[cell] = cls
-                hist[Int(cls)] += 1
-                if wantConfidence { confidence[cell] = Self.percent(best[cell]) }
-                if wantProbabilities {
-                    for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell]) }
+        if mode == .patch {
+            resolvePatchRows(count: count, classValues: &classValues, confidence: &confidence, probabilities: &probabilities, histogram: &hist)
+        } else {
+            for cell in 0..<(count * w) {
+                guard validity[cell] != 0 else { hist[k] += 1; continue }
+                if blends {
+                    let total = weight[cell]
+                    guard total > 0 else { hist[k] += 1; continue }
+                    var top1: Float = -1, cls = 0
+                    for c in 0..<k {
+                        let value = accumulated[c * capacity * w + cell]
+                        if value > top1 { top1 = value; cls = c }
+                    }
+                    classValues[cell] = UInt16(cls)
+                    hist[cls] += 1
+                    if wantConfidence { confidence[cell] = Self.percent(top1 / total) }
+                    if wantProbabilities {
+                        for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell] / total) }
+                    }
+                } else {
+                    guard score[cell] < .infinity else { hist[k] += 1; continue }
+                    let cls = label[cell]
+                    classValues[cell] = cls
+                    hist[Int(cls)] += 1
+                    if wantConfidence { confidence[cell] = Self.percent(best[cell]) }
+                    if wantProbabilities {
+                        for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell]) }
+                    }
                 }
             }
         }
@@ -357,7 +446,64 @@ final class MapAssembler {
         // Drop the finished rows; the rest carries over to the next unit row.
         if count > 0 { shift(by: min(count, filled)) }
         top += count
+        if mode == .patch {
+            for r in Array(patchRows.keys) where rowStarts[r] + patch <= top { patchRows[r] = nil }
+        }
         return rows
+    }
+
+    /// Patch mode: the finished rows' classes from their nearest patches (see the type's notes).
+    private func resolvePatchRows(count: Int, classValues: inout [UInt16], confidence: inout [UInt16],
+                                  probabilities: inout [UInt16], histogram hist: inout [Int]) {
+        let w = outputWidth, k = classes, plane = count * w
+        let covered = ownedColumns.reduce(0) { $0 + $1.count }
+        for row in 0..<count {
+            let y = top + row, rowBase = row * w
+            let r = rowOwner[y]
+            guard r >= 0 else { hist[k] += w; continue }
+            hist[k] += w - covered
+            let results = patchRows[r]
+            for c in ownedColumns.indices where !ownedColumns[c].isEmpty {
+                let xs = ownedColumns[c]
+                if let results, results.state[c] == 2 {
+                    // The common case: the nearest patch is accepted; one class for the run.
+                    let cls = results.label[c]
+                    var valid = 0
+                    classValues.withUnsafeMutableBufferPointer { out in
+                        for x in xs {
+                            let isValid = validity[rowBase + x] != 0
+                            out[rowBase + x] = isValid ? cls : nodata
+                            valid &+= isValid ? 1 : 0
+                        }
+                    }
+                    hist[Int(cls)] += valid
+                    hist[k] += xs.count - valid
+                    if wantConfidence {
+                        let percent = Self.percent(results.top1[c])
+                        for x in xs where validity[rowBase + x] != 0 { confidence[rowBase + x] = percent }
+                    }
+                    if wantProbabilities {
+                        for ci in 0..<k {
+                            let percent = Self.percent(results.probabilities[c * k + ci])
+                            for x in xs where validity[rowBase + x] != 0 { probabilities[ci * plane + rowBase + x] = percent }
+                        }
+                    }
+                } else {
+                    for x in xs {
+                        let cell = rowBase + x
+                        guard validity[cell] != 0, let (fr, fc) = fallbackOwner(x: x, y: y, nearestRow: r, nearestColumn: c),
+                              let owner = patchRows[fr] else { hist[k] += 1; continue }
+                        let cls = owner.label[fc]
+                        classValues[cell] = cls
+                        hist[Int(cls)] += 1
+                        if wantConfidence { confidence[cell] = Self.percent(owner.top1[fc]) }
+                        if wantProbabilities {
+                            for ci in 0..<k { probabilities[ci * plane + cell] = Self.percent(owner.probabilities[fc * k + ci]) }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private static func percent(_ p: Float) -> UInt16 {

@@ -186,7 +186,15 @@ public final class SceneClassifier: Sendable {
     public var estimatedBufferBytes: Int {
         let k = contract.classNames.count
         let rowBand = (job.mode == .patchResolution ? job.tiler.columnStarts.count : job.tiler.width) * max(1, plan.maxRowSpan)
-        let perCell = job.mode == .dense || job.mode == .segmentation ? 4 * (k + 1) + 1 : 7 + (settings.confidence ? 4 : 0) + (settings.probabilities ? 4 * k : 0)
+        // Band state per cell, plus the finished rows' UInt16 classes, confidence and probabilities.
+        let outputs = 2 + (settings.confidence ? 2 : 0) + (settings.probabilities ? 2 * k : 0)
+        let state: Int
+        switch job.mode {
+        case .dense, .segmentation: state = 4 * (k + 1) + 1
+        case .patch: state = 1
+        case .patchResolution: state = 7 + (settings.confidence ? 4 : 0) + (settings.probabilities ? 4 * k : 0)
+        }
+        let perCell = state + outputs
         return unitsInFlight * bytesPerUnit + settings.workers * bytesPerBatch + rowBand * perCell + gdalCacheBytes
     }
 

@@ -102,3 +102,73 @@ struct SceneRunTests {
         }
     }
 }
+
+/// Patch mode against a brute-force reference: every patch classified on its own, every valid
+/// pixel given the class of the nearest patch covering it (accepted patches first, ties to the
+/// earlier row, then column), with overlapping strides, shifted edges and nodata holes.
+@Suite("patch mode: nearest patch")
+struct PatchModeReferenceTests {
+    @Test(arguments: [(150, 110, 32, 24), (97, 71, 32, 32), (200, 64, 16, 10)])
+    func mapMatchesBruteForceNearestPatch(width: Int, height: Int, patch: Int, stride: Int) throws {
+        let folder = try PipelineFixtures.temporaryFolder("nearest\(width)x\(height)s\(stride)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let scenePath = folder.appendingPathComponent("scene.tif").path
+        let isNodata: (Int, Int) -> Bool = { x, y in x + y < 40 || (x >= 60 && x < 80 && y >= 30 && y < 52) }
+        try PipelineFixtures.writeScene(scenePath, width: width, height: height, isNodata: isNodata)
+        let modelPath = folder.appendingPathComponent("model.onnx").path
+        try PipelineFixtures.writeModel(modelPath, patchSize: patch)
+        let minimum = 0.6
+        let report = try SceneRunTests.run(folder: folder, scene: "scene.tif", model: "model.onnx",
+                                           extra: "mode: patch\ntiling: {stride: \(stride)}\nnodata: {min_valid_fraction: \(minimum)}")
+        let output = try #require(report.scenes.first?.output, "\(report.scenes.first?.error ?? "")")
+        let map = try PipelineFixtures.readBand(output)
+
+        // The reference: classify each patch alone.
+        let model = try InferenceModel(contentsOf: URL(fileURLWithPath: modelPath))
+        let contract = try #require(model.contract)
+        let converter = PatchTensorConverter(contract: contract)
+        let tiler = try Tiler(width: width, height: height, patchSize: patch, stride: stride)
+        let rows = tiler.rowStarts, columns = tiler.columnStarts
+        let reader = try SceneReader(scene: try Scene.assemble(inputs: [scenePath]))
+        let session = model.makeSession()
+        var classes = [[Int]](repeating: [Int](repeating: -1, count: columns.count), count: rows.count)
+        var accepted = classes.map { $0.map { _ in false } }
+        for (r, top) in rows.enumerated() {
+            for (c, left) in columns.enumerated() {
+                let window = RasterWindow(column: left, row: top, width: patch, height: patch)
+                let buffer = try reader.read(window: window)
+                var input = [Float](repeating: 0, count: converter.patchElementCount)
+                let fraction = input.withUnsafeMutableBufferPointer { storage in
+                    storage.baseAddress.map { converter.fill(batch: $0, index: 0, from: buffer, bufferOrigin: (left, top), patch: window) } ?? 0
+                }
+                guard fraction > 0 else { continue }
+                let logits = try session.run(input: try Tensor(shape: [1, converter.scale.count, patch, patch], scalars: input)).scalars
+                classes[r][c] = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) } ?? -1
+                accepted[r][c] = fraction >= minimum
+            }
+        }
+        var wrong = 0, fallbacks = 0
+        for y in 0..<height {
+            for x in 0..<width {
+                var expected = 255
+                if !isNodata(x, y) {
+                    var best: (Int, Int, Int, Int)? = nil
+                    for (r, top) in rows.enumerated() where top <= y && y < top + patch {
+                        for (c, left) in columns.enumerated() where left <= x && x < left + patch && classes[r][c] >= 0 {
+                            let dx = 2 * x + 1 - (2 * left + patch), dy = 2 * y + 1 - (2 * top + patch)
+                            let key = (accepted[r][c] ? 0 : 1, dx * dx + dy * dy, r, c)
+                            if best.map({ key < $0 }) ?? true { best = key }
+                        }
+                    }
+                    if let best {
+                        expected = classes[best.2][best.3]
+                        if best.0 == 1 { fallbacks += 1 }
+                    }
+                }
+                if map.values[y * width + x] != expected { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0, "\(wrong) pixels differ from the nearest-patch reference")
+        if width == 150 { #expect(fallbacks > 0, "the fixture should exercise patches below the minimum") }
+    }
+}
