@@ -67,13 +67,31 @@ public struct PatchTensorConverter: Sendable {
                         let source = v + c * plane + (dy + y) * buffer.width + dx
                         let mask = m + (dy + y) * buffer.width + dx
                         let row = destination + (c * p + y) * p
-                        for x in 0..<p {
+                        if Sample.self == UInt16.self {
+                            Self.convert(UnsafeRawPointer(source).assumingMemoryBound(to: UInt16.self), mask: mask, into: row,
+                                         count: p, scale: s, offset: o)
+                            continue
+                        }
+                        var x = 0
+                        while x < p {
                             row[x] = mask[x] != 0 ? source[x].floatValue * s + o : 0
+                            x += 1
                         }
                     }
                 }
             }
         }
         return Double(validCount) / Double(p * p)
+    }
+
+    /// One row of UInt16 DN: `dn * scale + offset` where valid, 0 elsewhere (the same arithmetic
+    /// as the generic path, in a loop the compiler vectorizes).
+    @inline(never)
+    static func convert(_ source: UnsafePointer<UInt16>, mask: UnsafePointer<UInt8>, into row: UnsafeMutablePointer<Float>,
+                        count: Int, scale: Float, offset: Float) {
+        for x in 0..<count {
+            let value = Float(source[x]) * scale + offset
+            row[x] = mask[x] != 0 ? value : 0
+        }
     }
 }
