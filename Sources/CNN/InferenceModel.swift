@@ -22,7 +22,10 @@ import Foundation
 /// ### See Also
 /// - ``InferenceSession``, ``ModelContract``, ``ONNXModel``
 public final class InferenceModel: Sendable {
-    /// The decoded ONNX file (metadata, graph as stored).
+    /// The decoded ONNX file (metadata, graph as stored) without the initializers' values: their
+    /// names, shapes and types are kept, their payloads live on only in compiled form (a
+    /// ResNet-18 would otherwise hold its 45 MB of weights twice). Decode the file again with
+    /// ``ONNXModel/init(serializedData:)`` for the values.
     public let proto: ONNXModel
     /// The landcover contract from `metadata_props`, or nil if the model has none.
     public let contract: ModelContract?
@@ -36,11 +39,15 @@ public final class InferenceModel: Sendable {
     /// - Throws: ``ONNXError`` (unreadable file, malformed or unsupported model) or
     ///   ``ModelContractError`` when `landcover.*` metadata is present but malformed.
     public convenience init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ONNXError.fileError(path: url.path, detail: "cannot read the model file (\(error.localizedDescription))")
-        }
-        try self.init(data: data)
+        // Decode in a scope of its own so that the file's bytes are freed before compiling.
+        let model: ONNXModel = try {
+            let data: Data
+            do { data = try Data(contentsOf: url) } catch {
+                throw ONNXError.fileError(path: url.path, detail: "cannot read the model file (\(error.localizedDescription))")
+            }
+            return try ONNXModel(serializedData: data)
+        }()
+        try self.init(model: model)
     }
 
     /// Loads a model from the bytes of a `.onnx` file. See ``init(contentsOf:)``.
@@ -52,11 +59,20 @@ public final class InferenceModel: Sendable {
     /// - Parameter replacingInitializers: values for initializers that are fed at run time
     ///   (ONNX allows a graph input to also be an initializer, which then acts as its default).
     public init(model: ONNXModel, replacingInitializers replacements: [String: AnyTensor] = [:]) throws {
-        self.proto = model
         self.graph = try CompiledGraph(model: model, replacements: replacements)
+        var stripped = model
+        for index in stripped.graph.initializers.indices {
+            stripped.graph.initializers[index].dropPayload()
+        }
+        self.proto = stripped
         self.inputs = graph.inputs.map(\.info)
         self.outputs = graph.outputs.map(\.info)
         self.contract = try ModelContract(model: model)
+    }
+
+    /// Number of floating-point parameters (elements of the non-integer initializers).
+    public var parameterCount: Int {
+        proto.graph.initializers.filter { !$0.isInteger }.reduce(0) { $0 + $1.elementCount }
     }
 
     /// Names of graph inputs that are also initializers: feeding one requires

@@ -53,7 +53,7 @@ extension InferenceModel {
         }
         var counts = [String: Int]()
         for node in proto.graph.nodes { counts[node.operatorType, default: 0] += 1 }
-        let parameters = proto.graph.initializers.filter { !$0.isInteger }.reduce(0) { $0 + $1.elementCount }
+        let parameters = parameterCount
         var shapes: [String: [Int]]? = [:]
         for info in inputs {
             guard let declared = info.shape else { shapes = nil; break }

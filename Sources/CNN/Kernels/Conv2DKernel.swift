@@ -85,7 +85,12 @@ public final class Conv2DKernel: Sendable {
         self.biasStorage = biasStorage
         self.winograd = Self.usesWinograd(shape) ? WinogradConvolution(shape: shape, weights: weights) : nil
 
-        if isDepthwise {
+        if winograd != nil {
+            // Winograd layers never take the direct path: no direct-kernel weight copies (for
+            // ResNet-18 they would be 2 x 42 MB).
+            packedWeightStorage = AlignedBuffer(count: 0)
+            rowWeightStorage = nil
+        } else if isDepthwise {
             packedWeightStorage = AlignedBuffer(count: weights.count)
             packedWeightStorage.pointer.update(from: weights, count: weights.count)
             rowWeightStorage = nil

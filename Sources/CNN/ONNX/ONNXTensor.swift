@@ -77,6 +77,15 @@ public struct ONNXTensor: Sendable, Equatable {
         self.usesExternalData = false
     }
 
+    /// Frees the values (raw and typed), keeping name, dimensions and type.
+    mutating func dropPayload() {
+        floatData = []
+        int32Data = []
+        int64Data = []
+        doubleData = []
+        rawData = []
+    }
+
     /// Number of elements implied by ``dimensions`` (1 for a scalar).
     /// Saturates at `Int.max` for absurd dimensions (decoding then fails on the size check).
     public var elementCount: Int {
