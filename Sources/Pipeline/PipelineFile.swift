@@ -69,8 +69,9 @@ public struct PipelineFile: Equatable, Sendable {
         public var threads: Int?
         /// Memory budget in MiB for buffers and GDAL's cache.
         public var memoryMiB: Int
-        /// Patches per inference batch.
-        public var batchSize: Int
+        /// Patches per inference batch; nil = chosen from the model's size (see
+        /// ``PipelineRunner/automaticBatchSize(parameters:)``).
+        public var batchSize: Int?
     }
 
     public var inputs: [Input]
@@ -219,7 +220,7 @@ public struct PipelineFile: Equatable, Sendable {
 
         let runMap = try root["runtime"].map { try YAMLMap($0, key: "runtime", section: "runtime") }
         let runtime = Runtime(threads: try runMap?.positiveInt("threads"), memoryMiB: try runMap?.positiveInt("memory_mb") ?? 512,
-                              batchSize: try runMap?.positiveInt("batch_size") ?? 16)
+                              batchSize: try runMap?.positiveInt("batch_size"))
 
         return PipelineFile(inputs: inputs, model: model, bandMap: bandMap, bandOrder: bandOrder, resolution: resolution,
                             resampling: resampling, tiling: tiling, mode: mode, nodata: nodata, output: output,
