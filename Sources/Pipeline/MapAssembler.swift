@@ -400,10 +400,20 @@ final class MapAssembler {
         }
     }
 
-    /// Finishes the rows that unit row `u` completed and returns them.
-    func finishUnitRow(_ u: Int) -> MapRows {
+    /// Finishes the rows that unit row `u` completed and hands them to `emit` in chunks of at
+    /// most `chunkRows` rows, top to bottom (the finished arrays stay small on wide scenes).
+    func finishUnitRow(_ u: Int, chunkRows: Int = 64, emit: (MapRows) throws -> Void) rethrows {
         let range = outputRange(unitRow: u)
-        let count = max(0, min(range.final, outputHeight) - top)
+        var remaining = max(0, min(range.final, outputHeight) - top)
+        while remaining > 0 {
+            let count = min(remaining, max(1, chunkRows))
+            try emit(finishRows(count))
+            remaining -= count
+        }
+    }
+
+    /// Finishes the next `count` rows of the band and drops them from it.
+    private func finishRows(_ count: Int) -> MapRows {
         let w = outputWidth, k = classes
         var classValues = [UInt16](repeating: nodata, count: count * w)
         var confidence = wantConfidence ? [UInt16](repeating: nodata, count: count * w) : []

@@ -336,9 +336,10 @@ public final class SceneClassifier: Sendable {
                     classified += ready.classified.reduce(0) { $0 + ($1 ? 1 : 0) }
                     unitsLeftInRow -= 1
                     if unitsLeftInRow == 0 {
-                        let rows = assembler.finishUnitRow(currentRow)
-                        try write(rows, to: writer, probabilities: probabilityWriter)
-                        preview.consume(rows)
+                        try assembler.finishUnitRow(currentRow) { rows in
+                            try write(rows, to: writer, probabilities: probabilityWriter)
+                            preview.consume(rows)
+                        }
                     }
                     permits.release()
                     nextUnit += 1
