@@ -191,6 +191,143 @@ public final class Conv2DKernel: Sendable {
         }
     }
 
+    // MARK: - Fused 2x2 max pool
+
+    /// Output size of ``runMaxPooled(input:batch:height:width:output:scratch:)``: the
+    /// convolution's output size halved and rounded down (a 2x2, stride-2, unpadded max pool
+    /// without ceil mode; an odd last row or column is dropped).
+    public func pooledOutputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        let (outputHeight, outputWidth) = outputSize(height: height, width: width)
+        return (outputHeight / 2, outputWidth / 2)
+    }
+
+    /// Whether the pooled run computes pooled tiles in the row kernel's registers (direct stride-1
+    /// or -2 layers with whole 8-channel panels and pooled rows of whole 8-column tiles); else it
+    /// runs the convolution into scratch and pools from there.
+    private func poolsInRegisters(height: Int, width: Int) -> Bool {
+        let pooled = pooledOutputSize(height: height, width: width)
+        return winograd == nil && !isDepthwise && rowWeightStorage != nil
+            && shape.outputChannelsPerGroup % RowVectorKernel.channels == 0
+            && pooled.height >= 1 && pooled.width >= 1 && pooled.width % 8 == 0
+    }
+
+    /// Floats of scratch memory one ``runMaxPooled(input:batch:height:width:output:scratch:)``
+    /// call needs at this input size.
+    public func pooledScratchCount(height: Int, width: Int) -> Int {
+        let (outputHeight, outputWidth) = outputSize(height: height, width: width)
+        if poolsInRegisters(height: height, width: width) {
+            let paddedImage = shape.inputChannels * (height + shape.padTop + shape.padBottom)
+                * (width + shape.padLeft + shape.padRight)
+            return paddedImage + 64 + shape.padLeft + shape.inputChannelsPerGroup * shape.kernelHeight
+                * shape.kernelWidth + 16
+        }
+        let pixels = outputHeight * outputWidth
+        return imagesPerChunk(outputPixels: pixels) * shape.outputChannels * pixels
+            + scratchCount(height: height, width: width)
+    }
+
+    /// Runs the convolution followed by a 2x2, stride-2, unpadded max pool (floor mode), without
+    /// storing the convolution's output. The results are bit-identical to ``run(input:batch:height:width:output:residual:scratch:)``
+    /// followed by a separate max pool computing `max(max(a, c), max(b, d))` for the window
+    /// `[[a, b], [c, d]]` (vertical pairs first) with `max(x, y) = y >= x ? y : x`.
+    ///
+    /// - Parameters:
+    ///   - input: `[batch, inputChannels, height, width]`.
+    ///   - output: `[batch, outputChannels, ph, pw]` with `(ph, pw) = pooledOutputSize(height:width:)`;
+    ///     both must be at least 1.
+    ///   - scratch: at least `pooledScratchCount(height:width:)` floats, not shared with other threads.
+    public func runMaxPooled(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
+                             output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let (outputHeight, outputWidth) = outputSize(height: height, width: width)
+        let (pooledHeight, pooledWidth) = (outputHeight / 2, outputWidth / 2)
+        precondition(pooledHeight >= 1 && pooledWidth >= 1, "Conv2DKernel: output smaller than the 2x2 pool")
+        precondition(batch >= 0, "Conv2DKernel: negative batch")
+        if batch == 0 { return }
+        let pooledImage = shape.outputChannels * pooledHeight * pooledWidth
+        let inputImageStride = shape.inputChannels * height * width
+        if poolsInRegisters(height: height, width: width) {
+            runPooledRows(input: input, batch: batch, height: height, width: width, output: output, scratch: scratch)
+            return
+        }
+        // Any other layer: the convolution into scratch, a chunk of images at a time, then the pool.
+        let pixels = outputHeight * outputWidth
+        let chunkSize = imagesPerChunk(outputPixels: pixels)
+        let convolved = scratch
+        let convolutionScratch = scratch + chunkSize * shape.outputChannels * pixels
+        var chunkStart = 0
+        while chunkStart < batch {
+            let images = min(chunkSize, batch - chunkStart)
+            run(input: input + chunkStart * inputImageStride, batch: images, height: height, width: width,
+                output: convolved, residual: nil, scratch: convolutionScratch)
+            for plane in 0..<(images * shape.outputChannels) {
+                let source = convolved + plane * pixels
+                let target = output + chunkStart * pooledImage + plane * pooledHeight * pooledWidth
+                for row in 0..<pooledHeight {
+                    let upper = source + 2 * row * outputWidth, lower = upper + outputWidth
+                    let line = target + row * pooledWidth
+                    for column in 0..<pooledWidth {
+                        line[column] = Swift.max(Swift.max(upper[2 * column], lower[2 * column]),
+                                                 Swift.max(upper[2 * column + 1], lower[2 * column + 1]))
+                    }
+                }
+            }
+            chunkStart += images
+        }
+    }
+
+    /// The pooled run on ``RowVectorKernel``: one image at a time, each tile the same 16 columns
+    /// of two output rows, pooled in registers (see ``RowVectorKernel/computePooled``).
+    private func runPooledRows(input: UnsafePointer<Float>, batch: Int, height: Int, width: Int,
+                               output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        guard let rowWeights = rowWeightStorage?.pointer else { return }
+        let s = shape
+        let (pooledHeight, pooledWidth) = pooledOutputSize(height: height, width: width)
+        let pooledPlane = pooledHeight * pooledWidth
+        let inputPerGroup = s.inputChannelsPerGroup
+        let outputPerGroup = s.outputChannelsPerGroup
+        let reduction = inputPerGroup * s.kernelHeight * s.kernelWidth
+        let rows = RowVectorKernel.channels
+        let rowPanels = outputPerGroup / rows
+        let paddedWidth = width + s.padLeft + s.padRight
+        let paddedPlane = (height + s.padTop + s.padBottom) * paddedWidth
+        let paddedImage = s.inputChannels * paddedPlane
+        precondition(paddedImage < Int(Int32.max), "Conv2DKernel: tensor too large for 32-bit offsets")
+        let padded = scratch
+        let tables = padded + paddedImage + 64 + s.padLeft
+        let inputImageStride = s.inputChannels * height * width
+        let everyOtherColumn = s.strideWidth == 2
+        tables.withMemoryRebound(to: Int32.self, capacity: reduction) { offsets in
+            fillTapOffsets(offsets, paddedWidth: paddedWidth, paddedPlane: paddedPlane)
+            for image in 0..<batch {
+                copyPadded(input: input + image * inputImageStride, images: 1, height: height, width: width,
+                           padded: padded)
+                let imageOutput = output + image * s.outputChannels * pooledPlane
+                for pooledRow in 0..<pooledHeight {
+                    let rowOffset = 2 * pooledRow * s.strideHeight * paddedWidth
+                    for group in 0..<s.groups {
+                        let groupInput = UnsafePointer(padded + group * inputPerGroup * paddedPlane)
+                        for panel in 0..<rowPanels {
+                            let weightPanel = UnsafePointer(rowWeights + (group * rowPanels + panel) * reduction * rows)
+                            let firstChannel = group * outputPerGroup + panel * rows
+                            let target = imageOutput + firstChannel * pooledPlane + pooledRow * pooledWidth
+                            var column = 0
+                            while column < 2 * pooledWidth {
+                                let upper = groupInput + rowOffset + column * s.strideWidth
+                                RowVectorKernel.computePooled(
+                                    depth: reduction, weights: weightPanel, offsets: UnsafePointer(offsets),
+                                    upper: upper, lower: upper + s.strideHeight * paddedWidth,
+                                    target: target + column / 2, ldt: pooledPlane,
+                                    everyOtherColumn: everyOtherColumn, bias: bias + firstChannel,
+                                    activation: activation)
+                                column += 16
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: - Direct path
 
     /// Direct convolution with ``PixelBroadcastKernel``: images are copied zero-padded into
@@ -230,40 +367,15 @@ public final class Conv2DKernel: Sendable {
             let offsets = table
             let pixelInput = table + reduction
             let pixelOutput = pixelInput + maxChunkTiles
-            for k in 0..<reduction {
-                let channel = k / taps
-                let tap = k - channel * taps
-                let kernelRow = tap / s.kernelWidth
-                let kernelColumn = tap - kernelRow * s.kernelWidth
-                offsets[k] = Int32(channel * paddedPlane + kernelRow * s.dilationHeight * paddedWidth
-                                   + kernelColumn * s.dilationWidth)
-            }
+            fillTapOffsets(offsets, paddedWidth: paddedWidth, paddedPlane: paddedPlane)
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: tilePixels) { bases in
                 guard let bases = bases.baseAddress else { return }
                 var chunkStart = 0
                 while chunkStart < batch {
                     let images = min(chunkSize, batch - chunkStart)
                     let chunkPixels = images * pixels
-                    // Zero-padded copy of the chunk.
-                    // Only the border is zeroed; the interior is overwritten by the copy.
-                    for image in 0..<images {
-                        for channel in 0..<s.inputChannels {
-                            let source = input + (chunkStart + image) * inputImageStride + channel * height * width
-                            let plane = padded + image * paddedImage + channel * paddedPlane
-                            plane.update(repeating: 0, count: s.padTop * paddedWidth + s.padLeft)
-                            for row in 0..<height {
-                                let line = plane + (s.padTop + row) * paddedWidth
-                                FloatCopy.copy(from: source + row * width, to: line + s.padLeft, count: width)
-                                // Right pad of this row and left pad of the next row (for the last row
-                                // without bottom pad: of the next plane, zeroed again later, or slack).
-                                (line + s.padLeft + width).update(repeating: 0, count: s.padRight + s.padLeft)
-                            }
-                            let tail = (s.padTop + height) * paddedWidth + s.padLeft
-                            if tail < paddedPlane {
-                                plane.advanced(by: tail).update(repeating: 0, count: paddedPlane - tail)
-                            }
-                        }
-                    }
+                    copyPadded(input: input + chunkStart * inputImageStride, images: images, height: height,
+                               width: width, padded: padded)
                     // Per pixel: offset of its top-left tap in the padded chunk and of its output
                     // element (channel 0) relative to the chunk's output. Missing pixels of the last
                     // tile repeat the chunk's last pixel (computed, never stored).
@@ -380,6 +492,52 @@ public final class Conv2DKernel: Sendable {
                     chunkStart += images
                 }
             }
+        }
+    }
+
+    /// Copies `images` NCHW images into `padded` with the layer's zero padding:
+    /// `[image][channel][height + padTop + padBottom][width + padLeft + padRight]`. Writes up to
+    /// `padLeft` floats past the last plane (slack the callers reserve).
+    func copyPadded(input: UnsafePointer<Float>, images: Int, height: Int, width: Int,
+                    padded: UnsafeMutablePointer<Float>) {
+        let s = shape
+        let paddedWidth = width + s.padLeft + s.padRight
+        let paddedPlane = (height + s.padTop + s.padBottom) * paddedWidth
+        let paddedImage = s.inputChannels * paddedPlane
+        let inputImageStride = s.inputChannels * height * width
+        // Only the border is zeroed; the interior is overwritten by the copy.
+        for image in 0..<images {
+            for channel in 0..<s.inputChannels {
+                let source = input + image * inputImageStride + channel * height * width
+                let plane = padded + image * paddedImage + channel * paddedPlane
+                plane.update(repeating: 0, count: s.padTop * paddedWidth + s.padLeft)
+                for row in 0..<height {
+                    let line = plane + (s.padTop + row) * paddedWidth
+                    FloatCopy.copy(from: source + row * width, to: line + s.padLeft, count: width)
+                    // Right pad of this row and left pad of the next row (for the last row
+                    // without bottom pad: of the next plane, zeroed again later, or slack).
+                    (line + s.padLeft + width).update(repeating: 0, count: s.padRight + s.padLeft)
+                }
+                let tail = (s.padTop + height) * paddedWidth + s.padLeft
+                if tail < paddedPlane {
+                    plane.advanced(by: tail).update(repeating: 0, count: paddedPlane - tail)
+                }
+            }
+        }
+    }
+
+    /// `offsets[k]`: distance of tap `k = (channel, kernelRow, kernelColumn)` from a pixel's
+    /// top-left tap in a padded image of `paddedWidth` x `paddedPlane / paddedWidth`.
+    func fillTapOffsets(_ offsets: UnsafeMutablePointer<Int32>, paddedWidth: Int, paddedPlane: Int) {
+        let s = shape
+        let taps = s.kernelHeight * s.kernelWidth
+        for k in 0..<(s.inputChannelsPerGroup * taps) {
+            let channel = k / taps
+            let tap = k - channel * taps
+            let kernelRow = tap / s.kernelWidth
+            let kernelColumn = tap - kernelRow * s.kernelWidth
+            offsets[k] = Int32(channel * paddedPlane + kernelRow * s.dilationHeight * paddedWidth
+                               + kernelColumn * s.dilationWidth)
         }
     }
 

@@ -12,14 +12,18 @@ enum RowVectorKernel {
     /// Pixels per tile: two SIMD16 vectors.
     static let pixels = 32
 
-    /// Computes one tile; row `r` (output channel `r` of the panel) goes to `target + r * ldt`.
-    /// With an epilogue, rows are finished before the store (`epilogue.bias` at the tile's first
-    /// channel, `epilogue.residual` at the element matching `target`, same row stride).
+    /// The 16 accumulators of one tile: `cR0` / `cR1` are the first / second 16 pixels of channel `R`.
+    struct Accumulators {
+        typealias V = SIMD16<Float>
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+        var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
+    }
+
+    /// The raw sums of one tile (see ``compute(depth:weights:offsets:first:second:target:ldt:everyOtherColumn:epilogue:)``).
     @inline(__always)
-    static func compute(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
-                        first: UnsafePointer<Float>, second: UnsafePointer<Float>,
-                        target: UnsafeMutablePointer<Float>, ldt: Int, everyOtherColumn: Bool,
-                        epilogue: Epilogue? = nil) {
+    static func accumulate(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
+                           first: UnsafePointer<Float>, second: UnsafePointer<Float>,
+                           everyOtherColumn: Bool) -> Accumulators {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
@@ -73,6 +77,25 @@ enum RowVectorKernel {
                 w += 8
             }
         }
+        return Accumulators(c00: c00, c01: c01, c10: c10, c11: c11, c20: c20, c21: c21, c30: c30, c31: c31,
+                            c40: c40, c41: c41, c50: c50, c51: c51, c60: c60, c61: c61, c70: c70, c71: c71)
+    }
+
+    /// Computes one tile; row `r` (output channel `r` of the panel) goes to `target + r * ldt`.
+    /// With an epilogue, rows are finished before the store (`epilogue.bias` at the tile's first
+    /// channel, `epilogue.residual` at the element matching `target`, same row stride).
+    @inline(__always)
+    static func compute(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
+                        first: UnsafePointer<Float>, second: UnsafePointer<Float>,
+                        target: UnsafeMutablePointer<Float>, ldt: Int, everyOtherColumn: Bool,
+                        epilogue: Epilogue? = nil) {
+        typealias V = SIMD16<Float>
+        let sums = accumulate(depth: depth, weights: weights, offsets: offsets, first: first, second: second,
+                              everyOtherColumn: everyOtherColumn)
+        var c00 = sums.c00, c01 = sums.c01, c10 = sums.c10, c11 = sums.c11
+        var c20 = sums.c20, c21 = sums.c21, c30 = sums.c30, c31 = sums.c31
+        var c40 = sums.c40, c41 = sums.c41, c50 = sums.c50, c51 = sums.c51
+        var c60 = sums.c60, c61 = sums.c61, c70 = sums.c70, c71 = sums.c71
         if let epilogue {
             // Same arithmetic as Epilogue.finish: (sum + bias) + residual, then the activation.
             let bias0 = V(repeating: epilogue.bias[0])
@@ -153,5 +176,42 @@ enum RowVectorKernel {
         destination.storeBytes(of: c61, toByteOffset: 6 &* rowBytes &+ 64, as: V.self)
         destination.storeBytes(of: c70, toByteOffset: 7 &* rowBytes, as: V.self)
         destination.storeBytes(of: c71, toByteOffset: 7 &* rowBytes &+ 64, as: V.self)
+    }
+
+    /// Computes one tile whose two pixel runs are the same 16 columns of two consecutive output
+    /// rows, finishes it (bias, activation; no residual) and stores its 2x2/2 max pool: 8 values
+    /// per channel, channel `r` at `target + r * ldt`. The pool is the unfused graph's arithmetic,
+    /// `max(max(a, b), max(c, d))` with `max(x, y) = y >= x ? y : x`, the vertical pair first,
+    /// so the results are bit-identical to a separate MaxPool.
+    @inline(__always)
+    static func computePooled(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
+                              upper: UnsafePointer<Float>, lower: UnsafePointer<Float>,
+                              target: UnsafeMutablePointer<Float>, ldt: Int, everyOtherColumn: Bool,
+                              bias: UnsafePointer<Float>, activation: FusedActivation) {
+        typealias V = SIMD16<Float>
+        let sums = accumulate(depth: depth, weights: weights, offsets: offsets, first: upper, second: lower,
+                              everyOtherColumn: everyOtherColumn)
+        @inline(__always) func maximum(_ x: V, _ y: V) -> V { x.replacing(with: y, where: y .>= x) }
+        let isRelu = activation == .relu
+        // Same arithmetic as Epilogue.finish without residual: (sum + bias), then the activation.
+        @inline(__always) func finish(_ sum: V, _ bias: V) -> V {
+            isRelu ? FusedActivation.relu(sum + bias) : activation.apply(simd: sum + bias)
+        }
+        // Two channels at a time: their vertical maxima side by side, unzipped into the left and
+        // right column of each pair.
+        @inline(__always) func pair(_ a0: V, _ a1: V, _ b0: V, _ b1: V, _ row: Int) {
+            let top = V(repeating: bias[row]), bottom = V(repeating: bias[row + 1])
+            let a = maximum(finish(a0, top), finish(a1, top))
+            let b = maximum(finish(b0, bottom), finish(b1, bottom))
+            let both = SIMD32<Float>(lowHalf: a, highHalf: b)
+            let pooled = maximum(both.evenHalf, both.oddHalf)
+            let destination = UnsafeMutableRawPointer(target + row &* ldt)
+            destination.storeBytes(of: pooled.lowHalf, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(target + (row &+ 1) &* ldt).storeBytes(of: pooled.highHalf, as: SIMD8<Float>.self)
+        }
+        pair(sums.c00, sums.c01, sums.c10, sums.c11, 0)
+        pair(sums.c20, sums.c21, sums.c30, sums.c31, 2)
+        pair(sums.c40, sums.c41, sums.c50, sums.c51, 4)
+        pair(sums.c60, sums.c61, sums.c70, sums.c71, 6)
     }
 }

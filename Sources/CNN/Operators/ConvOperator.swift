@@ -1,5 +1,6 @@
 /// Conv (1-D and 2-D, NCHW / NCL) on the kernels' ``Conv2DKernel``, optionally with a fused
-/// activation and a fused residual Add (the `landcover.FusedConv` node the optimizer creates).
+/// activation and a fused residual Add, or with a fused activation and a following 2x2, stride-2
+/// MaxPool (the `landcover.FusedConv` node the optimizer creates; attribute `max_pool = 1`).
 ///
 /// Weights are OIHW `[outputChannels, inputChannels / group, kH, kW]` initializers; 1-D
 /// convolutions run as 2-D ones with height 1. Explicit pads are `[top, left, bottom, right]`
@@ -19,10 +20,13 @@ struct ConvOperator: GraphOperator {
     let activation: FusedActivation
     /// Index of the fused residual input (3 in FusedConv), if any.
     let hasResidual: Bool
+    /// Whether a 2x2, stride-2, unpadded floor-mode MaxPool follows (2-D only, no residual).
+    let maxPool: Bool
     /// Prebuilt kernel for explicit padding; nil with SAME_* auto padding.
     let prebuilt: Conv2DKernel?
 
-    init(attributes: NodeAttributes, constants: [String: PlanValue], activation: FusedActivation, hasResidual: Bool) throws {
+    init(attributes: NodeAttributes, constants: [String: PlanValue], activation: FusedActivation, hasResidual: Bool,
+         maxPool: Bool = false) throws {
         self.attributes = attributes
         let node = attributes.node
         let w = try attributes.convolutionWeights(constants)
@@ -61,6 +65,10 @@ struct ConvOperator: GraphOperator {
         }
         self.activation = activation
         self.hasResidual = hasResidual
+        self.maxPool = maxPool
+        if maxPool && (hasResidual || spatialRank != 2) {
+            throw attributes.invalid("a fused max pool needs a 2-D convolution without residual")
+        }
         if autoPad == "NOTSET" || autoPad == "VALID" {
             let explicit = autoPad == "VALID" ? [Int](repeating: 0, count: 2 * spatialRank) : pads
             prebuilt = Conv2DKernel(shape: Self.kernelShape(weightShape, group, strides, dilations, explicit, spatialRank),
@@ -122,6 +130,20 @@ struct ConvOperator: GraphOperator {
         let flops = 2 * batch * weightShape[0] * outHeight * outWidth * weightShape[1] * shape.kernelHeight * shape.kernelWidth
         var scratch = conv.scratchCount(height: height, width: width)
 
+        if maxPool {
+            let (pooledHeight, pooledWidth) = conv.pooledOutputSize(height: height, width: width)
+            guard pooledHeight >= 1, pooledWidth >= 1 else {
+                throw attributes.shapeError("the convolution output [\(outHeight), \(outWidth)] is smaller than the fused 2x2 max pool")
+            }
+            let pooledShape = [batch, weightShape[0], pooledHeight, pooledWidth]
+            let run: OperatorKernel = { inputs, outputs, scratch in
+                conv.runMaxPooled(input: inputs[0], batch: batch, height: height, width: width, output: outputs[0],
+                                  scratch: scratch)
+            }
+            return OperatorPlan(outputs: [.runtime(pooledShape)], kernel: run,
+                                scratchCount: conv.pooledScratchCount(height: height, width: width),
+                                flops: flops + batch * weightShape[0] * pooledHeight * pooledWidth * 4)
+        }
         if hasResidual {
             guard inputs.count > 3, let residual = inputs[3] else { throw attributes.invalid("missing residual input") }
             if residual.shape != outputShape {

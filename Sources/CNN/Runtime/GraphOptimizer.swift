@@ -1,6 +1,7 @@
 /// Load-time graph rewriting on ONNX nodes: constant folding, BatchNormalization folding into
 /// the preceding Conv, fusion of a following residual Add and activation into the conv kernel
-/// epilogue (as internal `FusedConv` nodes), and dead-node elimination.
+/// epilogue and of a following 2x2, stride-2 MaxPool into the kernel (as internal `FusedConv`
+/// nodes), and dead-node elimination.
 struct GraphOptimizer {
     let opset: Int
     var constants: [String: PlanValue]
@@ -71,6 +72,7 @@ struct GraphOptimizer {
             var last = index
             var absorbed = [Int]()
             var foldedBatchNorm = false
+            var maxPool = false
             while !graphOutputs.contains(current), let users = consumers[current], users.count == 1 {
                 let next = nodes[users[0]]
                 guard next.domain.isEmpty, !removed.contains(users[0]) else { break }
@@ -92,13 +94,16 @@ struct GraphOptimizer {
                     residual = other
                 } else if activation == .identity, let fused = try fusableActivation(next) {
                     activation = fused
+                } else if residual == nil, w.shape.count == 4, next.inputs.first == current, try isFusableMaxPool(next) {
+                    maxPool = true
                 } else {
                     break
                 }
                 absorbed.append(users[0])
                 last = users[0]
                 current = next.outputs[0]
-                if activation != .identity { break }
+                // After an activation only a max pool may follow; nothing after the pool.
+                if maxPool { break }
             }
             guard !absorbed.isEmpty else { continue }
             counter += 1
@@ -112,7 +117,9 @@ struct GraphOptimizer {
                 inputs.append(node.inputs.count > 2 ? node.inputs[2] : "")
             }
             if let residual { inputs.append(residual) }
-            let attributes = node.attributes.filter { !$0.name.hasPrefix("activation") } + OperatorFactory.activationAttributes(activation)
+            var attributes = node.attributes.filter { !$0.name.hasPrefix("activation") && $0.name != "max_pool" }
+                + OperatorFactory.activationAttributes(activation)
+            if maxPool { attributes.append(ONNXAttribute(name: "max_pool", value: .int(1))) }
             let fused = ONNXNode(operatorType: "FusedConv", inputs: inputs, outputs: [current],
                                  name: node.name.isEmpty ? current : node.name, domain: OperatorFactory.internalDomain, attributes: attributes)
             removed.insert(index)
@@ -124,6 +131,20 @@ struct GraphOptimizer {
             rewritten.append(replacement[index] ?? node)
         }
         nodes = rewritten
+    }
+
+    /// Whether `node` is a MaxPool the conv kernels can fuse: 2-D, 2x2 window, stride 2, no pads,
+    /// no dilation, floor mode, no Indices output.
+    private func isFusableMaxPool(_ node: ONNXNode) throws -> Bool {
+        guard node.operatorType == "MaxPool", node.inputs.count == 1,
+              !node.outputs.dropFirst().contains(where: { !$0.isEmpty }) else { return false }
+        let attributes = NodeAttributes(node)
+        guard try attributes.ints("kernel_shape") == [2, 2], try attributes.ints("strides") == [2, 2] else { return false }
+        let pads = try attributes.ints("pads") ?? [0, 0, 0, 0]
+        let dilations = try attributes.ints("dilations") ?? [1, 1]
+        let autoPad = try attributes.string("auto_pad", default: "NOTSET")
+        let ceilMode = try attributes.int("ceil_mode", default: 0)
+        return pads == [0, 0, 0, 0] && dilations == [1, 1] && (autoPad == "NOTSET" || autoPad == "VALID") && ceilMode == 0
     }
 
     private func fusableActivation(_ node: ONNXNode) throws -> FusedActivation? {

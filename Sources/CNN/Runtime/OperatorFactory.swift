@@ -24,7 +24,8 @@ enum OperatorFactory {
         if node.domain == internalDomain {
             guard node.operatorType == "FusedConv" else { throw unsupported }
             return try ConvOperator(attributes: attributes, constants: constants,
-                                    activation: try fusedActivation(attributes), hasResidual: node.inputs.count > 3 && !node.inputs[3].isEmpty)
+                                    activation: try fusedActivation(attributes), hasResidual: node.inputs.count > 3 && !node.inputs[3].isEmpty,
+                                    maxPool: try attributes.int("max_pool", default: 0) != 0)
         }
         guard node.domain.isEmpty || node.domain == "ai.onnx" else { throw unsupported }
         switch node.operatorType {
