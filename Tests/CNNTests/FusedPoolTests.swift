@@ -10,8 +10,9 @@ private func poolShape(_ inputChannels: Int, _ outputChannels: Int, kernel: Int 
 }
 
 /// Fused 2x2 max-pool cases: register-pooled row tiles (pooled widths that are multiples of 8,
-/// odd convolution sizes whose last row/column the pool drops, stride 2, groups) and the
-/// convolve-then-pool fallback (other widths, Winograd geometry, depthwise, partial panels).
+/// odd convolution sizes whose last row/column the pool drops, stride 2, groups), Winograd along
+/// tiles (32 ..< 64 input channels) and the convolve-then-pool fallback (other widths, Winograd
+/// geometry, depthwise, partial panels).
 private let pooledCases: [ConvolutionCase] = [
     ConvolutionCase(shape: poolShape(13, 32), height: 64, width: 64, batch: 2),
     ConvolutionCase(shape: poolShape(32, 64), height: 32, width: 32, batch: 3),
@@ -21,6 +22,8 @@ private let pooledCases: [ConvolutionCase] = [
     ConvolutionCase(shape: poolShape(8, 16, groups: 2), height: 16, width: 16, batch: 3),
     ConvolutionCase(shape: poolShape(7, 12), height: 13, width: 11, batch: 3),
     ConvolutionCase(shape: poolShape(64, 32), height: 16, width: 16, batch: 2),
+    ConvolutionCase(shape: poolShape(40, 32), height: 6, width: 64, batch: 2),
+    ConvolutionCase(shape: poolShape(32, 32), height: 7, width: 32, batch: 2),
     ConvolutionCase(shape: poolShape(8, 8, groups: 8), height: 16, width: 18, batch: 2),
     ConvolutionCase(shape: poolShape(3, 5, kernel: 1, pad: 0), height: 3, width: 2, batch: 4),
 ]

@@ -12,7 +12,9 @@
 /// weights are read once per chunk instead of once per image. Tiles are either finished in
 /// registers and stored to the output, or staged as `[channel][pixel]` blocks and finished row by
 /// row. 3x3 stride-1 undilated layers with at least 64 input channels run as Winograd
-/// F(2x2, 3x3) (``WinogradConvolution``: 2.25x fewer multiplies, slightly different rounding).
+/// F(2x2, 3x3) (``WinogradConvolution``: 2.25x fewer multiplies, slightly different rounding);
+/// those with 32 to 63 input channels do so on inputs whose output width is a multiple of 32 and
+/// height even, vectorised along tiles (``WinogradRowConvolution``).
 /// Depthwise convolutions (`groups == inputChannels == outputChannels > 1`) use a direct row
 /// kernel instead.
 ///
@@ -44,6 +46,9 @@ public final class Conv2DKernel: Sendable {
     private let rowWeightStorage: AlignedBuffer?
     /// Winograd F(2x2, 3x3) form of the weights, for the 3x3 stride-1 layers that use it.
     private let winograd: WinogradConvolution?
+    /// Tile-vectorised Winograd F(2x2, 3x3) for 3x3 stride-1 layers with 32 ..< 64 input channels,
+    /// used at the input sizes it handles (the direct weights serve the others).
+    private let winogradRows: WinogradRowConvolution?
 
     /// Whether a layer of this geometry runs as Winograd F(2x2, 3x3) (chosen by measurement; a
     /// function of the geometry only, so results never depend on the batch).
@@ -53,7 +58,7 @@ public final class Conv2DKernel: Sendable {
     /// `[outputChannels]`, zeros when the model has no bias.
     private let biasStorage: AlignedBuffer
     private var packedWeights: UnsafeMutablePointer<Float> { packedWeightStorage.pointer }
-    private var bias: UnsafeMutablePointer<Float> { biasStorage.pointer }
+    var bias: UnsafeMutablePointer<Float> { biasStorage.pointer }
     private let isDepthwise: Bool
 
     /// Creates a kernel and packs its weights.
@@ -84,6 +89,8 @@ public final class Conv2DKernel: Sendable {
         if let bias { biasStorage.pointer.update(from: bias, count: shape.outputChannels) }
         self.biasStorage = biasStorage
         self.winograd = Self.usesWinograd(shape) ? WinogradConvolution(shape: shape, weights: weights) : nil
+        self.winogradRows = !Self.usesWinograd(shape) && WinogradRowConvolution.supports(shape)
+            ? WinogradRowConvolution(shape: shape, weights: weights) : nil
 
         if winograd != nil {
             // Winograd layers never take the direct path: no direct-kernel weight copies (for
@@ -151,6 +158,9 @@ public final class Conv2DKernel: Sendable {
         let (outputHeight, outputWidth) = outputSize(height: height, width: width)
         if isDepthwise { return outputWidth + 16 }
         if let winograd { return winograd.plan(kernel: self, height: height, width: width).totalCount }
+        if let winogradRows, WinogradRowConvolution.handles(shape, height: height, width: width) {
+            return winogradRows.plan(shape: shape, height: height, width: width).totalCount
+        }
         let pixels = outputHeight * outputWidth
         let chunkImages = imagesPerChunk(outputPixels: pixels)
         let paddedImage = shape.inputChannels * (height + shape.padTop + shape.padBottom)
@@ -185,6 +195,9 @@ public final class Conv2DKernel: Sendable {
         } else if let winograd {
             winograd.run(kernel: self, input: input, batch: batch, height: height, width: width, output: output,
                          residual: residual, scratch: scratch)
+        } else if let winogradRows, WinogradRowConvolution.handles(shape, height: height, width: width) {
+            winogradRows.run(kernel: self, input: input, batch: batch, height: height, width: width, output: output,
+                             residual: residual, maxPool: false, scratch: scratch)
         } else {
             runDirect(input: input, batch: batch, height: height, width: width, output: output,
                     residual: residual, scratch: scratch)
@@ -206,15 +219,23 @@ public final class Conv2DKernel: Sendable {
     /// runs the convolution into scratch and pools from there.
     private func poolsInRegisters(height: Int, width: Int) -> Bool {
         let pooled = pooledOutputSize(height: height, width: width)
-        return winograd == nil && !isDepthwise && rowWeightStorage != nil
+        return winograd == nil && !isDepthwise && rowWeightStorage != nil && !usesWinogradRows(height: height, width: width)
             && shape.outputChannelsPerGroup % RowVectorKernel.channels == 0
             && pooled.height >= 1 && pooled.width >= 1 && pooled.width % 8 == 0
+    }
+
+    /// Whether this input size runs on ``WinogradRowConvolution``.
+    private func usesWinogradRows(height: Int, width: Int) -> Bool {
+        winogradRows != nil && WinogradRowConvolution.handles(shape, height: height, width: width)
     }
 
     /// Floats of scratch memory one ``runMaxPooled(input:batch:height:width:output:scratch:)``
     /// call needs at this input size.
     public func pooledScratchCount(height: Int, width: Int) -> Int {
         let (outputHeight, outputWidth) = outputSize(height: height, width: width)
+        if let winogradRows, usesWinogradRows(height: height, width: width) {
+            return winogradRows.plan(shape: shape, height: height, width: width).totalCount
+        }
         if poolsInRegisters(height: height, width: width) {
             let paddedImage = shape.inputChannels * (height + shape.padTop + shape.padBottom)
                 * (width + shape.padLeft + shape.padRight)
@@ -245,6 +266,11 @@ public final class Conv2DKernel: Sendable {
         if batch == 0 { return }
         let pooledImage = shape.outputChannels * pooledHeight * pooledWidth
         let inputImageStride = shape.inputChannels * height * width
+        if let winogradRows, usesWinogradRows(height: height, width: width) {
+            winogradRows.run(kernel: self, input: input, batch: batch, height: height, width: width, output: output,
+                             residual: nil, maxPool: true, scratch: scratch)
+            return
+        }
         if poolsInRegisters(height: height, width: width) {
             runPooledRows(input: input, batch: batch, height: height, width: width, output: output, scratch: scratch)
             return

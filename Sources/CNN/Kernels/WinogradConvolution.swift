@@ -37,31 +37,47 @@ final class WinogradConvolution: Sendable {
         outputStride = (outputChannels + 31) / 32 * 32
         let panels = outputStride / 32
         let storage = AlignedBuffer(count: 16 * panels * channelStride * 32)
-        let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
-        for output in 0..<outputChannels {
-            for channel in 0..<inputChannels {
-                let base = (output * inputChannels + channel) * 9
-                // temp = G * kernel (4 x 3), u = temp * Gᵀ (4 x 4)
-                var temp = [[Double]](repeating: [0, 0, 0], count: 4)
-                for row in 0..<4 {
-                    for column in 0..<3 {
-                        var sum = 0.0
-                        for inner in 0..<3 { sum += g[row][inner] * Double(weights[base + inner * 3 + column]) }
-                        temp[row][column] = sum
-                    }
-                }
-                for row in 0..<4 {
-                    for column in 0..<4 {
-                        var sum = 0.0
-                        for inner in 0..<3 { sum += temp[row][inner] * g[column][inner] }
-                        let position = row * 4 + column
-                        let index = ((position * panels + output / 32) * channelStride + channel) * 32 + output % 32
-                        storage.pointer[index] = Float(sum)
+        let (outputChannels, inputChannels, channelStride) = (self.outputChannels, self.inputChannels, self.channelStride)
+        weights.withUnsafeBufferPointer { source in
+            guard let base = source.baseAddress else { return }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { buffer in
+                guard let u = buffer.baseAddress else { return }
+                for output in 0..<outputChannels {
+                    for channel in 0..<inputChannels {
+                        Self.transformKernel(base + (output * inputChannels + channel) * 9, into: u)
+                        for position in 0..<16 {
+                            let index = ((position * panels + output / 32) * channelStride + channel) * 32 + output % 32
+                            storage.pointer[index] = u[position]
+                        }
                     }
                 }
             }
         }
         transformedWeights = storage
+    }
+
+    /// `u[4 * row + column] = (G g Gᵀ)[row][column]` for one 3x3 kernel `g` (row-major, 9 floats),
+    /// computed in Double: `temp = G g` (4 x 3), then `u = temp Gᵀ`, sums in increasing index order.
+    static func transformKernel(_ g: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        // G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]]; each entry is ((0 + G[i][0] x0) + G[i][1] x1) + G[i][2] x2.
+        @inline(__always) func apply(_ x0: Double, _ x1: Double, _ x2: Double) -> (Double, Double, Double, Double) {
+            ((0 + 1 * x0) + 0 * x1 + 0 * x2, (0 + 0.5 * x0) + 0.5 * x1 + 0.5 * x2,
+             (0 + 0.5 * x0) + -0.5 * x1 + 0.5 * x2, (0 + 0 * x0) + 0 * x1 + 1 * x2)
+        }
+        @inline(__always) func store(_ row: Int, _ t: (Double, Double, Double)) {
+            let transformed = apply(t.0, t.1, t.2)
+            u[4 * row] = Float(transformed.0)
+            u[4 * row + 1] = Float(transformed.1)
+            u[4 * row + 2] = Float(transformed.2)
+            u[4 * row + 3] = Float(transformed.3)
+        }
+        let column0 = apply(Double(g[0]), Double(g[3]), Double(g[6]))
+        let column1 = apply(Double(g[1]), Double(g[4]), Double(g[7]))
+        let column2 = apply(Double(g[2]), Double(g[5]), Double(g[8]))
+        store(0, (column0.0, column1.0, column2.0))
+        store(1, (column0.1, column1.1, column2.1))
+        store(2, (column0.2, column1.2, column2.2))
+        store(3, (column0.3, column1.3, column2.3))
     }
 
     /// Sizes of one `run` at an input size.
