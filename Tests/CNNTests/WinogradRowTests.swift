@@ -6,15 +6,18 @@ private func rowShape(_ inputChannels: Int, _ outputChannels: Int, pad: (Int, In
                 strideHeight: 1, strideWidth: 1, padTop: pad.0, padLeft: pad.1, padBottom: pad.2, padRight: pad.3)
 }
 
-/// Layers on the tile-vectorised Winograd path (3x3 stride 1, 32 ..< 64 input channels, output
+/// Layers on the tile-vectorised Winograd path (3x3 stride 1, 8 ..< 64 input channels, output
 /// width a multiple of 32, even height), and neighbours that fall back to the direct kernels.
 private let winogradRowCases: [ConvolutionCase] = [
     ConvolutionCase(shape: rowShape(32, 64), height: 32, width: 32, batch: 2),
+    ConvolutionCase(shape: rowShape(13, 32), height: 64, width: 64, batch: 2),
+    ConvolutionCase(shape: rowShape(8, 36), height: 4, width: 32, batch: 2),
     ConvolutionCase(shape: rowShape(40, 33), height: 6, width: 32, batch: 3),
     ConvolutionCase(shape: rowShape(48, 40, pad: (0, 2, 1, 0)), height: 7, width: 32, batch: 2),
     ConvolutionCase(shape: rowShape(63, 32), height: 2, width: 64, batch: 3),
     ConvolutionCase(shape: rowShape(32, 48), height: 10, width: 96, batch: 1),
-    // Not handled (odd height, width 16): direct kernels.
+    // Not handled (odd height, width 16, 7 input channels): direct kernels.
+    ConvolutionCase(shape: rowShape(7, 32), height: 4, width: 32, batch: 2),
     ConvolutionCase(shape: rowShape(32, 32), height: 5, width: 32, batch: 2),
     ConvolutionCase(shape: rowShape(32, 32), height: 8, width: 16, batch: 2),
 ]

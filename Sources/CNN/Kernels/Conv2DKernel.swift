@@ -13,7 +13,7 @@
 /// registers and stored to the output, or staged as `[channel][pixel]` blocks and finished row by
 /// row. 3x3 stride-1 undilated layers with at least 64 input channels run as Winograd
 /// F(2x2, 3x3) (``WinogradConvolution``: 2.25x fewer multiplies, slightly different rounding);
-/// those with 32 to 63 input channels do so on inputs whose output width is a multiple of 32 and
+/// those with 8 to 63 input channels do so on inputs whose output width is a multiple of 32 and
 /// height even, vectorised along tiles (``WinogradRowConvolution``).
 /// Depthwise convolutions (`groups == inputChannels == outputChannels > 1`) use a direct row
 /// kernel instead.
@@ -46,7 +46,7 @@ public final class Conv2DKernel: Sendable {
     private let rowWeightStorage: AlignedBuffer?
     /// Winograd F(2x2, 3x3) form of the weights, for the 3x3 stride-1 layers that use it.
     private let winograd: WinogradConvolution?
-    /// Tile-vectorised Winograd F(2x2, 3x3) for 3x3 stride-1 layers with 32 ..< 64 input channels,
+    /// Tile-vectorised Winograd F(2x2, 3x3) for 3x3 stride-1 layers with 8 ..< 64 input channels,
     /// used at the input sizes it handles (the direct weights serve the others).
     private let winogradRows: WinogradRowConvolution?
 

@@ -1,8 +1,9 @@
 /// Winograd F(2x2, 3x3) vectorised along tiles, for 3x3, stride-1, undilated, ungrouped layers
-/// with few input channels (32 ..< 64) whose output width is a multiple of 32 and height even.
+/// with few input channels (8 ..< 64) whose output width is a multiple of 32 and height even.
 ///
 /// ``WinogradConvolution`` puts channels in its vectors, which needs an HWC copy and scatters its
-/// output transform lane by lane; with 32 input channels that overhead ate the saved multiplies.
+/// output transform lane by lane; with 13 or 32 input channels that overhead ate the saved
+/// multiplies.
 /// Here the vectors hold 16 horizontally adjacent tiles of one channel, so every step is a
 /// contiguous SIMD16 load or store:
 /// 1. the image is copied zero-padded into even and odd column planes
@@ -26,10 +27,10 @@ final class WinogradRowConvolution: Sendable {
     private let transformedWeights: AlignedBuffer
 
     /// Whether a layer of this geometry uses this algorithm at sizes it handles (chosen by
-    /// measurement: below 32 input channels the GEMMs are too short, from 64 on
+    /// measurement on the small CNN's 13- and 32-channel layers; from 64 input channels on
     /// ``WinogradConvolution`` is used).
     static func supports(_ s: Conv2DShape) -> Bool {
-        WinogradConvolution.supports(s) && s.inputChannels >= 32 && s.inputChannels < 64 && s.outputChannels >= 32
+        WinogradConvolution.supports(s) && s.inputChannels >= 8 && s.inputChannels < 64 && s.outputChannels >= 32
     }
 
     /// Whether an input of this size is handled: output width a multiple of 32, height even.
