@@ -4,7 +4,7 @@
 //
 // Module graph (arrows: "depends on"); keep it one-way:
 //
-//   LandcoverCLI -> Pipeline -> RasterIO -> CGDAL
+//   LandcoverCLI -> Pipeline -> RasterIO -> CGDAL, CDeflate
 //        |             |
 //        |             +------> CNN -> CBLAS
 //        +-> Training -> CNN
@@ -44,8 +44,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // libdeflate: RasterIO inflates DEFLATE GeoTIFF tiles with it directly (the library libtiff uses).
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
-        .target(name: "RasterIO", dependencies: ["CGDAL"]),
+        .target(name: "RasterIO", dependencies: ["CGDAL", "CDeflate"]),
         .target(name: "CNN", dependencies: ["CBLAS"], swiftSettings: hostCPU),
         .target(name: "Training", dependencies: ["CNN"], swiftSettings: hostCPU),
         .target(

@@ -10,6 +10,7 @@ packages=(
   libgdal-dev       # GDAL headers and library (raster I/O)
   gdal-bin          # gdalinfo, gdalwarp, gdal_translate: used by tests to cross-check our output
   libtiff-dev
+  libdeflate-dev    # CDeflate: RasterIO inflates DEFLATE GeoTIFF tiles itself
   libopenblas-dev   # CBLAS
   libsqlite3-dev    # the run history (GRDB links the system SQLite)
   sqlite3           # inspect the run history by hand
