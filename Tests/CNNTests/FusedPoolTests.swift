@@ -11,7 +11,7 @@ private func poolShape(_ inputChannels: Int, _ outputChannels: Int, kernel: Int 
 
 /// Fused 2x2 max-pool cases: register-pooled row tiles (pooled widths that are multiples of 8,
 /// odd convolution sizes whose last row/column the pool drops, stride 2, groups), Winograd along
-/// tiles (8 ..< 64 input channels) and the convolve-then-pool fallback (other widths, Winograd
+/// tiles (8 ... 64 input channels) and the convolve-then-pool fallback (other widths, Winograd
 /// geometry, depthwise, partial panels).
 private let pooledCases: [ConvolutionCase] = [
     ConvolutionCase(shape: poolShape(13, 32), height: 64, width: 64, batch: 2),

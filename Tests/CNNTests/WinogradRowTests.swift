@@ -6,8 +6,9 @@ private func rowShape(_ inputChannels: Int, _ outputChannels: Int, pad: (Int, In
                 strideHeight: 1, strideWidth: 1, padTop: pad.0, padLeft: pad.1, padBottom: pad.2, padRight: pad.3)
 }
 
-/// Layers on the tile-vectorised Winograd path (3x3 stride 1, 8 ..< 64 input channels, output
-/// width a multiple of 32, even height), and neighbours that fall back to the direct kernels.
+/// Layers on the tile-vectorised Winograd path (3x3 stride 1, 8 ... 64 input channels, output
+/// width a multiple of 32 and even height, or width 16 and height a multiple of 4), and
+/// neighbours that fall back to the other kernels.
 private let winogradRowCases: [ConvolutionCase] = [
     ConvolutionCase(shape: rowShape(32, 64), height: 32, width: 32, batch: 2),
     ConvolutionCase(shape: rowShape(13, 32), height: 64, width: 64, batch: 2),
@@ -16,10 +17,15 @@ private let winogradRowCases: [ConvolutionCase] = [
     ConvolutionCase(shape: rowShape(48, 40, pad: (0, 2, 1, 0)), height: 7, width: 32, batch: 2),
     ConvolutionCase(shape: rowShape(63, 32), height: 2, width: 64, batch: 3),
     ConvolutionCase(shape: rowShape(32, 48), height: 10, width: 96, batch: 1),
-    // Not handled (odd height, width 16, 7 input channels): direct kernels.
+    // Output width 16: a vector holds two tile rows of 8 (height a multiple of 4).
+    ConvolutionCase(shape: rowShape(64, 64), height: 16, width: 16, batch: 2),
+    ConvolutionCase(shape: rowShape(40, 32), height: 8, width: 16, batch: 3),
+    // Not handled: height 6 at width 16 (WinogradConvolution), 7 input channels, odd height,
+    // width 16 with height 10 (direct kernels).
+    ConvolutionCase(shape: rowShape(64, 48), height: 6, width: 16, batch: 1),
     ConvolutionCase(shape: rowShape(7, 32), height: 4, width: 32, batch: 2),
     ConvolutionCase(shape: rowShape(32, 32), height: 5, width: 32, batch: 2),
-    ConvolutionCase(shape: rowShape(32, 32), height: 8, width: 16, batch: 2),
+    ConvolutionCase(shape: rowShape(32, 32), height: 10, width: 16, batch: 2),
 ]
 
 @Suite("Winograd along tiles")

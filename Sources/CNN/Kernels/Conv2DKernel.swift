@@ -11,10 +11,12 @@
 /// Outputs with fewer than ``chunkPixelTarget`` pixels put several images in one pass, so the
 /// weights are read once per chunk instead of once per image. Tiles are either finished in
 /// registers and stored to the output, or staged as `[channel][pixel]` blocks and finished row by
-/// row. 3x3 stride-1 undilated layers with at least 64 input channels run as Winograd
-/// F(2x2, 3x3) (``WinogradConvolution``: 2.25x fewer multiplies, slightly different rounding);
-/// those with 8 to 63 input channels do so on inputs whose output width is a multiple of 32 and
-/// height even, vectorised along tiles (``WinogradRowConvolution``).
+/// row. 3x3 stride-1 undilated ungrouped layers run as Winograd F(2x2, 3x3) (2.25x fewer
+/// multiplies, slightly different rounding): vectorised along tiles (``WinogradRowConvolution``)
+/// when they have 8 to 64 input channels and an output width that is a multiple of 32 (even
+/// height) or 16 (height a multiple of 4), else with at least 64 input channels vectorised along
+/// channels (``WinogradConvolution``). Stride-2 layers on the row kernel read even/odd column
+/// planes of the padded input (``PaddedLayout``).
 /// Depthwise convolutions (`groups == inputChannels == outputChannels > 1`) use a direct row
 /// kernel instead.
 ///
@@ -46,11 +48,12 @@ public final class Conv2DKernel: Sendable {
     private let rowWeightStorage: AlignedBuffer?
     /// Winograd F(2x2, 3x3) form of the weights, for the 3x3 stride-1 layers that use it.
     private let winograd: WinogradConvolution?
-    /// Tile-vectorised Winograd F(2x2, 3x3) for 3x3 stride-1 layers with 8 ..< 64 input channels,
-    /// used at the input sizes it handles (the direct weights serve the others).
+    /// Tile-vectorised Winograd F(2x2, 3x3) for 3x3 stride-1 layers with 8 ... 64 input channels,
+    /// used at the input sizes it handles (the direct or channel-vectorised Winograd weights serve
+    /// the others).
     private let winogradRows: WinogradRowConvolution?
 
-    /// Whether a layer of this geometry runs as Winograd F(2x2, 3x3) (chosen by measurement; a
+    /// Whether a layer of this geometry builds ``WinogradConvolution`` (chosen by measurement; a
     /// function of the geometry only, so results never depend on the batch).
     static func usesWinograd(_ shape: Conv2DShape) -> Bool {
         WinogradConvolution.supports(shape) && shape.inputChannels >= 64 && shape.outputChannels >= 32
@@ -89,7 +92,7 @@ public final class Conv2DKernel: Sendable {
         if let bias { biasStorage.pointer.update(from: bias, count: shape.outputChannels) }
         self.biasStorage = biasStorage
         self.winograd = Self.usesWinograd(shape) ? WinogradConvolution(shape: shape, weights: weights) : nil
-        self.winogradRows = !Self.usesWinograd(shape) && WinogradRowConvolution.supports(shape)
+        self.winogradRows = WinogradRowConvolution.supports(shape)
             ? WinogradRowConvolution(shape: shape, weights: weights) : nil
 
         if winograd != nil {
@@ -157,14 +160,14 @@ public final class Conv2DKernel: Sendable {
     public func scratchCount(height: Int, width: Int) -> Int {
         let (outputHeight, outputWidth) = outputSize(height: height, width: width)
         if isDepthwise { return outputWidth + 16 }
-        if let winograd { return winograd.plan(kernel: self, height: height, width: width).totalCount }
         if let winogradRows, WinogradRowConvolution.handles(shape, height: height, width: width) {
             return winogradRows.plan(shape: shape, height: height, width: width).totalCount
         }
+        if let winograd { return winograd.plan(kernel: self, height: height, width: width).totalCount }
         let pixels = outputHeight * outputWidth
         let chunkImages = imagesPerChunk(outputPixels: pixels)
         let paddedImage = shape.inputChannels * (height + shape.padTop + shape.padBottom)
-            * (width + shape.padLeft + shape.padRight)
+            * (width + shape.padLeft + shape.padRight + 1)
         let reduction = shape.inputChannelsPerGroup * shape.kernelHeight * shape.kernelWidth
         let tilePixels = PixelBroadcastKernel.pixels
         // Pixel table slots: every tile may start anywhere in a block and read 48 slots ahead.
@@ -192,12 +195,12 @@ public final class Conv2DKernel: Sendable {
         if isDepthwise {
             runDepthwise(input: input, batch: batch, height: height, width: width, output: output,
                          residual: residual, scratch: scratch)
-        } else if let winograd {
-            winograd.run(kernel: self, input: input, batch: batch, height: height, width: width, output: output,
-                         residual: residual, scratch: scratch)
         } else if let winogradRows, WinogradRowConvolution.handles(shape, height: height, width: width) {
             winogradRows.run(kernel: self, input: input, batch: batch, height: height, width: width, output: output,
                              residual: residual, maxPool: false, scratch: scratch)
+        } else if let winograd {
+            winograd.run(kernel: self, input: input, batch: batch, height: height, width: width, output: output,
+                         residual: residual, scratch: scratch)
         } else {
             runDirect(input: input, batch: batch, height: height, width: width, output: output,
                     residual: residual, scratch: scratch)
@@ -238,7 +241,7 @@ public final class Conv2DKernel: Sendable {
         }
         if poolsInRegisters(height: height, width: width) {
             let paddedImage = shape.inputChannels * (height + shape.padTop + shape.padBottom)
-                * (width + shape.padLeft + shape.padRight)
+                * (width + shape.padLeft + shape.padRight + 1)
             return paddedImage + 64 + shape.padLeft + shape.inputChannelsPerGroup * shape.kernelHeight
                 * shape.kernelWidth + 16
         }
@@ -314,19 +317,21 @@ public final class Conv2DKernel: Sendable {
         let reduction = inputPerGroup * s.kernelHeight * s.kernelWidth
         let rows = RowVectorKernel.channels
         let rowPanels = outputPerGroup / rows
-        let paddedWidth = width + s.padLeft + s.padRight
-        let paddedPlane = (height + s.padTop + s.padBottom) * paddedWidth
-        let paddedImage = s.inputChannels * paddedPlane
+        let layout = PaddedLayout(shape: s, height: height, width: width, splitColumns: s.strideWidth == 2)
+        let paddedWidth = layout.rowStride
+        let paddedPlane = layout.plane
+        let paddedImage = layout.image
         precondition(paddedImage < Int(Int32.max), "Conv2DKernel: tensor too large for 32-bit offsets")
         let padded = scratch
         let tables = padded + paddedImage + 64 + s.padLeft
         let inputImageStride = s.inputChannels * height * width
-        let everyOtherColumn = s.strideWidth == 2
+        // Stride 2 reads the even-column plane: output column x is half-plane column x.
+        let columnStep = layout.splitColumns ? 1 : s.strideWidth
         tables.withMemoryRebound(to: Int32.self, capacity: reduction) { offsets in
-            fillTapOffsets(offsets, paddedWidth: paddedWidth, paddedPlane: paddedPlane)
+            fillTapOffsets(offsets, layout: layout)
             for image in 0..<batch {
                 copyPadded(input: input + image * inputImageStride, images: 1, height: height, width: width,
-                           padded: padded)
+                           padded: padded, layout: layout)
                 let imageOutput = output + image * s.outputChannels * pooledPlane
                 for pooledRow in 0..<pooledHeight {
                     let rowOffset = 2 * pooledRow * s.strideHeight * paddedWidth
@@ -338,12 +343,11 @@ public final class Conv2DKernel: Sendable {
                             let target = imageOutput + firstChannel * pooledPlane + pooledRow * pooledWidth
                             var column = 0
                             while column < 2 * pooledWidth {
-                                let upper = groupInput + rowOffset + column * s.strideWidth
+                                let upper = groupInput + rowOffset + column * columnStep
                                 RowVectorKernel.computePooled(
                                     depth: reduction, weights: weightPanel, offsets: UnsafePointer(offsets),
                                     upper: upper, lower: upper + s.strideHeight * paddedWidth,
-                                    target: target + column / 2, ldt: pooledPlane,
-                                    everyOtherColumn: everyOtherColumn, bias: bias + firstChannel,
+                                    target: target + column / 2, ldt: pooledPlane, bias: bias + firstChannel,
                                     activation: activation)
                                 column += 16
                             }
@@ -374,10 +378,13 @@ public final class Conv2DKernel: Sendable {
         let panels = (outputPerGroup + lanes - 1) / lanes
         let outputImageStride = s.outputChannels * pixels
         let inputImageStride = s.inputChannels * height * width
-        let paddedHeight = height + s.padTop + s.padBottom
-        let paddedWidth = width + s.padLeft + s.padRight
-        let paddedPlane = paddedHeight * paddedWidth
-        let paddedImage = s.inputChannels * paddedPlane
+        // Stride-2 layers on the row kernel get even/odd column planes (contiguous loads).
+        let rowKernel = rowWeightStorage != nil && outputWidth % 16 == 0
+        let layout = PaddedLayout(shape: s, height: height, width: width, splitColumns: rowKernel && s.strideWidth == 2)
+        let paddedWidth = layout.rowStride
+        let paddedPlane = layout.plane
+        let paddedImage = layout.image
+        let columnStep = layout.splitColumns ? 1 : s.strideWidth
         let chunkSize = imagesPerChunk(outputPixels: pixels)
         precondition(chunkSize * max(paddedImage, outputImageStride) < Int(Int32.max),
                      "Conv2DKernel: tensor too large for 32-bit offsets")
@@ -393,7 +400,7 @@ public final class Conv2DKernel: Sendable {
             let offsets = table
             let pixelInput = table + reduction
             let pixelOutput = pixelInput + maxChunkTiles
-            fillTapOffsets(offsets, paddedWidth: paddedWidth, paddedPlane: paddedPlane)
+            fillTapOffsets(offsets, layout: layout)
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: tilePixels) { bases in
                 guard let bases = bases.baseAddress else { return }
                 var chunkStart = 0
@@ -401,14 +408,14 @@ public final class Conv2DKernel: Sendable {
                     let images = min(chunkSize, batch - chunkStart)
                     let chunkPixels = images * pixels
                     copyPadded(input: input + chunkStart * inputImageStride, images: images, height: height,
-                               width: width, padded: padded)
+                               width: width, padded: padded, layout: layout)
                     // Per pixel: offset of its top-left tap in the padded chunk and of its output
                     // element (channel 0) relative to the chunk's output. Missing pixels of the last
                     // tile repeat the chunk's last pixel (computed, never stored).
                     var image = 0, outputRow = 0, outputColumn = 0
                     for slot in 0..<chunkPixels {
                         pixelInput[slot] = Int32(image * paddedImage + outputRow * s.strideHeight * paddedWidth
-                                                 + outputColumn * s.strideWidth)
+                                                 + outputColumn * columnStep)
                         pixelOutput[slot] = Int32(image * outputImageStride + outputRow * outputWidth + outputColumn)
                         outputColumn += 1
                         if outputColumn == outputWidth {
@@ -434,7 +441,7 @@ public final class Conv2DKernel: Sendable {
                         for group in 0..<s.groups {
                             let groupInput = UnsafePointer(padded + group * inputPerGroup * paddedPlane)
                             var staged = true
-                            if let rowWeights = rowWeightStorage?.pointer, outputWidth % 16 == 0 {
+                            if rowKernel, let rowWeights = rowWeightStorage?.pointer {
                                 let rows = RowVectorKernel.channels
                                 let rowPanels = (outputPerGroup + rows - 1) / rows
                                 // One image, whole tiles only: finish in registers, store to the output.
@@ -457,21 +464,18 @@ public final class Conv2DKernel: Sendable {
                                             RowVectorKernel.compute(
                                                 depth: reduction, weights: weightPanel, offsets: UnsafePointer(offsets),
                                                 first: first, second: second, target: chunkOutput + offset, ldt: pixels,
-                                                everyOtherColumn: s.strideWidth == 2,
                                                 epilogue: Epilogue(bias: bias + firstChannel,
                                                                    residual: chunkResidual.map { $0 + offset },
                                                                    activation: activation))
                                         } else if channelCount == rows && count == RowVectorKernel.pixels {
                                             RowVectorKernel.compute(depth: reduction, weights: weightPanel,
                                                                     offsets: UnsafePointer(offsets), first: first,
-                                                                    second: second, target: stagingTile, ldt: block,
-                                                                    everyOtherColumn: s.strideWidth == 2)
+                                                                    second: second, target: stagingTile, ldt: block)
                                         } else {
                                             RowVectorKernel.compute(depth: reduction, weights: weightPanel,
                                                                     offsets: UnsafePointer(offsets), first: first,
                                                                     second: second, target: tile,
-                                                                    ldt: RowVectorKernel.pixels,
-                                                                    everyOtherColumn: s.strideWidth == 2)
+                                                                    ldt: RowVectorKernel.pixels)
                                             for channel in 0..<channelCount {
                                                 (stagingTile + channel * block).update(
                                                     from: tile + channel * RowVectorKernel.pixels, count: count)
@@ -521,21 +525,73 @@ public final class Conv2DKernel: Sendable {
         }
     }
 
-    /// Copies `images` NCHW images into `padded` with the layer's zero padding:
-    /// `[image][channel][height + padTop + padBottom][width + padLeft + padRight]`. Writes up to
-    /// `padLeft` floats past the last plane (slack the callers reserve).
+    /// Where the zero-padded copy of an image lives in scratch: `[image][channel][paddedRow][column]`
+    /// with `rowStride` floats per padded row; with `splitColumns` each row holds the even padded
+    /// columns, then the odd ones (`halfWidth` each), so stride-2 kernels load contiguous vectors.
+    struct PaddedLayout {
+        let splitColumns: Bool
+        let paddedWidth: Int
+        let halfWidth: Int
+        let rowStride: Int
+        let plane: Int
+        let image: Int
+
+        init(shape s: Conv2DShape, height: Int, width: Int, splitColumns: Bool) {
+            self.splitColumns = splitColumns
+            paddedWidth = width + s.padLeft + s.padRight
+            halfWidth = (paddedWidth + 1) / 2
+            rowStride = splitColumns ? 2 * halfWidth : paddedWidth
+            plane = (height + s.padTop + s.padBottom) * rowStride
+            image = s.inputChannels * plane
+        }
+
+        /// Position of padded column `column` within a row.
+        func column(_ column: Int) -> Int {
+            splitColumns ? (column & 1) * halfWidth + column >> 1 : column
+        }
+    }
+
+    /// Copies `images` NCHW images into `padded` with the layer's zero padding, in `layout`.
+    /// Writes up to `padLeft` floats past the last plane (slack the callers reserve).
     func copyPadded(input: UnsafePointer<Float>, images: Int, height: Int, width: Int,
-                    padded: UnsafeMutablePointer<Float>) {
+                    padded: UnsafeMutablePointer<Float>, layout: PaddedLayout) {
         let s = shape
-        let paddedWidth = width + s.padLeft + s.padRight
-        let paddedPlane = (height + s.padTop + s.padBottom) * paddedWidth
-        let paddedImage = s.inputChannels * paddedPlane
+        let paddedWidth = layout.paddedWidth
+        let paddedPlane = layout.plane
         let inputImageStride = s.inputChannels * height * width
+        if layout.splitColumns {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * layout.halfWidth) { buffer in
+                guard let line = buffer.baseAddress else { return }
+                line.initialize(repeating: 0, count: 2 * layout.halfWidth)
+                for image in 0..<images {
+                    for channel in 0..<s.inputChannels {
+                        let source = input + image * inputImageStride + channel * height * width
+                        let plane = padded + image * layout.image + channel * paddedPlane
+                        for row in 0..<(height + s.padTop + s.padBottom) {
+                            let target = plane + row * layout.rowStride
+                            let inputRow = row - s.padTop
+                            if inputRow < 0 || inputRow >= height {
+                                target.update(repeating: 0, count: layout.rowStride)
+                                continue
+                            }
+                            // The line's pads stay zero; the interior is overwritten.
+                            FloatCopy.copy(from: source + inputRow * width, to: line + s.padLeft, count: width)
+                            let odd = target + layout.halfWidth
+                            for index in 0..<layout.halfWidth {
+                                target[index] = line[2 &* index]
+                                odd[index] = line[2 &* index &+ 1]
+                            }
+                        }
+                    }
+                }
+            }
+            return
+        }
         // Only the border is zeroed; the interior is overwritten by the copy.
         for image in 0..<images {
             for channel in 0..<s.inputChannels {
                 let source = input + image * inputImageStride + channel * height * width
-                let plane = padded + image * paddedImage + channel * paddedPlane
+                let plane = padded + image * layout.image + channel * paddedPlane
                 plane.update(repeating: 0, count: s.padTop * paddedWidth + s.padLeft)
                 for row in 0..<height {
                     let line = plane + (s.padTop + row) * paddedWidth
@@ -553,8 +609,8 @@ public final class Conv2DKernel: Sendable {
     }
 
     /// `offsets[k]`: distance of tap `k = (channel, kernelRow, kernelColumn)` from a pixel's
-    /// top-left tap in a padded image of `paddedWidth` x `paddedPlane / paddedWidth`.
-    func fillTapOffsets(_ offsets: UnsafeMutablePointer<Int32>, paddedWidth: Int, paddedPlane: Int) {
+    /// top-left tap in `layout`.
+    func fillTapOffsets(_ offsets: UnsafeMutablePointer<Int32>, layout: PaddedLayout) {
         let s = shape
         let taps = s.kernelHeight * s.kernelWidth
         for k in 0..<(s.inputChannelsPerGroup * taps) {
@@ -562,8 +618,8 @@ public final class Conv2DKernel: Sendable {
             let tap = k - channel * taps
             let kernelRow = tap / s.kernelWidth
             let kernelColumn = tap - kernelRow * s.kernelWidth
-            offsets[k] = Int32(channel * paddedPlane + kernelRow * s.dilationHeight * paddedWidth
-                               + kernelColumn * s.dilationWidth)
+            offsets[k] = Int32(channel * layout.plane + kernelRow * s.dilationHeight * layout.rowStride
+                               + layout.column(kernelColumn * s.dilationWidth))
         }
     }
 

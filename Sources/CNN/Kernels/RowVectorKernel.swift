@@ -1,10 +1,9 @@
 /// The pixel-vectorised direct-convolution micro-kernel: 8 output channels x 32 output pixels.
 ///
-/// The 32 pixels are two runs of 16 consecutive pixels of one output row each (stride-1 or -2
-/// convolutions whose output width is a multiple of 16), so each reduction step loads two
-/// unaligned vectors straight from the zero-padded NCHW input at `offsets[k]` (with
-/// `everyOtherColumn`, for stride 2: 32 floats, keeping the even ones) and broadcasts 8 weights
-/// (packed `[k][8]`). Results are stored as rows of 32 contiguous floats. Each element is
+/// The 32 pixels are two runs of 16 consecutive pixels (stride-1 or -2 convolutions whose output
+/// width is a multiple of 16), so each reduction step loads two unaligned vectors straight from
+/// the zero-padded input at `offsets[k]` (for stride 2 from its even/odd column planes, see
+/// ``Conv2DKernel/PaddedLayout``) and broadcasts 8 weights (packed `[k][8]`). Results are stored as rows of 32 contiguous floats. Each element is
 /// one fused multiply-add chain over `k` in increasing order, independent of every other element.
 enum RowVectorKernel {
     /// Output channels per tile.
@@ -19,63 +18,37 @@ enum RowVectorKernel {
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
     }
 
-    /// The raw sums of one tile (see ``compute(depth:weights:offsets:first:second:target:ldt:everyOtherColumn:epilogue:)``).
+    /// The raw sums of one tile (see ``compute(depth:weights:offsets:first:second:target:ldt:epilogue:)``).
     @inline(__always)
     static func accumulate(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
-                           first: UnsafePointer<Float>, second: UnsafePointer<Float>,
-                           everyOtherColumn: Bool) -> Accumulators {
+                           first: UnsafePointer<Float>, second: UnsafePointer<Float>) -> Accumulators {
         typealias V = SIMD16<Float>
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
         var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
         let firstRaw = UnsafeRawPointer(first)
         let secondRaw = UnsafeRawPointer(second)
         var w = weights
-        if everyOtherColumn {
-            for step in 0..<depth {
-                let offset = Int(offsets[step]) &* 4
-                let b0 = firstRaw.loadUnaligned(fromByteOffset: offset, as: SIMD32<Float>.self).evenHalf
-                let b1 = secondRaw.loadUnaligned(fromByteOffset: offset, as: SIMD32<Float>.self).evenHalf
-                var a = V(repeating: w[0])
-                c00 = c00.addingProduct(a, b0); c01 = c01.addingProduct(a, b1)
-                a = V(repeating: w[1])
-                c10 = c10.addingProduct(a, b0); c11 = c11.addingProduct(a, b1)
-                a = V(repeating: w[2])
-                c20 = c20.addingProduct(a, b0); c21 = c21.addingProduct(a, b1)
-                a = V(repeating: w[3])
-                c30 = c30.addingProduct(a, b0); c31 = c31.addingProduct(a, b1)
-                a = V(repeating: w[4])
-                c40 = c40.addingProduct(a, b0); c41 = c41.addingProduct(a, b1)
-                a = V(repeating: w[5])
-                c50 = c50.addingProduct(a, b0); c51 = c51.addingProduct(a, b1)
-                a = V(repeating: w[6])
-                c60 = c60.addingProduct(a, b0); c61 = c61.addingProduct(a, b1)
-                a = V(repeating: w[7])
-                c70 = c70.addingProduct(a, b0); c71 = c71.addingProduct(a, b1)
-                w += 8
-            }
-        } else {
-            for step in 0..<depth {
-                let offset = Int(offsets[step]) &* 4
-                let b0 = firstRaw.loadUnaligned(fromByteOffset: offset, as: V.self)
-                let b1 = secondRaw.loadUnaligned(fromByteOffset: offset, as: V.self)
-                var a = V(repeating: w[0])
-                c00 = c00.addingProduct(a, b0); c01 = c01.addingProduct(a, b1)
-                a = V(repeating: w[1])
-                c10 = c10.addingProduct(a, b0); c11 = c11.addingProduct(a, b1)
-                a = V(repeating: w[2])
-                c20 = c20.addingProduct(a, b0); c21 = c21.addingProduct(a, b1)
-                a = V(repeating: w[3])
-                c30 = c30.addingProduct(a, b0); c31 = c31.addingProduct(a, b1)
-                a = V(repeating: w[4])
-                c40 = c40.addingProduct(a, b0); c41 = c41.addingProduct(a, b1)
-                a = V(repeating: w[5])
-                c50 = c50.addingProduct(a, b0); c51 = c51.addingProduct(a, b1)
-                a = V(repeating: w[6])
-                c60 = c60.addingProduct(a, b0); c61 = c61.addingProduct(a, b1)
-                a = V(repeating: w[7])
-                c70 = c70.addingProduct(a, b0); c71 = c71.addingProduct(a, b1)
-                w += 8
-            }
+        for step in 0..<depth {
+            let offset = Int(offsets[step]) &* 4
+            let b0 = firstRaw.loadUnaligned(fromByteOffset: offset, as: V.self)
+            let b1 = secondRaw.loadUnaligned(fromByteOffset: offset, as: V.self)
+            var a = V(repeating: w[0])
+            c00 = c00.addingProduct(a, b0); c01 = c01.addingProduct(a, b1)
+            a = V(repeating: w[1])
+            c10 = c10.addingProduct(a, b0); c11 = c11.addingProduct(a, b1)
+            a = V(repeating: w[2])
+            c20 = c20.addingProduct(a, b0); c21 = c21.addingProduct(a, b1)
+            a = V(repeating: w[3])
+            c30 = c30.addingProduct(a, b0); c31 = c31.addingProduct(a, b1)
+            a = V(repeating: w[4])
+            c40 = c40.addingProduct(a, b0); c41 = c41.addingProduct(a, b1)
+            a = V(repeating: w[5])
+            c50 = c50.addingProduct(a, b0); c51 = c51.addingProduct(a, b1)
+            a = V(repeating: w[6])
+            c60 = c60.addingProduct(a, b0); c61 = c61.addingProduct(a, b1)
+            a = V(repeating: w[7])
+            c70 = c70.addingProduct(a, b0); c71 = c71.addingProduct(a, b1)
+            w += 8
         }
         return Accumulators(c00: c00, c01: c01, c10: c10, c11: c11, c20: c20, c21: c21, c30: c30, c31: c31,
                             c40: c40, c41: c41, c50: c50, c51: c51, c60: c60, c61: c61, c70: c70, c71: c71)
@@ -87,15 +60,36 @@ enum RowVectorKernel {
     @inline(__always)
     static func compute(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
                         first: UnsafePointer<Float>, second: UnsafePointer<Float>,
-                        target: UnsafeMutablePointer<Float>, ldt: Int, everyOtherColumn: Bool,
+                        target: UnsafeMutablePointer<Float>, ldt: Int,
                         epilogue: Epilogue? = nil) {
         typealias V = SIMD16<Float>
-        let sums = accumulate(depth: depth, weights: weights, offsets: offsets, first: first, second: second,
-                              everyOtherColumn: everyOtherColumn)
-        var c00 = sums.c00, c01 = sums.c01, c10 = sums.c10, c11 = sums.c11
-        var c20 = sums.c20, c21 = sums.c21, c30 = sums.c30, c31 = sums.c31
-        var c40 = sums.c40, c41 = sums.c41, c50 = sums.c50, c51 = sums.c51
-        var c60 = sums.c60, c61 = sums.c61, c70 = sums.c70, c71 = sums.c71
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
+        var c40 = V(), c41 = V(), c50 = V(), c51 = V(), c60 = V(), c61 = V(), c70 = V(), c71 = V()
+        let firstRaw = UnsafeRawPointer(first)
+        let secondRaw = UnsafeRawPointer(second)
+        var w = weights
+        for step in 0..<depth {
+            let offset = Int(offsets[step]) &* 4
+            let b0 = firstRaw.loadUnaligned(fromByteOffset: offset, as: V.self)
+            let b1 = secondRaw.loadUnaligned(fromByteOffset: offset, as: V.self)
+            var a = V(repeating: w[0])
+            c00 = c00.addingProduct(a, b0); c01 = c01.addingProduct(a, b1)
+            a = V(repeating: w[1])
+            c10 = c10.addingProduct(a, b0); c11 = c11.addingProduct(a, b1)
+            a = V(repeating: w[2])
+            c20 = c20.addingProduct(a, b0); c21 = c21.addingProduct(a, b1)
+            a = V(repeating: w[3])
+            c30 = c30.addingProduct(a, b0); c31 = c31.addingProduct(a, b1)
+            a = V(repeating: w[4])
+            c40 = c40.addingProduct(a, b0); c41 = c41.addingProduct(a, b1)
+            a = V(repeating: w[5])
+            c50 = c50.addingProduct(a, b0); c51 = c51.addingProduct(a, b1)
+            a = V(repeating: w[6])
+            c60 = c60.addingProduct(a, b0); c61 = c61.addingProduct(a, b1)
+            a = V(repeating: w[7])
+            c70 = c70.addingProduct(a, b0); c71 = c71.addingProduct(a, b1)
+            w += 8
+        }
         if let epilogue {
             // Same arithmetic as Epilogue.finish: (sum + bias) + residual, then the activation.
             let bias0 = V(repeating: epilogue.bias[0])
@@ -178,6 +172,35 @@ enum RowVectorKernel {
         destination.storeBytes(of: c71, toByteOffset: 7 &* rowBytes &+ 64, as: V.self)
     }
 
+    /// ``compute(depth:weights:offsets:first:second:target:ldt:epilogue:)`` for
+    /// contiguous pixel runs without an epilogue (Winograd GEMMs); a separate function so that the
+    /// stride-2 kernel's code generation does not depend on these call sites.
+    @inline(__always)
+    static func computeRaw(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
+                           first: UnsafePointer<Float>, second: UnsafePointer<Float>,
+                           target: UnsafeMutablePointer<Float>, ldt: Int) {
+        typealias V = SIMD16<Float>
+        let c = accumulate(depth: depth, weights: weights, offsets: offsets, first: first, second: second)
+        let destination = UnsafeMutableRawPointer(target)
+        let rowBytes = ldt &* 4
+        destination.storeBytes(of: c.c00, toByteOffset: 0 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c.c01, toByteOffset: 0 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c.c10, toByteOffset: 1 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c.c11, toByteOffset: 1 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c.c20, toByteOffset: 2 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c.c21, toByteOffset: 2 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c.c30, toByteOffset: 3 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c.c31, toByteOffset: 3 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c.c40, toByteOffset: 4 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c.c41, toByteOffset: 4 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c.c50, toByteOffset: 5 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c.c51, toByteOffset: 5 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c.c60, toByteOffset: 6 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c.c61, toByteOffset: 6 &* rowBytes &+ 64, as: V.self)
+        destination.storeBytes(of: c.c70, toByteOffset: 7 &* rowBytes, as: V.self)
+        destination.storeBytes(of: c.c71, toByteOffset: 7 &* rowBytes &+ 64, as: V.self)
+    }
+
     /// Computes one tile whose two pixel runs are the same 16 columns of two consecutive output
     /// rows, finishes it (bias, activation; no residual) and stores its 2x2/2 max pool: 8 values
     /// per channel, channel `r` at `target + r * ldt`. The pool is the unfused graph's arithmetic,
@@ -186,11 +209,10 @@ enum RowVectorKernel {
     @inline(__always)
     static func computePooled(depth: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int32>,
                               upper: UnsafePointer<Float>, lower: UnsafePointer<Float>,
-                              target: UnsafeMutablePointer<Float>, ldt: Int, everyOtherColumn: Bool,
+                              target: UnsafeMutablePointer<Float>, ldt: Int,
                               bias: UnsafePointer<Float>, activation: FusedActivation) {
         typealias V = SIMD16<Float>
-        let sums = accumulate(depth: depth, weights: weights, offsets: offsets, first: upper, second: lower,
-                              everyOtherColumn: everyOtherColumn)
+        let sums = accumulate(depth: depth, weights: weights, offsets: offsets, first: upper, second: lower)
         @inline(__always) func maximum(_ x: V, _ y: V) -> V { x.replacing(with: y, where: y .>= x) }
         let isRelu = activation == .relu
         // Same arithmetic as Epilogue.finish without residual: (sum + bias), then the activation.

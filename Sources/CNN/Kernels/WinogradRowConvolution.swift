@@ -1,5 +1,6 @@
 /// Winograd F(2x2, 3x3) vectorised along tiles, for 3x3, stride-1, undilated, ungrouped layers
-/// with few input channels (8 ..< 64) whose output width is a multiple of 32 and height even.
+/// with 8 to 64 input channels whose output width is a multiple of 32 and height even, or whose
+/// output width is 16 and height a multiple of 4 (a vector then holds two tile rows of 8).
 ///
 /// ``WinogradConvolution`` puts channels in its vectors, which needs an HWC copy and scatters its
 /// output transform lane by lane; with 13 or 32 input channels that overhead ate the saved
@@ -27,15 +28,18 @@ final class WinogradRowConvolution: Sendable {
     private let transformedWeights: AlignedBuffer
 
     /// Whether a layer of this geometry uses this algorithm at sizes it handles (chosen by
-    /// measurement on the small CNN's 13- and 32-channel layers; from 64 input channels on
-    /// ``WinogradConvolution`` is used).
+    /// measurement on the small CNN's layers and ResNet-18's layer1; wider layers and other sizes
+    /// use ``WinogradConvolution``).
     static func supports(_ s: Conv2DShape) -> Bool {
-        WinogradConvolution.supports(s) && s.inputChannels >= 8 && s.inputChannels < 64 && s.outputChannels >= 32
+        WinogradConvolution.supports(s) && s.inputChannels >= 8 && s.inputChannels <= 64 && s.outputChannels >= 32
     }
 
-    /// Whether an input of this size is handled: output width a multiple of 32, height even.
+    /// Whether an input of this size is handled: output width a multiple of 32 and height even
+    /// (a vector holds 16 tiles of one tile row), or width 16 and height a multiple of 4 (a vector
+    /// holds the 8 tiles of two tile rows).
     static func handles(_ s: Conv2DShape, height: Int, width: Int) -> Bool {
         let (outputHeight, outputWidth) = s.outputSize(height: height, width: width)
+        if outputWidth == 16 { return outputHeight >= 4 && outputHeight % 4 == 0 }
         return outputWidth >= 32 && outputWidth % 32 == 0 && outputHeight >= 2 && outputHeight % 2 == 0
     }
 
@@ -87,7 +91,7 @@ final class WinogradRowConvolution: Sendable {
         var productChannelStride: Int
         var transformedCount: Int
         var productCount: Int
-        var totalCount: Int { 16 + paddedCount + transformedCount + productCount + 8 * tilesX + inputChannelsTable + 64 }
+        var totalCount: Int { 16 + paddedCount + transformedCount + productCount + 8 * max(tilesX, 16) + inputChannelsTable + 64 }
         var inputChannelsTable: Int
     }
 
@@ -98,8 +102,9 @@ final class WinogradRowConvolution: Sendable {
         let paddedWidth = width + shape.padLeft + shape.padRight
         let paddedHeight = height + shape.padTop + shape.padBottom
         let halfWidth = (paddedWidth + 1) / 2
-        // Keep V (16 x channels x tiles floats) around 128 KB.
-        let rowsPerBlock = min(tilesY, max(1, 2048 / inputChannels / tilesX))
+        // Keep V (16 x channels x tiles floats) around 128 KB; whole 16-tile groups.
+        let rowsPerTileGroup = max(1, 16 / tilesX)
+        let rowsPerBlock = min(tilesY, max(1, 2048 / inputChannels / tilesX / rowsPerTileGroup) * rowsPerTileGroup)
         let tileStride = (rowsPerBlock * tilesX + 31) / 32 * 32
         return Plan(outputHeight: outputHeight, outputWidth: outputWidth, tilesY: tilesY, tilesX: tilesX,
                     paddedWidth: paddedWidth, paddedHeight: paddedHeight, halfWidth: halfWidth,
@@ -134,7 +139,8 @@ final class WinogradRowConvolution: Sendable {
         let transformed = padded + p.paddedCount + ((16 - p.paddedCount % 16) % 16)
         let products = transformed + p.transformedCount
         let rowBuffers = products + p.productCount
-        let table = rowBuffers + 8 * p.tilesX
+        let unitTiles = max(p.tilesX, 16)
+        let table = rowBuffers + 8 * unitTiles
         let positionStride = p.transformedPositionStride
         let productChannelStride = p.productChannelStride
         table.withMemoryRebound(to: Int32.self, capacity: inputChannels) { offsets in
@@ -172,14 +178,20 @@ final class WinogradRowConvolution: Sendable {
                     for channel in 0..<inputChannels {
                         let even = UnsafeRawPointer(halves + channel * p.halfPlane)
                         let odd = UnsafeRawPointer(oddPlanes + channel * p.halfPlane)
-                        for row in 0..<rows {
+                        var tile = 0
+                        while tile < tiles {
+                            let row = tile / p.tilesX, tileX = tile - row * p.tilesX
                             let patchTop = 2 * (firstRow + row) * p.halfWidth
-                            var tileX = 0
-                            while tileX < p.tilesX {
-                                @inline(__always) func d(_ i: Int, _ j: Int) -> V {
-                                    (j % 2 == 0 ? even : odd).loadUnaligned(
-                                        fromByteOffset: (patchTop + i * p.halfWidth + tileX + j / 2) * 4, as: V.self)
-                                }
+                            @inline(__always) func d(_ i: Int, _ j: Int) -> V {
+                                let plane = j % 2 == 0 ? even : odd
+                                let offset = (patchTop + i * p.halfWidth + tileX + j / 2) * 4
+                                if p.tilesX >= 16 { return plane.loadUnaligned(fromByteOffset: offset, as: V.self) }
+                                // Two tile rows of 8: the second starts two padded rows lower.
+                                return V(lowHalf: plane.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self),
+                                         highHalf: plane.loadUnaligned(fromByteOffset: offset + 8 * p.halfWidth,
+                                                                       as: SIMD8<Float>.self))
+                            }
+                            do {
                                 let d00 = d(0, 0), d01 = d(0, 1), d02 = d(0, 2), d03 = d(0, 3)
                                 let d10 = d(1, 0), d11 = d(1, 1), d12 = d(1, 2), d13 = d(1, 3)
                                 let d20 = d(2, 0), d21 = d(2, 1), d22 = d(2, 2), d23 = d(2, 3)
@@ -190,8 +202,7 @@ final class WinogradRowConvolution: Sendable {
                                 let e20 = d20 - d10, e21 = d21 - d11, e22 = d22 - d12, e23 = d23 - d13
                                 let e30 = d10 - d30, e31 = d11 - d31, e32 = d12 - d32, e33 = d13 - d33
                                 // Columns: v = e B.
-                                let target = UnsafeMutableRawPointer(transformed + channel * p.tileStride
-                                                                     + row * p.tilesX + tileX)
+                                let target = UnsafeMutableRawPointer(transformed + channel * p.tileStride + tile)
                                 @inline(__always) func put(_ position: Int, _ value: V) {
                                     target.storeBytes(of: value, toByteOffset: position * positionStride * 4, as: V.self)
                                 }
@@ -199,8 +210,8 @@ final class WinogradRowConvolution: Sendable {
                                 put(4, e10 - e12); put(5, e11 + e12); put(6, e12 - e11); put(7, e11 - e13)
                                 put(8, e20 - e22); put(9, e21 + e22); put(10, e22 - e21); put(11, e21 - e23)
                                 put(12, e30 - e32); put(13, e31 + e32); put(14, e32 - e31); put(15, e31 - e33)
-                                tileX += 16
                             }
+                            tile += 16
                         }
                     }
                     // 3. 16 GEMMs: products[o][ξ][tile], 8 channels x 32 tiles per call (tiles past the
@@ -213,10 +224,10 @@ final class WinogradRowConvolution: Sendable {
                             let target = products + panel * 8 * productChannelStride + position * p.tileStride
                             var tile = 0
                             while tile < tiles {
-                                RowVectorKernel.compute(depth: inputChannels, weights: weights,
-                                                        offsets: UnsafePointer(offsets), first: rowsOfV + tile,
-                                                        second: rowsOfV + tile + 16, target: target + tile,
-                                                        ldt: productChannelStride, everyOtherColumn: false)
+                                RowVectorKernel.computeRaw(depth: inputChannels, weights: weights,
+                                                           offsets: UnsafePointer(offsets), first: rowsOfV + tile,
+                                                           second: rowsOfV + tile + 16, target: target + tile,
+                                                           ldt: productChannelStride)
                                 tile += 32
                             }
                         }
@@ -225,11 +236,11 @@ final class WinogradRowConvolution: Sendable {
                     for outputChannel in 0..<outputChannels {
                         let m = UnsafeRawPointer(products + outputChannel * productChannelStride)
                         let biasVector = V(repeating: bias[outputChannel])
-                        for row in 0..<rows {
+                        var tile = 0
+                        while tile < tiles {
+                            let row = tile / p.tilesX, tileX = tile - row * p.tilesX
                             let tileY = firstRow + row
-                            var tileX = 0
-                            while tileX < p.tilesX {
-                                let tile = row * p.tilesX + tileX
+                            do {
                                 @inline(__always) func load(_ position: Int) -> V {
                                     m.loadUnaligned(fromByteOffset: (position * p.tileStride + tile) * 4, as: V.self)
                                 }
@@ -259,19 +270,24 @@ final class WinogradRowConvolution: Sendable {
                                     let target = imageOutput + (outputChannel * p.tilesY + tileY) * p.tilesX + tileX
                                     UnsafeMutableRawPointer(target).storeBytes(of: pooled, as: V.self)
                                 } else {
-                                    // Finished values of the two output rows go to even/odd column
-                                    // buffers, interleaved into the output once the row is complete
-                                    // (a vectorised loop; per-vector interleaves went through memory).
-                                    let offset = outputChannel * pixels + 2 * tileY * p.outputWidth
-                                    if tileX == 0, let imageResidual {
-                                        Self.deinterleave(imageResidual + offset, even: rowBuffers + 4 * p.tilesX,
-                                                          odd: rowBuffers + 5 * p.tilesX, count: p.tilesX)
-                                        Self.deinterleave(imageResidual + offset + p.outputWidth,
-                                                          even: rowBuffers + 6 * p.tilesX,
-                                                          odd: rowBuffers + 7 * p.tilesX, count: p.tilesX)
+                                    // Finished values of the group's output rows go to even/odd column
+                                    // buffers (`unitTiles` tiles: one tile row, or two of 8), interleaved
+                                    // into the output once the unit is complete (a vectorised loop;
+                                    // per-vector interleaves went through memory).
+                                    let unit = tile % unitTiles
+                                    if unit == 0, let imageResidual {
+                                        for k in 0..<(unitTiles / p.tilesX) {
+                                            let offset = outputChannel * pixels + 2 * (tileY + k) * p.outputWidth
+                                            let buffers = rowBuffers + k * p.tilesX
+                                            Self.deinterleave(imageResidual + offset, even: buffers + 4 * unitTiles,
+                                                              odd: buffers + 5 * unitTiles, count: p.tilesX)
+                                            Self.deinterleave(imageResidual + offset + p.outputWidth,
+                                                              even: buffers + 6 * unitTiles, odd: buffers + 7 * unitTiles,
+                                                              count: p.tilesX)
+                                        }
                                     }
                                     @inline(__always) func buffer(_ index: Int) -> UnsafeMutableRawPointer {
-                                        UnsafeMutableRawPointer(rowBuffers + index * p.tilesX + tileX)
+                                        UnsafeMutableRawPointer(rowBuffers + index * unitTiles + unit)
                                     }
                                     // Same arithmetic as Epilogue.finish: (sum + bias) + residual, then the activation.
                                     var v00 = y00 + biasVector, v01 = y01 + biasVector
@@ -289,15 +305,20 @@ final class WinogradRowConvolution: Sendable {
                                     }
                                     buffer(0).storeBytes(of: v00, as: V.self); buffer(1).storeBytes(of: v01, as: V.self)
                                     buffer(2).storeBytes(of: v10, as: V.self); buffer(3).storeBytes(of: v11, as: V.self)
-                                    if tileX + 16 == p.tilesX {
-                                        Self.interleave(even: rowBuffers, odd: rowBuffers + p.tilesX,
-                                                        into: imageOutput + offset, count: p.tilesX)
-                                        Self.interleave(even: rowBuffers + 2 * p.tilesX, odd: rowBuffers + 3 * p.tilesX,
-                                                        into: imageOutput + offset + p.outputWidth, count: p.tilesX)
+                                    if unit + 16 == unitTiles {
+                                        let firstTileY = tileY - unit / p.tilesX
+                                        for k in 0..<(unitTiles / p.tilesX) {
+                                            let offset = outputChannel * pixels + 2 * (firstTileY + k) * p.outputWidth
+                                            let buffers = rowBuffers + k * p.tilesX
+                                            Self.interleave(even: buffers, odd: buffers + unitTiles,
+                                                            into: imageOutput + offset, count: p.tilesX)
+                                            Self.interleave(even: buffers + 2 * unitTiles, odd: buffers + 3 * unitTiles,
+                                                            into: imageOutput + offset + p.outputWidth, count: p.tilesX)
+                                        }
                                     }
                                 }
-                                tileX += 16
                             }
+                            tile += 16
                         }
                     }
                     firstRow += rows
