@@ -92,7 +92,12 @@ extension RasterDataset {
                 }
             }
         }
-        // Read the inside part straight into place.
+        // Read the inside part straight into place: plain tiled GeoTIFFs without GDAL, the rest through it.
+        if DirectTileReader.handles(Sample.self), let direct = directTileReader() {
+            try direct.read(inside: inside, window: window, bands: bands, values: values, fills: bands.map { fillValue(band: $0) })
+            try markInvalid(window: window, inside: inside, bands: bands, values: values, validity: validity)
+            return
+        }
         let offset = (inside.row - window.row) * window.width + (inside.column - window.column)
         let size = MemoryLayout<Sample>.stride
         var bandMap = bands.map { Int32($0) }

@@ -47,6 +47,13 @@ public final class RasterDataset {
     public let spatialReference: SpatialReference?
     /// GDAL's short driver name (e.g. `GTiff`, `JP2OpenJPEG`, `VRT`).
     public let driverName: String
+    /// The reader that decodes this file's tiles without GDAL, set up at the first read.
+    var directTiles: DirectTiles = .unknown
+
+    enum DirectTiles {
+        case unknown, unavailable
+        case available(DirectTileReader)
+    }
 
     /// Opens a raster read-only.
     ///
@@ -133,6 +140,36 @@ public final class RasterDataset {
 
     deinit {
         GDALClose(handle)
+    }
+
+    /// Diagnostic: true when window reads of this dataset decode its tiles directly (a plain tiled
+    /// GeoTIFF, DEFLATE or uncompressed, 8- or 16-bit unsigned; see the README) instead of going
+    /// through GDAL. Values are identical either way; `LANDCOVER_GDAL_READS=1` in the environment
+    /// turns the direct path off for the whole process.
+    public var readsTilesDirectly: Bool {
+        directTileReader() != nil
+    }
+
+    /// Diagnostic: the number of tiles this dataset has decoded directly so far (0 when every read
+    /// went through GDAL); for tests and benchmarks.
+    public var directTileReads: Int {
+        if case .available(let reader) = directTiles { return reader.tilesDecoded }
+        return 0
+    }
+
+    /// The direct tile reader, set up on first use; nil when the file needs GDAL.
+    func directTileReader() -> DirectTileReader? {
+        switch directTiles {
+        case .available(let reader): return reader
+        case .unavailable: return nil
+        case .unknown:
+            if keepAlive == nil, let reader = DirectTileReader.make(for: self) {
+                directTiles = .available(reader)
+                return reader
+            }
+            directTiles = .unavailable
+            return nil
+        }
     }
 
     /// The whole raster as a window.

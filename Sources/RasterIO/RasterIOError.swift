@@ -21,6 +21,8 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedDataType(path: String, typeName: String)
     /// A write failed.
     case writeFailed(path: String, reason: String)
+    /// A block of a raster cannot be read or decoded; `detail` names the block and the cause.
+    case damagedFile(path: String, detail: String)
     /// GDAL/OGR could not open the file as a vector dataset (GeoPackage, GeoJSON, Shapefile, ...).
     case notAVectorDataset(path: String, gdalMessage: String)
     /// A vector dataset has no layer of that name (or no layer at all when `layer` is empty).
@@ -53,6 +55,8 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): pixel type \(typeName) is not supported; convert it with gdal_translate -ot Float32"
         case .writeFailed(let path, let reason):
             return "\(path): write failed: \(reason); check free space and permissions of the output folder"
+        case .damagedFile(let path, let detail):
+            return "\(path): damaged or truncated; \(detail); replace the file (`gdalinfo -checksum` reads every block)"
         case .notAVectorDataset(let path, let message):
             let detail = message.isEmpty ? "" : " (GDAL: \(message))"
             return "\(path): not a readable vector dataset\(detail); give a GeoPackage, GeoJSON or Shapefile that ogrinfo can open"
