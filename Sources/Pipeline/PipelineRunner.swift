@@ -82,12 +82,12 @@ public final class PipelineRunner {
     }
 
     /// The default `runtime.batch_size`: 8 patches for models of up to 1 M parameters (their
-    /// activations, not their weights, fill the caches: the small CNN of benchmarks/ runs a
-    /// 10980² scene in 12.4 s at 8, 12.8 s at 16, 13.3 s at 64 and needs 80 MiB more at 64),
-    /// 64 for larger ones (weights are re-read per batch: ResNet-18, 11 M parameters, 29.9 s at
-    /// 64 against 32.3 s at 16).
+    /// activations, not their weights, fill the caches: the small CNN of benchmarks/ ran a 10980²
+    /// scene in 12.4 s at 8, 12.8 s at 16, 13.3 s at 64 and needed 80 MiB more at 64), 16 for
+    /// larger ones (ResNet-18, 11 M parameters: 24.0 s at 16 and 23.8 s at 64, but 52 MiB more
+    /// memory at 64).
     public static func automaticBatchSize(parameters: Int) -> Int {
-        parameters <= 1_000_000 ? 8 : 64
+        parameters <= 1_000_000 ? 8 : 16
     }
 
     /// The scenes this run takes, in pipeline order: duplicates (the same scene key twice, e.g. a

@@ -64,6 +64,23 @@ public final class Conv2DKernel: Sendable {
     var bias: UnsafeMutablePointer<Float> { biasStorage.pointer }
     private let isDepthwise: Bool
 
+    /// The same convolution with another activation, sharing this kernel's packed weights (no
+    /// copy: kernels are immutable).
+    public func withActivation(_ activation: FusedActivation) -> Conv2DKernel {
+        Conv2DKernel(sharing: self, activation: activation)
+    }
+
+    private init(sharing other: Conv2DKernel, activation: FusedActivation) {
+        shape = other.shape
+        self.activation = activation
+        packedWeightStorage = other.packedWeightStorage
+        rowWeightStorage = other.rowWeightStorage
+        winograd = other.winograd
+        winogradRows = other.winogradRows
+        biasStorage = other.biasStorage
+        isDepthwise = other.isDepthwise
+    }
+
     /// Creates a kernel and packs its weights.
     ///
     /// - Parameters:

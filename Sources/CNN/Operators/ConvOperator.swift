@@ -8,6 +8,7 @@
 /// computed per input size, so such kernels are built at plan time.
 struct ConvOperator: GraphOperator {
     let attributes: NodeAttributes
+    /// OIHW weights, kept only when the kernel is built at plan time (SAME_* auto padding).
     let weights: [Float]
     let bias: [Float]?
     let weightShape: [Int]
@@ -30,7 +31,7 @@ struct ConvOperator: GraphOperator {
         self.attributes = attributes
         let node = attributes.node
         let w = try attributes.convolutionWeights(constants)
-        weights = w.values
+        let weightValues = w.values
         weightShape = w.shape
         spatialRank = w.shape.count - 2
         if node.inputs.count > 2, !node.inputs[2].isEmpty {
@@ -72,11 +73,15 @@ struct ConvOperator: GraphOperator {
         if autoPad == "NOTSET" || autoPad == "VALID" {
             let explicit = autoPad == "VALID" ? [Int](repeating: 0, count: 2 * spatialRank) : pads
             prebuilt = Conv2DKernel(shape: Self.kernelShape(weightShape, group, strides, dilations, explicit, spatialRank),
-                                    weights: weights, bias: bias, activation: activation)
+                                    weights: weightValues, bias: bias, activation: activation)
         } else {
             prebuilt = nil
         }
+        weights = prebuilt == nil ? weightValues : []
     }
+
+    /// With explicit padding the kernel holds the weights and bias in packed form.
+    var constantInputsConsumedAtLoad: [Int] { prebuilt == nil ? [] : [1, 2] }
 
     static func kernelShape(_ w: [Int], _ group: Int, _ strides: [Int], _ dilations: [Int], _ pads: [Int], _ rank: Int) -> Conv2DShape {
         if rank == 1 {
@@ -148,7 +153,7 @@ struct ConvOperator: GraphOperator {
             guard inputs.count > 3, let residual = inputs[3] else { throw attributes.invalid("missing residual input") }
             if residual.shape != outputShape {
                 // Broadcasting residual: run the plain convolution, then add and activate.
-                let plain = Conv2DKernel(shape: shape, weights: weights, bias: bias, activation: .identity)
+                let plain = conv.withActivation(.identity)
                 scratch = plain.scratchCount(height: height, width: width)
                 let loops = BroadcastLoops(a: outputShape, b: residual.shape, output: outputShape)
                 guard ShapeMath.broadcast(outputShape, residual.shape) == outputShape else {

@@ -87,6 +87,19 @@ struct CompiledGraph: Sendable {
             }
             outputs.append((info.name, value, info))
         }
+        // Constants that operators packed into their own form at load (convolution weights) and
+        // that nothing else reads keep only their shape: a ResNet-18 would hold its weights twice.
+        var uses = [Int: [(step: Int, position: Int)]]()
+        for (index, step) in steps.enumerated() {
+            for (position, input) in step.inputs.enumerated() where input >= 0 && constants[input] != nil {
+                uses[input, default: []].append((index, position))
+            }
+        }
+        let outputIDs = Set(outputs.map(\.id))
+        for (id, list) in uses where !outputIDs.contains(id) {
+            let consumed = list.allSatisfy { steps[$0.step].op.constantInputsConsumedAtLoad.contains($0.position) }
+            if consumed, let value = constants[id] { constants[id] = .runtime(value.shape, value.type) }
+        }
         // Share the Float constants runtime steps read.
         for step in steps {
             for input in step.inputs where input >= 0 {

@@ -78,4 +78,12 @@ protocol GraphOperator: Sendable {
     /// Computes output shapes (and constants) and the runtime kernel for these inputs.
     /// `inputs[i]` is nil for an omitted optional input.
     func plan(_ inputs: [PlanValue?]) throws -> OperatorPlan
+    /// Positions of constant inputs whose contents the operator copied into its own form when it
+    /// was built (packed weights) and never reads again: the compiled graph then keeps only
+    /// their shapes.
+    var constantInputsConsumedAtLoad: [Int] { get }
+}
+
+extension GraphOperator {
+    var constantInputsConsumedAtLoad: [Int] { [] }
 }
