@@ -62,18 +62,33 @@ def warm(path):
             pass
 
 
+# Measures one command from a fresh, small Python process. A child's ru_maxrss starts at the RSS of
+# the process it was forked from (Linux keeps the larger of the pre-exec and post-exec peaks), so
+# forking straight from this script, which holds whole class maps, would inflate the figures.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+stderr = process.stderr.read().decode(errors="replace")
+_, status, usage = os.wait4(process.pid, 0)
+wall = time.perf_counter() - start
+print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024,
+                  "code": os.waitstatus_to_exitcode(status), "stderr": stderr[-4000:]}))
+"""
+
+
 def measure(command, env=None, warm_path=None):
     """Runs a command; returns (wall s, cpu s, peak RSS MiB)."""
     if warm_path:
         warm(warm_path)
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{stderr}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    import json
+    launched = subprocess.run([sys.executable, "-c", LAUNCHER, *command], env=env, capture_output=True, text=True)
+    if launched.returncode != 0:
+        sys.exit(f"measuring {' '.join(command)} failed:\n{launched.stderr}")
+    result = json.loads(launched.stdout)
+    if result["code"] != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{result['stderr']}")
+    return result["wall"], result["cpu"], result["rss"]
 
 
 def read_classes(path):

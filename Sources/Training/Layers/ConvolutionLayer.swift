@@ -86,8 +86,10 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         return [x[0], outputChannels, size.height, size.width]
     }
 
-    /// Whether the engine runs this geometry as Winograd F(2x2, 3x3) (its rule: 3x3, stride 1,
-    /// undilated, one group, at least 64 input and 32 output channels).
+    /// Whether the engine builds its channel-vectorised Winograd F(2x2, 3x3) for this geometry
+    /// (`Conv2DKernel.usesWinograd`: 3x3, stride 1, undilated, one group, at least 64 input and
+    /// 32 output channels), whose per-step weight transform is what training avoids on small
+    /// calls. The tile-vectorised variant for 8-64 input channels is cheaper to build.
     var isWinogradGeometry: Bool {
         let a = attributes
         return a.kernelShape == [3, 3] && a.strides == [1, 1] && a.dilations == [1, 1] && a.groups == 1
