@@ -37,23 +37,32 @@ final class WinogradConvolution: Sendable {
         outputStride = (outputChannels + 31) / 32 * 32
         let panels = outputStride / 32
         let storage = AlignedBuffer(count: 16 * panels * channelStride * 32)
-        let (outputChannels, inputChannels, channelStride) = (self.outputChannels, self.inputChannels, self.channelStride)
+        let channelStride = self.channelStride
+        Self.forEachTransformedKernel(weights, outputs: outputChannels, inputs: inputChannels) { output, channel, u in
+            for position in 0..<16 {
+                let index = ((position * panels + output / 32) * channelStride + channel) * 32 + output % 32
+                storage.pointer[index] = u[position]
+            }
+        }
+        transformedWeights = storage
+    }
+
+    /// Calls `body(output, channel, u)` with `u = G g Gᵀ` (16 floats, see ``transformKernel(_:into:)``)
+    /// for every 3x3 kernel `g` of OIHW `weights`, outputs outer, channels inner.
+    static func forEachTransformedKernel(_ weights: [Float], outputs: Int, inputs: Int,
+                                         _ body: (_ output: Int, _ channel: Int, _ u: UnsafePointer<Float>) -> Void) {
         weights.withUnsafeBufferPointer { source in
             guard let base = source.baseAddress else { return }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { buffer in
                 guard let u = buffer.baseAddress else { return }
-                for output in 0..<outputChannels {
-                    for channel in 0..<inputChannels {
-                        Self.transformKernel(base + (output * inputChannels + channel) * 9, into: u)
-                        for position in 0..<16 {
-                            let index = ((position * panels + output / 32) * channelStride + channel) * 32 + output % 32
-                            storage.pointer[index] = u[position]
-                        }
+                for output in 0..<outputs {
+                    for channel in 0..<inputs {
+                        transformKernel(base + (output * inputs + channel) * 9, into: u)
+                        body(output, channel, UnsafePointer(u))
                     }
                 }
             }
         }
-        transformedWeights = storage
     }
 
     /// `u[4 * row + column] = (G g Gᵀ)[row][column]` for one 3x3 kernel `g` (row-major, 9 floats),

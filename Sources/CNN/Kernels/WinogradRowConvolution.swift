@@ -50,20 +50,11 @@ final class WinogradRowConvolution: Sendable {
         outputStride = (outputChannels + 7) / 8 * 8
         let panels = outputStride / 8
         let storage = AlignedBuffer(count: 16 * panels * inputChannels * 8)
-        let (outputChannels, inputChannels) = (self.outputChannels, self.inputChannels)
-        weights.withUnsafeBufferPointer { source in
-            guard let base = source.baseAddress else { return }
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { buffer in
-                guard let u = buffer.baseAddress else { return }
-                for output in 0..<outputChannels {
-                    for channel in 0..<inputChannels {
-                        WinogradConvolution.transformKernel(base + (output * inputChannels + channel) * 9, into: u)
-                        for position in 0..<16 {
-                            let index = ((position * panels + output / 8) * inputChannels + channel) * 8 + output % 8
-                            storage.pointer[index] = u[position]
-                        }
-                    }
-                }
+        let inputChannels = self.inputChannels
+        WinogradConvolution.forEachTransformedKernel(weights, outputs: outputChannels, inputs: inputChannels) { output, channel, u in
+            for position in 0..<16 {
+                let index = ((position * panels + output / 8) * inputChannels + channel) * 8 + output % 8
+                storage.pointer[index] = u[position]
             }
         }
         transformedWeights = storage
