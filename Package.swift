@@ -44,6 +44,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // glibc's malloc.h (mallopt), for the CLI's allocator settings.
+        .systemLibrary(name: "CMalloc"),
         // libdeflate: RasterIO inflates DEFLATE GeoTIFF tiles with it directly (the library libtiff uses).
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
@@ -60,7 +62,7 @@ let package = Package(
         .target(name: "SceneSynthesis", dependencies: ["RasterIO"]),
         .executableTarget(
             name: "LandcoverCLI",
-            dependencies: ["RasterIO", "CNN", "Training", "Pipeline", "TrainingData", "SceneSynthesis",
+            dependencies: ["RasterIO", "CNN", "Training", "Pipeline", "TrainingData", "SceneSynthesis", "CMalloc",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 

@@ -63,6 +63,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        ProcessMemory.configureForLongRuns()
         try CLIErrors.guarded {
             let pipelinePath = URL(fileURLWithPath: pipeline).standardizedFileURL.path
             var file = try PipelineFile.load(path: pipelinePath)

@@ -1,4 +1,5 @@
 import Foundation
+import RasterIO
 
 /// A first-in first-out queue between pipeline stages. `pop` blocks until an element arrives or
 /// the queue is closed; closing wakes every waiter. Capacity is enforced by the caller's permits
@@ -89,5 +90,30 @@ final class FirstError: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return error
+    }
+}
+
+/// Recycled sample buffers: the reader takes one per unit and the worker that classified the unit
+/// gives it back, so a run reuses a few multi-megabyte buffers instead of allocating one per unit
+/// (which faults in fresh pages every time and fragments the heap over a long run).
+final class SampleBufferPool: @unchecked Sendable {
+    private var free: [SampleBuffer] = []
+    private let lock = NSLock()
+
+    /// A buffer of this size (contents undefined), recycled when one is available.
+    func take(width: Int, height: Int, bandCount: Int) -> SampleBuffer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let index = free.firstIndex(where: { $0.width == width && $0.height == height && $0.bandCount == bandCount }) {
+            return free.remove(at: index)
+        }
+        return SampleBuffer(width: width, height: height, bandCount: bandCount)
+    }
+
+    /// Returns a buffer for reuse (at most `limit` are kept).
+    func give(_ buffer: SampleBuffer, limit: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        if free.count < limit { free.append(buffer) }
     }
 }

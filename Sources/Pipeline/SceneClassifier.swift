@@ -237,6 +237,8 @@ public final class SceneClassifier: Sendable {
                                      maxSide: Self.previewSize, nodata: UInt16(legend.nodataValue))
 
         let permits = Permits(unitsInFlight)
+        let pool = SampleBufferPool()
+        let poolLimit = unitsInFlight
         let readQueue = StageQueue<(WorkUnit, UnitPixels)>()
         let resultQueue = StageQueue<ClassifiedUnit>()
         let failure = FirstError()
@@ -268,7 +270,13 @@ public final class SceneClassifier: Sendable {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     let pixels: UnitPixels
                     if asSamples {
-                        var buffer = try sceneReader.readSamples(window: unit.window, bands: bands)
+                        var buffer = pool.take(width: unit.window.width, height: unit.window.height, bandCount: bands.count)
+                        try buffer.values.withUnsafeMutableBufferPointer { values in
+                            try buffer.validity.withUnsafeMutableBufferPointer { validity in
+                                guard let v = values.baseAddress, let m = validity.baseAddress else { return }
+                                try sceneReader.readSamples(window: unit.window, bands: bands, samples: v, validity: m)
+                            }
+                        }
                         Self.applyNodata(&buffer, modelBands: job.modelBandIndices.count, hasMask: job.maskBandIndex != nil,
                                          nodataValue: settings.nodataValue, maskInvalid: settings.maskInvalidValues)
                         pixels = .samples(buffer)
@@ -305,6 +313,8 @@ public final class SceneClassifier: Sendable {
                         switch pixels {
                         case .samples(let buffer):
                             result = try classify(unit: unit, buffer: buffer, session: session, batch: &batch, timing: timing)
+                            // The result keeps only the validity mask: the samples go back for reuse.
+                            pool.give(buffer, limit: poolLimit)
                         case .floats(let buffer):
                             result = try classify(unit: unit, buffer: buffer, session: session, batch: &batch, timing: timing)
                         }
@@ -337,9 +347,17 @@ public final class SceneClassifier: Sendable {
                     classified += ready.classified.reduce(0) { $0 + ($1 ? 1 : 0) }
                     unitsLeftInRow -= 1
                     if unitsLeftInRow == 0 {
+                        var end = 0
                         try assembler.finishUnitRow(currentRow) { rows in
                             try write(rows, to: writer, probabilities: probabilityWriter)
                             preview.consume(rows)
+                            end = rows.firstRow + rows.rowCount
+                        }
+                        // A finished row of output blocks leaves GDAL's cache (it would otherwise
+                        // hold a whole row of 512x512 blocks until the end of the scene).
+                        if end > 0 && end % RasterWriter.blockSize == 0 {
+                            try writer.writer.flush()
+                            try probabilityWriter?.flush()
                         }
                     }
                     permits.release()

@@ -91,7 +91,7 @@ public final class RasterWriter {
         guard let driver = GDALGetDriverByName("GTiff") else {
             throw RasterIOError.writeFailed(path: path, reason: "GDAL has no GTiff driver")
         }
-        let block = 512
+        let block = Self.blockSize
         var options = ["TILED=YES", "BLOCKXSIZE=\(block)", "BLOCKYSIZE=\(block)", "BIGTIFF=IF_NEEDED",
                        "COMPRESS=\(spec.compression.rawValue)"]
         if spec.compression == .deflate || spec.compression == .zstd || spec.compression == .lzw {
@@ -187,6 +187,18 @@ public final class RasterWriter {
             try write(band: band, window: window, values: base)
         }
     }
+
+    /// Writes the blocks written so far to the file and drops them from GDAL's block cache. Call
+    /// it when whole rows of blocks are complete: a compressed block written again later takes
+    /// new space in the file.
+    public func flush() throws {
+        guard let handle, !committed else { throw RasterIOError.writeFailed(path: path, reason: "already closed") }
+        GDALCall.reset()
+        try GDALCall.check(GDALFlushCache(handle), "writing cached blocks", path: temporaryPath)
+    }
+
+    /// Tile edge of GeoTIFF outputs, in pixels.
+    public static let blockSize = 512
 
     /// Finishes the file (flush; for COG: convert with overviews) and renames it to the final path,
     /// along with its `.aux.xml` sidecar when GDAL wrote one. The final path appears only complete.

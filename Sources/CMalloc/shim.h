@@ -1,0 +1,2 @@
+// glibc's allocator tuning (mallopt), for the landcover CLI's long runs.
+#include <malloc.h>
