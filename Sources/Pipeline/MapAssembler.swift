@@ -292,22 +292,29 @@ final class MapAssembler {
     /// Keeps one patch's result (patch mode) until the rows it covers are finished.
     private func record(_ result: ClassifiedUnit, patchIndex: Int, row: Int, column: Int, accepted: Bool) {
         let k = classes, columns = columnStarts.count
-        var results = patchRows[row] ?? PatchRowResults(
-            label: [UInt16](repeating: nodata, count: columns), top1: [Float](repeating: 0, count: columns),
-            state: [UInt8](repeating: 0, count: columns),
-            probabilities: wantProbabilities ? [Float](repeating: 0, count: columns * k) : [])
-        var top1: Float = -1, cls = 0
-        for c in 0..<k {
-            let value = result.probabilities[patchIndex * k + c]
-            if value > top1 { top1 = value; cls = c }
+        // `default:` is evaluated only for a patch row's first patch.
+        func empty() -> PatchRowResults {
+            PatchRowResults(label: [UInt16](repeating: nodata, count: columns), top1: [Float](repeating: 0, count: columns),
+                            state: [UInt8](repeating: 0, count: columns),
+                            probabilities: wantProbabilities ? [Float](repeating: 0, count: columns * k) : [])
         }
-        results.label[column] = UInt16(cls)
-        results.top1[column] = top1
-        results.state[column] = accepted ? 2 : 1
+        let probabilities = result.probabilities[(patchIndex * k)..<(patchIndex * k + k)]
+        let (cls, top1) = Self.top1(probabilities)
+        // Mutated in place (a copy taken out of the dictionary would copy the whole row each time).
+        patchRows[row, default: empty()].label[column] = UInt16(cls)
+        patchRows[row, default: empty()].top1[column] = top1
+        patchRows[row, default: empty()].state[column] = accepted ? 2 : 1
         if wantProbabilities {
-            for c in 0..<k { results.probabilities[column * k + c] = result.probabilities[patchIndex * k + c] }
+            for (c, value) in probabilities.enumerated() { patchRows[row, default: empty()].probabilities[column * k + c] = value }
         }
-        patchRows[row] = results
+    }
+
+    /// The most probable class of one patch's `classes` probabilities and its probability (ties:
+    /// the lower class).
+    static func top1(_ probabilities: ArraySlice<Float>) -> (cls: Int, value: Float) {
+        var value: Float = -1, cls = 0
+        for (offset, p) in probabilities.enumerated() where p > value { value = p; cls = offset }
+        return (cls, value)
     }
 
     /// Patch mode fallback, for a valid pixel whose nearest patch is below the minimum valid share:
@@ -387,8 +394,7 @@ final class MapAssembler {
                 guard result.classified[index], result.validFractions[index] >= minValidFraction,
                       result.validFractions[index] > 0 else { continue }
                 let probabilities = result.probabilities[(index * k)..<(index * k + k)]
-                var top1: Float = -1, cls = 0
-                for (offset, value) in probabilities.enumerated() where value > top1 { top1 = value; cls = offset }
+                let (cls, top1) = Self.top1(probabilities)
                 validity[cell] = 1
                 score[cell] = 0
                 label[cell] = UInt16(cls)

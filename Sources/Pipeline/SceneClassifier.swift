@@ -91,6 +91,10 @@ public final class SceneClassifier: Sendable {
     private let plan: UnitPlan
     /// True when units are whole source blocks (see ``unitPlan(job:batchSize:)``).
     let isBlockAligned: Bool
+    /// The stacked bands each unit reads: the model's, then the mask band if any.
+    private let readBands: [Int]
+    /// Pixels of the largest unit window.
+    private let largestUnitPixels: Int
 
     /// Longest preview side in pixels.
     public static let previewSize = 1024
@@ -105,6 +109,8 @@ public final class SceneClassifier: Sendable {
         let affine = contract.normalization.affine
         converter = PatchTensorConverter(scale: affine.scale, offset: affine.offset, patchSize: job.tiler.patchSize)
         (plan, isBlockAligned) = Self.unitPlan(job: job, batchSize: max(1, settings.batchSize))
+        readBands = job.modelBandIndices + (job.maskBandIndex.map { [$0] } ?? [])
+        largestUnitPixels = plan.units.map { $0.window.pixelCount }.max() ?? 0
     }
 
     /// Groups patches into work units.
@@ -144,14 +150,11 @@ public final class SceneClassifier: Sendable {
 
     /// Bytes one unit occupies while in flight (read buffer, validity, batch, results).
     var bytesPerUnit: Int {
-        let largest = plan.units.map { $0.window.pixelCount }.max() ?? 0
-        let indices = job.modelBandIndices + (job.maskBandIndex.map { [$0] } ?? [])
-        let bands = indices.count
         // Byte/UInt16 scenes are read as UInt16 samples (see `run`).
-        let sampleBytes = indices.allSatisfy { [.byte, .uint16].contains(job.scene.bands[$0].dataType) } ? 2 : 4
+        let sampleBytes = readBands.allSatisfy { [.byte, .uint16].contains(job.scene.bands[$0].dataType) } ? 2 : 4
         let patches = plan.units.map(\.patchCount).max() ?? 1
         let results = job.mode == .segmentation ? contract.classNames.count * job.tiler.patchSize * job.tiler.patchSize * patches : contract.classNames.count * patches
-        return largest * (bands * sampleBytes + 1) + results * 4
+        return largestUnitPixels * (readBands.count * sampleBytes + 1) + results * 4
     }
 
     /// GDAL block-cache size for this scene: block-aligned units decode each block once, so the
@@ -161,8 +164,7 @@ public final class SceneClassifier: Sendable {
     public var gdalCacheBytes: Int {
         let quarter = max(16 << 20, settings.memoryBudget / 4)
         guard isBlockAligned else { return quarter }
-        let unitSamples = (plan.units.map { $0.window.pixelCount }.max() ?? 0)
-            * (job.modelBandIndices.count + (job.maskBandIndex == nil ? 0 : 1))
+        let unitSamples = largestUnitPixels * readBands.count
         let largestSample = job.scene.bands.map { $0.dataType.byteSize }.max() ?? 4
         return min(quarter, max(8 << 20, 2 * unitSamples * largestSample))
     }
@@ -254,14 +256,12 @@ public final class SceneClassifier: Sendable {
 
         // Reader: one thread, one set of GDAL handles.
         let units = plan.units
-        let job = self.job, settings = self.settings
+        let job = self.job, settings = self.settings, bands = readBands
         group.enter()
         let reader = Thread {
             defer { group.leave() }
             do {
                 let sceneReader = try SceneReader(scene: job.scene)
-                var bands = job.modelBandIndices
-                if let mask = job.maskBandIndex { bands.append(mask) }
                 // Byte and UInt16 scenes (Sentinel-2 DN) travel as UInt16: half the memory of
                 // Float32 and no conversion before the one into the model's tensor.
                 let asSamples = sceneReader.canReadSamples(bands: bands)
