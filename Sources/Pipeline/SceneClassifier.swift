@@ -271,11 +271,8 @@ public final class SceneClassifier: Sendable {
                     let pixels: UnitPixels
                     if asSamples {
                         var buffer = pool.take(width: unit.window.width, height: unit.window.height, bandCount: bands.count)
-                        try buffer.values.withUnsafeMutableBufferPointer { values in
-                            try buffer.validity.withUnsafeMutableBufferPointer { validity in
-                                guard let v = values.baseAddress, let m = validity.baseAddress else { return }
-                                try sceneReader.readSamples(window: unit.window, bands: bands, samples: v, validity: m)
-                            }
+                        try buffer.withUnsafeMutablePointers { v, m in
+                            try sceneReader.readSamples(window: unit.window, bands: bands, samples: v, validity: m)
                         }
                         Self.applyNodata(&buffer, modelBands: job.modelBandIndices.count, hasMask: job.maskBandIndex != nil,
                                          nodataValue: settings.nodataValue, maskInvalid: settings.maskInvalidValues)

@@ -50,13 +50,20 @@ public struct RasterBuffer<Sample: RasterSample>: Sendable, Equatable {
     static func filled(width: Int, height: Int, bandCount: Int,
                        _ fill: (UnsafeMutablePointer<Sample>, UnsafeMutablePointer<UInt8>) throws -> Void) throws -> RasterBuffer {
         var buffer = RasterBuffer(width: width, height: height, bandCount: bandCount)
-        try buffer.values.withUnsafeMutableBufferPointer { values in
-            try buffer.validity.withUnsafeMutableBufferPointer { validity in
+        try buffer.withUnsafeMutablePointers(fill)
+        return buffer
+    }
+
+    /// Gives `body` the values and validity storage (the type's layout) to fill in place, e.g.
+    /// when reusing a buffer for another window of the same size. Empty buffers are not passed on.
+    public mutating func withUnsafeMutablePointers(
+        _ body: (UnsafeMutablePointer<Sample>, UnsafeMutablePointer<UInt8>) throws -> Void) rethrows {
+        try values.withUnsafeMutableBufferPointer { values in
+            try validity.withUnsafeMutableBufferPointer { validity in
                 guard let v = values.baseAddress, let m = validity.baseAddress else { return }
-                try fill(v, m)
+                try body(v, m)
             }
         }
-        return buffer
     }
 
     /// Number of pixels per band.

@@ -24,11 +24,8 @@ struct SampleReadTests {
                        RasterWindow(column: 900, row: 900, width: 8, height: 8)] {
             let floats = try dataset.read(window: window, bands: [3, 1])
             var samples = SampleBuffer(width: window.width, height: window.height, bandCount: 2)
-            try samples.values.withUnsafeMutableBufferPointer { values in
-                try samples.validity.withUnsafeMutableBufferPointer { validity in
-                    guard let v = values.baseAddress, let m = validity.baseAddress else { return }
-                    try dataset.read(window: window, bands: [3, 1], samples: v, validity: m)
-                }
+            try samples.withUnsafeMutablePointers { v, m in
+                try dataset.read(window: window, bands: [3, 1], samples: v, validity: m)
             }
             #expect(samples.validity == floats.validity, "\(window)")
             #expect(samples.values.map(\.floatValue) == floats.values, "\(window)")
