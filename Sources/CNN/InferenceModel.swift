@@ -40,31 +40,35 @@ public final class InferenceModel: Sendable {
     ///   ``ModelContractError`` when `landcover.*` metadata is present but malformed.
     public convenience init(contentsOf url: URL) throws {
         // Decode in a scope of its own so that the file's bytes are freed before compiling.
-        let model: ONNXModel = try {
+        var model: ONNXModel = try {
             let data: Data
             do { data = try Data(contentsOf: url) } catch {
                 throw ONNXError.fileError(path: url.path, detail: "cannot read the model file (\(error.localizedDescription))")
             }
             return try ONNXModel(serializedData: data)
         }()
-        try self.init(model: model)
+        try self.init(taking: &model, replacingInitializers: [:])
     }
 
     /// Loads a model from the bytes of a `.onnx` file. See ``init(contentsOf:)``.
     public convenience init(data: Data) throws {
-        try self.init(model: try ONNXModel(serializedData: data))
+        var model = try ONNXModel(serializedData: data)
+        try self.init(taking: &model, replacingInitializers: [:])
     }
 
     /// Compiles a decoded model.
     /// - Parameter replacingInitializers: values for initializers that are fed at run time
     ///   (ONNX allows a graph input to also be an initializer, which then acts as its default).
-    public init(model: ONNXModel, replacingInitializers replacements: [String: AnyTensor] = [:]) throws {
-        self.graph = try CompiledGraph(model: model, replacements: replacements)
-        var stripped = model
-        for index in stripped.graph.initializers.indices {
-            stripped.graph.initializers[index].dropPayload()
-        }
-        self.proto = stripped
+    public convenience init(model: ONNXModel, replacingInitializers replacements: [String: AnyTensor] = [:]) throws {
+        var copy = model
+        try self.init(taking: &copy, replacingInitializers: replacements)
+    }
+
+    /// Compiles `model`, moving its initializers' payloads out as they are converted, so that
+    /// a model loaded from a file never holds its weights in both forms at once.
+    private init(taking model: inout ONNXModel, replacingInitializers replacements: [String: AnyTensor]) throws {
+        self.graph = try CompiledGraph(model: &model, replacements: replacements)
+        self.proto = model
         self.inputs = graph.inputs.map(\.info)
         self.outputs = graph.outputs.map(\.info)
         self.contract = try ModelContract(model: model)

@@ -26,4 +26,22 @@ struct ModelSummaryTests {
         // 20 convs (BN, Add and Relu fused in) + MaxPool + GlobalAveragePool + Flatten + Gemm.
         #expect(summary.optimizedStepCount == 24)
     }
+
+    /// Loading moves the weights out of the decoded model as it compiles them: the loaded model
+    /// keeps only the initializers' shapes, but a model value the caller passes in stays whole
+    /// (value semantics), and both ways of loading give the same outputs.
+    @Test func loadingReleasesWeightsButLeavesTheCallersModelWhole() throws {
+        let directory = try TestSupport.ensureFixtures().deletingLastPathComponent()
+        let url = directory.appendingPathComponent("net_resnet18_c13.onnx")
+        let decoded = try ONNXModel(serializedData: try Data(contentsOf: url))
+        let fromValue = try InferenceModel(model: decoded)
+        let fromFile = try InferenceModel(contentsOf: url)
+        for tensor in decoded.graph.initializers where tensor.dataType == 1 {
+            #expect(try tensor.floatValues().count == tensor.elementCount, "\(tensor.name) lost its values")
+        }
+        #expect(fromFile.proto.graph.initializers.allSatisfy { $0.rawData.isEmpty && $0.floatData.isEmpty })
+        #expect(fromFile.parameterCount == fromValue.parameterCount && fromFile.parameterCount > 10_000_000)
+        let input = try Tensor(shape: [2, 13, 32, 32], scalars: TestSupport.randomFloats(2 * 13 * 32 * 32, seed: 5))
+        #expect(try fromFile.makeSession().run(input: input) == fromValue.makeSession().run(input: input))
+    }
 }

@@ -23,7 +23,12 @@ struct CompiledGraph: Sendable {
 
     /// Loads, optimizes and compiles `model`. `replacements` supply values for initializers
     /// that the caller feeds at run time.
-    init(model: ONNXModel, replacements: [String: AnyTensor]) throws {
+    ///
+    /// Memory: each initializer's payload is moved out of `model` as it is converted (on return
+    /// `model` keeps only the initializers' names, shapes and types), constants that
+    /// optimization made dead are dropped, and a convolution's weights are released as soon as
+    /// its kernel has packed them, so a model's weights are never held in several forms at once.
+    init(model: inout ONNXModel, replacements: [String: AnyTensor]) throws {
         guard let opset = model.defaultOpsetVersion else {
             throw ONNXError.invalidModel(detail: "no opset_import for the default ONNX domain; add one (opset 11 to 21)")
         }
@@ -31,24 +36,24 @@ struct CompiledGraph: Sendable {
             throw ONNXError.invalidModel(detail: "opset \(opset) is not a valid version; re-export with opset 11 to 21")
         }
         self.opset = opset
-        let graph = model.graph
-        var constantsByName = [String: PlanValue]()
-        for tensor in graph.initializers {
+        let graphOutputNames = Set(model.graph.outputs.map(\.name))
+        guard !model.graph.outputs.isEmpty else { throw ONNXError.invalidModel(detail: "the graph declares no outputs") }
+        var optimizer = GraphOptimizer(opset: opset, constants: [:], nodes: model.graph.nodes, graphOutputs: graphOutputNames)
+        for index in model.graph.initializers.indices {
+            let tensor = model.graph.initializers[index]
             if let replacement = replacements[tensor.name] {
-                constantsByName[tensor.name] = Self.planValue(replacement)
-                continue
+                optimizer.constants[tensor.name] = Self.planValue(replacement)
+            } else {
+                let shape = tensor.dimensions.map { Int($0) }
+                guard shape.allSatisfy({ $0 >= 0 }) else { throw ONNXError.unsupportedTensor(name: tensor.name, detail: "negative dimension in \(shape)") }
+                optimizer.constants[tensor.name] = tensor.isInteger
+                    ? .constant(shape, ints: try tensor.int64Values()) : .constant(shape, floats: try tensor.floatValues())
             }
-            let shape = tensor.dimensions.map { Int($0) }
-            guard shape.allSatisfy({ $0 >= 0 }) else { throw ONNXError.unsupportedTensor(name: tensor.name, detail: "negative dimension in \(shape)") }
-            constantsByName[tensor.name] = tensor.isInteger
-                ? .constant(shape, ints: try tensor.int64Values()) : .constant(shape, floats: try tensor.floatValues())
+            model.graph.initializers[index].dropPayload()
         }
-        let graphOutputNames = Set(graph.outputs.map(\.name))
-        guard !graph.outputs.isEmpty else { throw ONNXError.invalidModel(detail: "the graph declares no outputs") }
-        var optimizer = GraphOptimizer(opset: opset, constants: constantsByName, nodes: graph.nodes, graphOutputs: graphOutputNames)
         try optimizer.foldConstants()
         try optimizer.fuseConvolutions()
-        optimizer.removeDeadNodes()
+        optimizer.removeDeadNodes(keeping: Set(model.graph.inputs.map(\.name)))
 
         var ids = [String: Int]()
         func id(_ name: String) -> Int {
@@ -57,13 +62,24 @@ struct CompiledGraph: Sendable {
             ids[name] = valueNames.count - 1
             return valueNames.count - 1
         }
-        for (name, value) in optimizer.constants { constants[id(name)] = value }
-        for info in graph.inputs where optimizer.constants[info.name] == nil {
+        let constantNames = optimizer.constants.keys.sorted()
+        for name in constantNames { _ = id(name) }
+        for info in model.graph.inputs where optimizer.constants[info.name] == nil {
             inputs.append((info.name, id(info.name), info))
         }
-        var produced = Set(inputs.map(\.id)).union(constants.keys)
+        // A constant read by one node only, and not a graph output, is released as soon as that
+        // node's operator has packed it (see `constantInputsConsumedAtLoad`).
+        var readers = [String: Int]()
+        for node in optimizer.nodes { for name in node.inputs where optimizer.constants[name] != nil { readers[name, default: 0] += 1 } }
+        var produced = Set(inputs.map(\.id)).union(constantNames.map(id))
         for node in optimizer.nodes {
             let op = try OperatorFactory.make(node: node, opset: opset, constants: optimizer.constants)
+            for position in op.constantInputsConsumedAtLoad where position < node.inputs.count {
+                let name = node.inputs[position]
+                if readers[name] == 1, !graphOutputNames.contains(name), let value = optimizer.constants[name] {
+                    optimizer.constants[name] = .runtime(value.shape, value.type)
+                }
+            }
             let label = NodeAttributes(node).label
             let inputIDs = try node.inputs.map { name -> Int in
                 if name.isEmpty { return -1 }
@@ -81,7 +97,8 @@ struct CompiledGraph: Sendable {
             }
             steps.append(CompiledStep(op: op, inputs: inputIDs, outputs: outputIDs, label: label))
         }
-        for info in graph.outputs {
+        for name in constantNames { constants[id(name)] = optimizer.constants[name] }
+        for info in model.graph.outputs {
             guard let value = ids[info.name], produced.contains(value) else {
                 throw ONNXError.missingValue(name: info.name, node: "graph output \"\(info.name)\"")
             }

@@ -113,6 +113,11 @@ struct GraphOptimizer {
                 constants[weightName] = .constant(w.shape, floats: weights)
                 constants[biasName] = .constant([outputChannels], floats: bias ?? [])
                 inputs = [node.inputs[0], weightName, biasName]
+                // The unfolded weights are dead unless another node reads them: release them now
+                // rather than hold every layer's weights twice until the end of optimization.
+                for name in node.inputs.dropFirst() where consumers[name]?.count == 1 && !graphOutputs.contains(name) {
+                    constants[name] = nil
+                }
             } else {
                 inputs.append(node.inputs.count > 2 ? node.inputs[2] : "")
             }
@@ -174,8 +179,10 @@ struct GraphOptimizer {
         }
     }
 
-    /// Removes nodes none of whose outputs reach a graph output.
-    mutating func removeDeadNodes() {
+    /// Removes nodes none of whose outputs reach a graph output, then constants that no
+    /// remaining node reads (unfolded weights, BatchNormalization parameters), except graph
+    /// outputs and the names in `keeping` (initializers that double as graph inputs).
+    mutating func removeDeadNodes(keeping: Set<String> = []) {
         var needed = graphOutputs
         var keep = [Bool](repeating: false, count: nodes.count)
         for index in stride(from: nodes.count - 1, through: 0, by: -1) {
@@ -185,5 +192,8 @@ struct GraphOptimizer {
             }
         }
         nodes = nodes.enumerated().filter { keep[$0.offset] }.map(\.element)
+        for name in Array(constants.keys) where !needed.contains(name) && !keeping.contains(name) {
+            constants[name] = nil
+        }
     }
 }
