@@ -95,23 +95,38 @@ final class FirstError: @unchecked Sendable {
 
 /// Recycled sample buffers: the reader takes one per unit and the worker that classified the unit
 /// gives it back, so a run reuses a few multi-megabyte buffers instead of allocating one per unit
-/// (which faults in fresh pages every time and fragments the heap over a long run).
+/// (which faults in fresh pages every time and fragments the heap over a long run). Every buffer
+/// has room for the largest unit, so the smaller units at the scene's right and bottom edges reuse
+/// the same storage rather than allocating their own.
 final class SampleBufferPool: @unchecked Sendable {
     private var free: [SampleBuffer] = []
     private let lock = NSLock()
+    private let largestPixels: Int
+    private let limit: Int
+
+    /// - Parameters:
+    ///   - largestPixels: pixels per band of the largest window a buffer will hold.
+    ///   - limit: most buffers kept for reuse.
+    init(largestPixels: Int, limit: Int) {
+        self.largestPixels = largestPixels
+        self.limit = limit
+    }
 
     /// A buffer of this size (contents undefined), recycled when one is available.
     func take(width: Int, height: Int, bandCount: Int) -> SampleBuffer {
         lock.lock()
-        defer { lock.unlock() }
-        if let index = free.firstIndex(where: { $0.width == width && $0.height == height && $0.bandCount == bandCount }) {
-            return free.remove(at: index)
+        let index = free.firstIndex { $0.width == width && $0.height == height && $0.bandCount == bandCount } ?? free.indices.last
+        let recycled = index.map { free.remove(at: $0) }
+        lock.unlock()
+        guard var buffer = recycled else {
+            return SampleBuffer(width: width, height: height, bandCount: bandCount, capacityPixels: largestPixels)
         }
-        return SampleBuffer(width: width, height: height, bandCount: bandCount)
+        buffer.resize(width: width, height: height, bandCount: bandCount)
+        return buffer
     }
 
     /// Returns a buffer for reuse (at most `limit` are kept).
-    func give(_ buffer: SampleBuffer, limit: Int) {
+    func give(_ buffer: SampleBuffer) {
         lock.lock()
         defer { lock.unlock() }
         if free.count < limit { free.append(buffer) }

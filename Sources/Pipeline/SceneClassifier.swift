@@ -239,8 +239,7 @@ public final class SceneClassifier: Sendable {
                                      maxSide: Self.previewSize, nodata: UInt16(legend.nodataValue))
 
         let permits = Permits(unitsInFlight)
-        let pool = SampleBufferPool()
-        let poolLimit = unitsInFlight
+        let pool = SampleBufferPool(largestPixels: largestUnitPixels, limit: unitsInFlight)
         let readQueue = StageQueue<(WorkUnit, UnitPixels)>()
         let resultQueue = StageQueue<ClassifiedUnit>()
         let failure = FirstError()
@@ -311,7 +310,7 @@ public final class SceneClassifier: Sendable {
                         case .samples(let buffer):
                             result = try classify(unit: unit, buffer: buffer, session: session, batch: &batch, timing: timing)
                             // The result keeps only the validity mask: the samples go back for reuse.
-                            pool.give(buffer, limit: poolLimit)
+                            pool.give(buffer)
                         case .floats(let buffer):
                             result = try classify(unit: unit, buffer: buffer, session: session, batch: &batch, timing: timing)
                         }

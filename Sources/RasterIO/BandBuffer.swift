@@ -28,9 +28,9 @@ extension UInt16: RasterSample {
 /// band holds real data and 0 where any band is nodata, masked, NaN or outside the raster. Invalid
 /// pixels hold the band's nodata value (0 when the band declares none or it does not fit `Sample`).
 public struct RasterBuffer<Sample: RasterSample>: Sendable, Equatable {
-    public let width: Int
-    public let height: Int
-    public let bandCount: Int
+    public private(set) var width: Int
+    public private(set) var height: Int
+    public private(set) var bandCount: Int
     /// Pixel values, band-sequential (see the type's layout).
     public var values: [Sample]
     /// 1 = valid, 0 = invalid, one entry per pixel.
@@ -44,6 +44,37 @@ public struct RasterBuffer<Sample: RasterSample>: Sendable, Equatable {
         self.values = [Sample](repeating: .zero, count: width * height * bandCount)
         self.validity = [UInt8](repeating: 0, count: width * height)
     }
+
+    /// A zero-filled, invalid buffer whose storage can later hold `capacityPixels` pixels per
+    /// band without reallocating (see ``resize(width:height:bandCount:)``).
+    public init(width: Int, height: Int, bandCount: Int, capacityPixels: Int) {
+        // Allocated at full capacity and shrunk: no temporary array, storage kept.
+        self.init(width: max(capacityPixels, width * height), height: 1, bandCount: bandCount)
+        resize(width: width, height: height, bandCount: bandCount)
+    }
+
+    /// Changes the buffer's size in place, reusing its storage when it is large enough (a
+    /// recycled buffer serving a smaller edge window). Values and validity are undefined after a
+    /// size change: fill them with ``withUnsafeMutablePointers(_:)``.
+    public mutating func resize(width: Int, height: Int, bandCount: Int) {
+        Self.setCount(of: &values, to: width * height * bandCount)
+        Self.setCount(of: &validity, to: width * height)
+        self.width = width
+        self.height = height
+        self.bandCount = bandCount
+    }
+
+    /// Shrinks or zero-extends `array` to `count` elements, keeping its capacity.
+    private static func setCount<Element: Numeric>(of array: inout [Element], to count: Int) {
+        if array.count > count {
+            array.removeLast(array.count - count)
+        } else if array.count < count {
+            array.append(contentsOf: [Element](repeating: .zero, count: count - array.count))
+        }
+    }
+
+    /// Pixels per band the storage holds without reallocating.
+    public var capacityPixels: Int { bandCount == 0 ? 0 : min(values.capacity / bandCount, validity.capacity) }
 
     /// Allocates a buffer and lets `fill` write its values and validity through pointers (the
     /// layout of the type); used by the readers' convenience methods.

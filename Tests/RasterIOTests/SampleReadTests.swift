@@ -32,6 +32,32 @@ struct SampleReadTests {
         }
     }
 
+    /// The pipeline recycles one buffer across windows of different sizes (full units and the
+    /// smaller ones at the right and bottom edges): resizing keeps the storage and every read
+    /// equals a read into a fresh buffer.
+    @Test func oneBufferServesWindowsOfDifferentSizes() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("s.tif").path
+        try Fixtures.writeRaster(path, width: 300, height: 200, bands: 2, dataType: .uint16, nodata: 0) { b, x, y in
+            (x * y + b) % 31 == 0 ? 0 : Double(x + 300 * y + b)
+        }
+        let dataset = try RasterDataset(path: path)
+        var recycled = SampleBuffer(width: 128, height: 128, bandCount: 2, capacityPixels: 128 * 128)
+        #expect(recycled.capacityPixels >= 128 * 128 && recycled.values.count == 2 * 128 * 128)
+        let capacity = recycled.capacityPixels
+        for window in [RasterWindow(column: 256, row: 0, width: 44, height: 128), RasterWindow(column: 0, row: 0, width: 128, height: 128),
+                       RasterWindow(column: 128, row: 128, width: 128, height: 72), RasterWindow(column: 256, row: 128, width: 44, height: 72),
+                       RasterWindow(column: 0, row: 128, width: 128, height: 72)] {
+            recycled.resize(width: window.width, height: window.height, bandCount: 2)
+            try recycled.withUnsafeMutablePointers { v, m in try dataset.read(window: window, bands: [1, 2], samples: v, validity: m) }
+            var fresh = SampleBuffer(width: window.width, height: window.height, bandCount: 2)
+            try fresh.withUnsafeMutablePointers { v, m in try dataset.read(window: window, bands: [1, 2], samples: v, validity: m) }
+            #expect(recycled == fresh, "\(window)")
+            #expect(recycled.capacityPixels == capacity, "resizing to \(window) reallocated")
+        }
+    }
+
     @Test func sceneReaderReadsSamplesOnlyFromIntegerSources() throws {
         let folder = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
