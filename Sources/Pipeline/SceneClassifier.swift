@@ -189,16 +189,17 @@ public final class SceneClassifier: Sendable {
     public var estimatedBufferBytes: Int {
         let k = contract.classNames.count
         let rowBand = (job.mode == .patchResolution ? job.tiler.columnStarts.count : job.tiler.width) * max(1, plan.maxRowSpan)
-        // Band state per cell, plus the finished rows' UInt16 classes, confidence and probabilities.
+        // Band state per cell (validity is one bit), plus the finished rows' UInt16 classes,
+        // confidence and probabilities.
         let outputs = 2 + (settings.confidence ? 2 : 0) + (settings.probabilities ? 2 * k : 0)
         let state: Int
         switch job.mode {
-        case .dense, .segmentation: state = 4 * (k + 1) + 1
-        case .patch: state = 1
-        case .patchResolution: state = 7 + (settings.confidence ? 4 : 0) + (settings.probabilities ? 4 * k : 0)
+        case .dense, .segmentation: state = 4 * (k + 1)
+        case .patch: state = 0
+        case .patchResolution: state = 6 + (settings.confidence ? 4 : 0) + (settings.probabilities ? 4 * k : 0)
         }
         let perCell = state + outputs
-        return unitsInFlight * bytesPerUnit + settings.workers * bytesPerBatch + rowBand * perCell + gdalCacheBytes
+        return unitsInFlight * bytesPerUnit + settings.workers * bytesPerBatch + rowBand * perCell + rowBand / 8 + gdalCacheBytes
     }
 
     /// Runs the scene and writes the class map (temporary file renamed when complete).
