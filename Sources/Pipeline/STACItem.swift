@@ -104,7 +104,8 @@ public enum STACItem {
 
 /// Writes files so that the final path only ever holds complete content.
 public enum AtomicFile {
-    /// Writes `data` to a hidden temporary file beside `path` and renames it into place.
+    /// Writes `data` to a hidden temporary file beside `path` and moves it into place durably
+    /// (``FileCommit/moveIntoPlace(_:to:)``).
     /// - Throws: ``RasterIOError/writeFailed(path:reason:)`` naming the path.
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
@@ -115,10 +116,11 @@ public enum AtomicFile {
         } catch {
             throw RasterIOError.writeFailed(path: path, reason: error.localizedDescription)
         }
-        if rename(temporary, path) != 0 {
-            let reason = String(cString: strerror(errno))
+        do {
+            try FileCommit.moveIntoPlace(temporary, to: path)
+        } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw RasterIOError.writeFailed(path: path, reason: reason)
+            throw error
         }
     }
 }

@@ -45,10 +45,11 @@ public enum ImageWriter {
         }
         GDALClose(copy)
         try? FileManager.default.removeItem(atPath: temporary + ".aux.xml")
-        if rename(temporary, path) != 0 {
-            let reason = String(cString: strerror(errno))
+        do {
+            try FileCommit.moveIntoPlace(temporary, to: path)
+        } catch {
             RasterWriter.removeWithSidecars(temporary)
-            throw RasterIOError.writeFailed(path: path, reason: reason)
+            throw error
         }
     }
 }

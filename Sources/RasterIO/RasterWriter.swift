@@ -201,7 +201,8 @@ public final class RasterWriter {
     public static let blockSize = 512
 
     /// Finishes the file (flush; for COG: convert with overviews) and renames it to the final path,
-    /// along with its `.aux.xml` sidecar when GDAL wrote one. The final path appears only complete.
+    /// along with its `.aux.xml` sidecar when GDAL wrote one. The final path appears only complete,
+    /// and only once the data is on disk (``FileCommit``).
     public func commit() throws {
         guard let handle, !committed else { throw RasterIOError.writeFailed(path: path, reason: "already closed") }
         GDALCall.reset()
@@ -232,23 +233,19 @@ public final class RasterWriter {
         let fm = FileManager.default
         do {
             if fm.fileExists(atPath: finished + ".aux.xml") {
-                try Self.replace(path + ".aux.xml", with: finished + ".aux.xml")
+                try FileCommit.moveIntoPlace(finished + ".aux.xml", to: path + ".aux.xml")
             } else if fm.fileExists(atPath: path + ".aux.xml") {
                 try fm.removeItem(atPath: path + ".aux.xml")
             }
-            try Self.replace(path, with: finished)
+            try FileCommit.moveIntoPlace(finished, to: path)
+        } catch let error as RasterIOError {
+            Self.removeWithSidecars(finished)
+            throw error
         } catch {
             Self.removeWithSidecars(finished)
             throw RasterIOError.writeFailed(path: path, reason: "cannot move the finished file into place: \(error.localizedDescription)")
         }
         committed = true
-    }
-
-    /// Atomically replaces `destination` with `source` (POSIX rename).
-    private static func replace(_ destination: String, with source: String) throws {
-        if rename(source, destination) != 0 {
-            throw RasterIOError.writeFailed(path: destination, reason: String(cString: strerror(errno)))
-        }
     }
 
     /// Closes and deletes the temporary output without touching the final path.
