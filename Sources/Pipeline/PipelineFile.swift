@@ -61,6 +61,10 @@ public struct PipelineFile: Equatable, Sendable {
         public var stac: Bool
         /// Patch mode: one output pixel per patch (true) or painted at full resolution (false).
         public var patchResolution: Bool
+        /// Class polygons of the map (`NAME.gpkg` / `NAME.geojson`), or nil for none.
+        public var polygons: PolygonFormat?
+        /// Polygon connectivity: 4 (edge neighbours) or 8 (corners too).
+        public var polygonConnectivity: Int
     }
 
     /// Runtime settings.
@@ -97,7 +101,8 @@ public struct PipelineFile: Equatable, Sendable {
         "tiling": ["patch_size", "stride", "edge"],
         "nodata": ["value", "min_valid_fraction", "mask"],
         "nodata.mask": ["band", "path", "invalid"],
-        "output": ["folder", "name", "format", "compression", "confidence", "probabilities", "preview", "stac", "patch_resolution"],
+        "output": ["folder", "name", "format", "compression", "confidence", "probabilities", "preview", "stac", "patch_resolution",
+                   "polygons", "polygon_connectivity"],
         "runtime": ["threads", "memory_mb", "batch_size"],
     ]
 
@@ -213,10 +218,20 @@ public struct PipelineFile: Equatable, Sendable {
         guard let compression = RasterCompression.allCases.first(where: { $0.rawValue.lowercased() == compressionText.lowercased() }) else {
             throw PipelineError.invalidValue(key: "output.compression", value: compressionText, reason: "must be deflate, zstd, lzw or none")
         }
+        let polygonsText = try outMap?.string("polygons") ?? "none"
+        let polygons = PolygonFormat.allCases.first { $0.rawValue == polygonsText.lowercased() }
+        guard polygons != nil || polygonsText.lowercased() == "none" else {
+            throw PipelineError.invalidValue(key: "output.polygons", value: polygonsText, reason: "must be none, gpkg or geojson")
+        }
+        let connectivity = try outMap?.int("polygon_connectivity") ?? 4
+        guard connectivity == 4 || connectivity == 8 else {
+            throw PipelineError.invalidValue(key: "output.polygon_connectivity", value: "\(connectivity)", reason: "must be 4 or 8")
+        }
         let output = Output(folder: try outMap?.string("folder") ?? "out", name: try outMap?.string("name") ?? "{scene}_landcover.tif",
                             format: format, compression: compression, confidence: try outMap?.bool("confidence") ?? true,
                             probabilities: try outMap?.bool("probabilities") ?? false, preview: try outMap?.bool("preview") ?? true,
-                            stac: try outMap?.bool("stac") ?? true, patchResolution: try outMap?.bool("patch_resolution") ?? false)
+                            stac: try outMap?.bool("stac") ?? true, patchResolution: try outMap?.bool("patch_resolution") ?? false,
+                            polygons: polygons, polygonConnectivity: connectivity)
 
         let runMap = try root["runtime"].map { try YAMLMap($0, key: "runtime", section: "runtime") }
         let runtime = Runtime(threads: try runMap?.positiveInt("threads"), memoryMiB: try runMap?.positiveInt("memory_mb") ?? 512,

@@ -198,7 +198,8 @@ public final class PipelineRunner {
     /// Output roles this pipeline's settings require for a complete scene.
     private var requiredRoles: [String] {
         let output = plan.pipeline.output
-        return ["map"] + (output.probabilities ? ["probabilities"] : []) + (output.preview ? ["preview"] : []) + (output.stac ? ["stac"] : [])
+        return ["map"] + (output.probabilities ? ["probabilities"] : []) + (output.preview ? ["preview"] : [])
+            + (output.polygons != nil ? ["polygons"] : []) + (output.stac ? ["stac"] : [])
     }
 
     private enum Decision {
@@ -341,7 +342,7 @@ public final class PipelineRunner {
                           context: RunContext, progress: @escaping (RunProgress) -> Void) throws -> (SceneReport, [OutputFileRecord]) {
         let job = try plan.job(for: input)
         let name = job.input.name ?? job.scene.name
-        for path in [job.outputPath, job.probabilitiesPath, job.previewPath, job.stacPath].compactMap({ $0 }) {
+        for path in [job.outputPath, job.probabilitiesPath, job.previewPath, job.polygonsPath, job.stacPath].compactMap({ $0 }) {
             context.temporaries.removeStale(for: path)
         }
         let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
@@ -361,6 +362,14 @@ public final class PipelineRunner {
                                       height: result.previewHeight, legend: legend, classPixels: result.classPixels,
                                       title: "\(name) - \(plan.modelName)")
         }
+        var times = result.times
+        if let polygonsPath = job.polygonsPath, let format = plan.pipeline.output.polygons {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let count = try ClassPolygons.write(mapPath: job.outputPath, legend: legend, to: polygonsPath, format: format,
+                                                eightConnected: plan.pipeline.output.polygonConnectivity == 8)
+            times.polygonize = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            logger.debug("polygons written", metadata: ["event": "polygons", "scene": "\(name)", "file": "\(polygonsPath)", "polygons": "\(count)"])
+        }
         if let stacPath = job.stacPath {
             let id = URL(fileURLWithPath: job.outputPath).deletingPathExtension().lastPathComponent
             var properties = ["scene": name, "model": plan.modelName, "model_sha256": context.modelHash,
@@ -368,7 +377,7 @@ public final class PipelineRunner {
                               "settings_sha256": context.settingsHash]
             if let pipelineHash = context.pipelineHash { properties["pipeline_sha256"] = pipelineHash }
             let item = try STACItem.make(id: id, grid: result.outputGrid, legend: legend, nodata: legend.nodataValue,
-                                         mapPath: job.outputPath, previewPath: job.previewPath,
+                                         mapPath: job.outputPath, previewPath: job.previewPath, polygonsPath: job.polygonsPath,
                                          cloudOptimized: plan.pipeline.output.format == .cog, date: job.date, created: Date(),
                                          properties: properties)
             try STACItem.writeJSON(item, to: stacPath)
@@ -381,6 +390,7 @@ public final class PipelineRunner {
             if FileManager.default.fileExists(atPath: path + ".aux.xml") { files.append(("probabilities_aux", path + ".aux.xml")) }
         }
         if let path = job.previewPath { files.append(("preview", path)) }
+        if let path = job.polygonsPath { files.append(("polygons", path)) }
         if let path = job.stacPath { files.append(("stac", path)) }
         for (role, path) in files {
             let stamp = try FileStamp(path: path)
@@ -392,8 +402,9 @@ public final class PipelineRunner {
                                  height: result.outputGrid.height, epsg: result.outputGrid.spatialReference?.epsg,
                                  mode: job.mode.rawValue, patches: result.patches, classifiedPatches: result.classifiedPatches,
                                  classes: zip(plan.contract.classNames, result.classPixels).map { SceneReport.ClassCount(name: $0, pixels: $1) },
-                                 nodataPixels: result.nodataPixels, times: result.times)
+                                 nodataPixels: result.nodataPixels, times: times)
         report.probabilities = job.probabilitiesPath
+        report.polygons = job.polygonsPath
         report.reason = reason
         report.inputsFingerprint = fingerprint
         report.outputs = outputs

@@ -99,6 +99,8 @@ public struct SceneReport: Codable, Sendable, Equatable {
     public var times: StageTimes?
     /// The per-class probabilities file, when enabled.
     public var probabilities: String?
+    /// The class polygons file, when enabled.
+    public var polygons: String?
     /// Why the scene ran (`new`, `model changed`, `inputs changed`, `--force`, ...) or why it
     /// was skipped (`unchanged since run N`).
     public var reason: String?
@@ -132,7 +134,7 @@ public struct SceneReport: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, inputs, status, error, output, preview, stac, width, height, epsg, mode, patches, classes, times
-        case probabilities, reason, outputs
+        case probabilities, polygons, reason, outputs
         case classifiedPatches = "classified_patches", nodataPixels = "nodata_pixels", inputsFingerprint = "inputs_fingerprint"
     }
 

@@ -3,8 +3,9 @@ import RasterIO
 
 /// Builds the STAC 1.0 Item written beside each class map: footprint and bounding box in WGS 84
 /// longitude/latitude, acquisition date, the projection extension (EPSG code, shape, transform),
-/// the classification extension (class values, names, colours) on the map asset, and the preview
-/// as an overview asset. Asset links are relative to the item's folder.
+/// the classification extension (class values, names, colours) on the map asset, the preview as an
+/// overview asset and the class polygons, when written, as a data asset. Asset links are relative
+/// to the item's folder.
 public enum STACItem {
     /// STAC version written.
     public static let version = "1.0.0"
@@ -18,10 +19,11 @@ public enum STACItem {
     ///   - grid: the class map's grid (its CRS gives the footprint).
     ///   - date: acquisition date `YYYY-MM-DD`; nil uses `created` (the processing time).
     ///   - created: processing time.
+    ///   - polygonsPath: the class polygons (GeoPackage or GeoJSON), if written.
     ///   - properties: extra `landcover:` properties (model name and hash, scene name).
     /// - Throws: ``RasterIOError`` when the grid has no CRS or PROJ cannot transform it.
     public static func make(id: String, grid: SceneGrid, legend: ClassLegend, nodata: Int, mapPath: String,
-                            previewPath: String?, cloudOptimized: Bool, date: String?, created: Date,
+                            previewPath: String?, polygonsPath: String? = nil, cloudOptimized: Bool, date: String?, created: Date,
                             properties extra: [String: String]) throws -> [String: Any] {
         guard let crs = grid.spatialReference else {
             throw RasterIOError.missingGeoreferencing(path: mapPath)
@@ -74,6 +76,11 @@ public enum STACItem {
         if let previewPath {
             assets["preview"] = ["href": relative(previewPath), "type": "image/png", "title": "Preview with legend",
                                  "roles": ["overview"]] as [String: Any]
+        }
+        if let polygonsPath {
+            let type = polygonsPath.hasSuffix(".gpkg") ? "application/geopackage+sqlite3" : "application/geo+json"
+            assets["polygons"] = ["href": relative(polygonsPath), "type": type, "title": "Land-cover polygons (class, name)",
+                                  "roles": ["data"], "classification:classes": classes] as [String: Any]
         }
         return [
             "type": "Feature",

@@ -54,6 +54,8 @@ public struct StageTimes: Sendable, Equatable, Codable {
     public var write: Double = 0
     /// Wall-clock seconds for the whole scene.
     public var wall: Double = 0
+    /// Polygonizing the finished map, when polygons are written (after `wall`).
+    public var polygonize: Double?
 
     public init() {}
 }

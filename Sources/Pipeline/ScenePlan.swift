@@ -54,6 +54,8 @@ public struct SceneJob: Sendable {
     public let previewPath: String?
     /// Final path of the STAC item, when enabled.
     public let stacPath: String?
+    /// Final path of the class polygons (`<stem>.gpkg` / `<stem>.geojson`), when enabled.
+    public let polygonsPath: String?
     /// Acquisition date (YYYY-MM-DD) found in the scene name, if any.
     public let date: String?
 }
@@ -197,7 +199,8 @@ public struct PipelinePlan: Sendable {
                         mode: mode, outputPath: outputPath,
                         probabilitiesPath: pipeline.output.probabilities ? stem + "_probabilities.tif" : nil,
                         previewPath: pipeline.output.preview ? stem + "_preview.png" : nil,
-                        stacPath: pipeline.output.stac ? stem + ".stac.json" : nil, date: date)
+                        stacPath: pipeline.output.stac ? stem + ".stac.json" : nil,
+                        polygonsPath: pipeline.output.polygons.map { stem + "." + $0.fileExtension }, date: date)
     }
 
     /// The mode after `auto`: segmentation models segment; patch classifiers paint patches.

@@ -20,7 +20,8 @@ struct PipelineFileTests {
         tiling: {patch_size: 64, stride: 32, edge: pad}
         mode: dense
         nodata: {value: 0, min_valid_fraction: 0.25, mask: {band: SCL, invalid: [0, 3, 8, 9]}}
-        output: {folder: out, name: "{scene}_{model}.tif", format: cog, compression: zstd, confidence: true, probabilities: true, preview: false, stac: true}
+        output: {folder: out, name: "{scene}_{model}.tif", format: cog, compression: zstd, confidence: true, probabilities: true, preview: false, stac: true,
+                 polygons: geojson, polygon_connectivity: 8}
         runtime: {threads: 2, memory_mb: 256, batch_size: 8}
         """
         let p = try PipelineFile.parse(text, baseFolder: "/data/pipes")
@@ -31,6 +32,7 @@ struct PipelineFileTests {
         #expect(p.tiling.patchSize == 64 && p.tiling.stride == 32 && p.tiling.edge == .pad && p.mode == .dense)
         #expect(p.nodata.value == 0 && p.nodata.minValidFraction == 0.25 && p.nodata.maskBand == "SCL" && p.nodata.invalidValues == [0, 3, 8, 9])
         #expect(p.output.format == .cog && p.output.compression == .zstd && p.output.probabilities && !p.output.preview)
+        #expect(p.output.polygons == .geojson && p.output.polygonConnectivity == 8)
         #expect(p.runtime.threads == 2 && p.runtime.memoryMiB == 256 && p.runtime.batchSize == 8)
     }
 
@@ -38,6 +40,7 @@ struct PipelineFileTests {
         let p = try PipelineFile.parse("inputs: [x.tif]\nmodel: m.onnx\n", baseFolder: "/p")
         #expect(p.mode == .auto && p.tiling.edge == .shift && p.tiling.patchSize == nil && p.output.format == .gtiff)
         #expect(p.output.confidence && p.output.preview && p.output.stac && p.runtime.memoryMiB == 512 && p.nodata.minValidFraction == 0.5)
+        #expect(p.output.polygons == nil && p.output.polygonConnectivity == 4)
     }
 
     @Test("errors name the key", arguments: [
@@ -48,6 +51,8 @@ struct PipelineFileTests {
         ("inputs: [x]\n", PipelineError.missingKey(key: "model")),
         ("model: m\n", PipelineError.missingKey(key: "inputs")),
         ("inputs: [x]\nmodel: m\nzzz: 1\n", PipelineError.unknownKey(key: "zzz", suggestion: nil)),
+        ("inputs: [x]\nmodel: m\noutput: {polygons: shp}\n", PipelineError.invalidValue(key: "output.polygons", value: "shp", reason: "must be none, gpkg or geojson")),
+        ("inputs: [x]\nmodel: m\noutput: {polygon_connectivity: 6}\n", PipelineError.invalidValue(key: "output.polygon_connectivity", value: "6", reason: "must be 4 or 8")),
     ])
     func errorsNameTheKey(text: String, expected: PipelineError) {
         #expect(throws: expected) { try PipelineFile.parse(text, baseFolder: "/p") }

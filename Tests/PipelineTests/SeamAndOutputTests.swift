@@ -105,4 +105,56 @@ struct SeamAndOutputTests {
         check.waitUntilExit()
         #expect(check.terminationStatus == 0, "stac-pydantic rejected the item: \(text)")
     }
+
+    /// `output.polygons`: the polygons of each class cover exactly that class's pixels of the map
+    /// (areas through ogr2ogr), the file is a recorded output and a STAC asset, and a rerun skips
+    /// the scene until the polygons file goes missing.
+    @Test func polygonsCoverTheMapsClassesAndAreARecordedOutput() throws {
+        let folder = try PipelineFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try PipelineFixtures.writeScene(folder.appendingPathComponent("S2A_MSIL1C_20170216T100101_T33UUU.tif").path, width: 300, height: 200,
+                                        isNodata: { x, y in x < 20 || (x - 150) * (x - 150) + (y - 100) * (y - 100) < 400 })
+        try PipelineFixtures.writeModel(folder.appendingPathComponent("model.onnx").path, patchSize: 32)
+        let path = try PipelineFixtures.writePipeline(in: folder, """
+        inputs: ["S2A_*.tif"]
+        model: model.onnx
+        mode: dense
+        tiling: {stride: 16}
+        output: {folder: out, polygons: gpkg, polygon_connectivity: 8}
+        """)
+        let historyPath = folder.appendingPathComponent("out/landcover-history.sqlite").path
+        func run() throws -> SceneReport {
+            let plan = try PipelinePlan(pipeline: try PipelineFile.load(path: path), pipelinePath: path)
+            try FileManager.default.createDirectory(atPath: folder.appendingPathComponent("out").path, withIntermediateDirectories: true)
+            let report = try PipelineRunner(plan: plan, toolVersion: "test", logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+                .run(options: BatchOptions(history: try RunHistory(path: historyPath)))
+            return try #require(report.scenes.first)
+        }
+        let scene = try run()
+        #expect(scene.status == .done, "\(scene.error ?? "")")
+        let polygons = try #require(scene.polygons)
+        #expect(polygons.hasSuffix("S2A_MSIL1C_20170216T100101_T33UUU_landcover.gpkg"))
+        #expect(scene.outputs?.contains { $0.role == "polygons" && $0.path == polygons } == true)
+
+        // Per class, the polygons' area is the class's pixel count times 100 m^2.
+        let csv = try PipelineFixtures.run("ogr2ogr", ["-f", "CSV", "/vsistdout/", polygons, "-dialect", "SQLITE", "-sql",
+                                                        "SELECT class, name, CAST(SUM(ST_Area(geom)) AS INTEGER) FROM landcover GROUP BY class, name ORDER BY class"])
+        let rows = csv.split(separator: "\n").dropFirst().map { $0.replacingOccurrences(of: "\"", with: "") }
+        let classes = try #require(scene.classes)
+        let expected = classes.enumerated().filter { $0.element.pixels > 0 }.map { "\($0.offset),\($0.element.name),\($0.element.pixels * 100)" }
+        #expect(rows == expected)
+        #expect(expected.count >= 2)
+
+        let stac = try #require(scene.stac)
+        let item = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stac))) as? [String: Any])
+        let asset = try #require((item["assets"] as? [String: Any])?["polygons"] as? [String: Any])
+        #expect(asset["href"] as? String == "./S2A_MSIL1C_20170216T100101_T33UUU_landcover.gpkg")
+        #expect(asset["type"] as? String == "application/geopackage+sqlite3")
+
+        #expect(try run().status == .skipped)
+        try FileManager.default.removeItem(atPath: polygons)
+        let redone = try run()
+        #expect(redone.status == .done && redone.reason == "polygons output missing", "\(redone.reason ?? "")")
+        #expect(FileManager.default.fileExists(atPath: polygons))
+    }
 }
