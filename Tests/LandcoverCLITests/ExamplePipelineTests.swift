@@ -75,6 +75,16 @@ struct ExamplePipelineTests {
         #expect(values.allSatisfy { $0 < classNames.count }, "no nodata and no class outside the legend")
         #expect(Set(values).count >= 5, "classes present: \(Set(values).sorted())")
 
+        // The polygons: per class, their area is the class's pixels times 100 m^2, names included.
+        let polygons = folder.appendingPathComponent("s2l1c_33UUU_20170216_west_landcover.gpkg").path
+        let areas = try CLI.run(["-f", "CSV", "/vsistdout/", polygons, "-dialect", "SQLITE", "-sql",
+                                 "SELECT class, name, CAST(SUM(ST_Area(geom)) AS INTEGER) FROM landcover GROUP BY class, name ORDER BY class"],
+                                executable: "ogr2ogr")
+        #expect(areas.status == 0, "\(areas.stderr)")
+        let pixelCounts = Dictionary(values.map { ($0, 1) }, uniquingKeysWith: +)
+        let expectedAreas = pixelCounts.keys.sorted().map { "\($0),\(classNames[$0]),\(pixelCounts[$0, default: 0] * 100)" }
+        #expect(areas.stdout.split(separator: "\n").dropFirst().map { $0.replacingOccurrences(of: "\"", with: "") } == expectedAreas)
+
         // The preview: the map at full size (1008 px <= 1024) in the class colours, the legend to its right.
         let image = try RasterDataset(path: preview)
         #expect(image.bands.count == 4 && image.height >= 768 && image.width > 1008 + 100)
