@@ -43,8 +43,13 @@ enum CLIErrors {
 
     /// Prints `landcover: <message>` on one line of stderr and exits with `code`.
     static func fail(_ message: String, code: Int32) -> Never {
+        printError(message)
+        exit(code)
+    }
+
+    /// Prints `landcover: <message>` on one line of stderr (newlines in the message become spaces).
+    static func printError(_ message: String) {
         let line = "landcover: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
         FileHandle.standardError.write(Data(line.utf8))
-        exit(code)
     }
 }

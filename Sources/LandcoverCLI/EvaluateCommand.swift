@@ -116,7 +116,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         try CLIErrors.guarded {
             let rectangle = try parsedRegion()
-            let order = bandOrder.map { SentinelBand.namedOrder($0) ?? $0.split(separator: ",").map { SentinelBand.canonicalName(String($0)) } }
+            let order = bandOrder.map(StackingOptions.bandNames(order:))
             var source: [String: Any] = [:]
             let report: AccuracyReport
             if let trainingFile {

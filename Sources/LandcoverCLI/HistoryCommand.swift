@@ -30,8 +30,7 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: "At most this many runs or failures, newest first.")
     var limit = 20
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var format: JSONOutputOption
 
     /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
@@ -61,7 +60,7 @@ struct HistoryCommand: ParsableCommand {
                     throw PipelineError.invalidValue(key: "--run", value: "\(runID)", reason: "is not a run in \(databasePath); see `landcover history` for the ids")
                 }
                 let scenes = try database.scenes(runID: runID)
-                if json {
+                if format.json {
                     try printJSON(RunDetail(history: databasePath, run: record, scenes: scenes))
                 } else {
                     print(Self.runTable([record]))
@@ -70,14 +69,14 @@ struct HistoryCommand: ParsableCommand {
                 }
             } else if failures {
                 let records = try database.failures(limit: limit, pipelinePath: pipelinePath)
-                if json {
+                if format.json {
                     try printJSON(FailureList(history: databasePath, failures: records))
                 } else {
                     print(records.isEmpty ? "no failed scenes in \(databasePath)" : Self.failureTable(records))
                 }
             } else {
                 let records = try database.runs(limit: limit, pipelinePath: pipelinePath)
-                if json {
+                if format.json {
                     try printJSON(RunList(history: databasePath, runs: records))
                 } else {
                     print(records.isEmpty ? "no runs in \(databasePath)" : Self.runTable(records))

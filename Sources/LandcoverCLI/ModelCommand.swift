@@ -16,9 +16,7 @@ struct ModelCommand: ParsableCommand {
         } catch let error as ExitCode {
             throw error
         } catch {
-            let message = (error as? LocalizedError)?.errorDescription ?? (error as? ValidationError)?.message ?? "\(error)"
-            let line = "landcover: " + message.replacingOccurrences(of: "\n", with: " ") + "\n"
-            FileHandle.standardError.write(Data(line.utf8))
+            CLIErrors.printError((error as? LocalizedError)?.errorDescription ?? (error as? ValidationError)?.message ?? "\(error)")
             throw ExitCode(2)
         }
     }
@@ -29,17 +27,15 @@ struct ModelCommand: ParsableCommand {
             commandName: "info",
             abstract: "Show a model's inputs, outputs, operators, parameters, FLOPs per patch and contract.")
 
-        @Argument(help: "ONNX model file.")
-        var model: String
+        @OptionGroup var modelArgument: ModelFileArgument
 
-        @Flag(help: "Print JSON instead of text.")
-        var json = false
+        @OptionGroup var format: JSONOutputOption
 
         func run() throws {
             try ModelCommand.guarded {
-                let loaded = try InferenceModel(contentsOf: URL(fileURLWithPath: model))
+                let loaded = try InferenceModel(contentsOf: URL(fileURLWithPath: modelArgument.model))
                 let summary = loaded.summary()
-                print(json ? try Self.json(summary, loaded.contract) : Self.text(summary, loaded.contract))
+                print(format.json ? try Self.json(summary, loaded.contract) : Self.text(summary, loaded.contract))
             }
         }
 
@@ -113,8 +109,7 @@ struct ModelCommand: ParsableCommand {
             commandName: "predict",
             abstract: "Run a model on .npy inputs and write one <output name>.npy per graph output.")
 
-        @Argument(help: "ONNX model file.")
-        var model: String
+        @OptionGroup var modelArgument: ModelFileArgument
 
         @Option(name: .long, help: "Input as NAME=FILE.npy, or FILE.npy for a single-input model. Repeat for several inputs.")
         var input: [String] = []
@@ -132,7 +127,7 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             try ModelCommand.guarded {
-                let proto = try ONNXModel(serializedData: try Self.readModel(model))
+                let proto = try ONNXModel(serializedData: try Self.readModel(modelArgument.model))
                 let initializerNames = Set(proto.graph.initializers.map(\.name))
                 let graphInputNames = proto.graph.inputs.map(\.name)
                 let fedNames = graphInputNames.filter { !initializerNames.contains($0) }

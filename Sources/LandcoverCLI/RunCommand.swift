@@ -21,8 +21,7 @@ struct RunCommand: ParsableCommand {
         2 invalid pipeline or arguments, 3 another run holds the lock, 4 unexpected failure.
         """)
 
-    @Argument(help: "The pipeline file (YAML; schema in pipelines/README.md).")
-    var pipeline: String
+    @OptionGroup var pipelineArgument: PipelineArgument
 
     @Argument(help: "Extra scenes (paths or quoted globs, relative to the current folder), added to the pipeline's inputs.")
     var scenes: [String] = []
@@ -65,7 +64,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         ProcessMemory.configureForLongRuns()
         try CLIErrors.guarded {
-            let pipelinePath = URL(fileURLWithPath: pipeline).standardizedFileURL.path
+            let pipelinePath = URL(fileURLWithPath: pipelineArgument.pipeline).standardizedFileURL.path
             var file = try PipelineFile.load(path: pipelinePath)
                 .addingScenes(scenes, workingDirectory: FileManager.default.currentDirectoryPath)
             if let outputFolder {
@@ -92,7 +91,7 @@ struct RunCommand: ParsableCommand {
                     logger.notice("waiting for the lock", metadata: ["event": "lock", "status": "waiting", "holder": "\(holder)"])
                 }
             } catch let error as RunLockError {
-                if case .held = error { CLIErrors.fail("\(pipeline): \(error.description)", code: ExitCodes.locked) }
+                if case .held = error { CLIErrors.fail("\(pipelineArgument.pipeline): \(error.description)", code: ExitCodes.locked) }
                 CLIErrors.fail(error.description, code: ExitCodes.failure)
             }
             defer { lock.release() }

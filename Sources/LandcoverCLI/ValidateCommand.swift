@@ -10,16 +10,14 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Check a pipeline file without classifying: scenes found, band resolution, outputs, work and memory.",
         discussion: "Exit codes: 0 every scene is ready, 2 the pipeline or a scene has a problem (each is listed).")
 
-    @Argument(help: "The pipeline file (YAML; schema in pipelines/README.md).")
-    var pipeline: String
+    @OptionGroup var pipelineArgument: PipelineArgument
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var format: JSONOutputOption
 
     func run() throws {
         try CLIErrors.guarded {
-            let file = try PipelineFile.load(path: pipeline)
-            let plan = try PipelinePlan(pipeline: file, pipelinePath: pipeline)
+            let file = try PipelineFile.load(path: pipelineArgument.pipeline)
+            let plan = try PipelinePlan(pipeline: file, pipelinePath: pipelineArgument.pipeline)
             let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: .init(label: "validate"))
             let settings = runner.settings
             let session = plan.model.makeSession()
@@ -61,7 +59,7 @@ struct ValidateCommand: ParsableCommand {
                     scenes.append(["name": input.label, "ok": false, "error": "\(error)"])
                 }
             }
-            if json {
+            if format.json {
                 let object: [String: Any] = ["model": plan.modelPath, "scenes": scenes, "problems": problems]
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: data, as: UTF8.self))

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import RasterIO
+
+// Argument groups that several subcommands declare alike (same names, help texts and defaults);
+// each subcommand includes them with `@OptionGroup` and declares only the options of its own.
+
+/// `--json`, for commands that print either text or JSON.
+struct JSONOutputOption: ParsableArguments {
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+}
+
+/// The pipeline file argument of `run` and `validate`.
+struct PipelineArgument: ParsableArguments {
+    @Argument(help: "The pipeline file (YAML; schema in pipelines/README.md).")
+    var pipeline: String
+}
+
+/// The ONNX model argument of `model info` and `model predict`.
+struct ModelFileArgument: ParsableArguments {
+    @Argument(help: "ONNX model file.")
+    var model: String
+}
+
+/// Options shared by commands that stack scenes.
+struct StackingOptions: ParsableArguments {
+    @Option(name: .customLong("bands"), help: "Bands to stack, in order (e.g. B02,B03,B04,B08). Default: all named bands.")
+    var bands: String?
+
+    @Option(name: .customLong("band-order"), help: "Names of the bands of multi-band files that carry none: 'eurosat', 'sentinel2', or a comma list.")
+    var bandOrder: String?
+
+    @Option(name: .customLong("resolution"), help: "Pixel size of the stacked grid in map units (default: the finest band's).")
+    var resolution: Double?
+
+    @Option(name: .customLong("resampling"), help: "Per-band resampling, e.g. B05=cubic,B11=nearest (default: bilinear up, average down).")
+    var resampling: String?
+
+    func sceneOptions() throws -> SceneOptions {
+        var options = SceneOptions()
+        options.bands = bands.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+        options.bandOrder = bandOrder.map(Self.bandNames(order:))
+        options.referenceResolution = resolution
+        if let resampling {
+            for item in resampling.split(separator: ",") {
+                let parts = item.split(separator: "=").map { String($0).trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, let method = Resampling(name: parts[1]) else {
+                    throw ValidationError("--resampling: '\(item)' is not BAND=METHOD with METHOD one of \(Resampling.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                options.resampling[SentinelBand.canonicalName(parts[0])] = method
+            }
+        }
+        return options
+    }
+
+    /// A `--band-order` value as band names: `eurosat`, `sentinel2`, or a comma list of names.
+    static func bandNames(order: String) -> [String] {
+        SentinelBand.namedOrder(order) ?? order.split(separator: ",").map { SentinelBand.canonicalName(String($0)) }
+    }
+}
