@@ -35,10 +35,10 @@ struct HistoryCommand: ParsableCommand {
     /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
         if pipeline == nil && history == nil {
-            CLIErrors.fail("history: no history named; give a pipeline file or --history PATH", code: ExitCodes.invalidInput)
+            throw ValidationError("history: no history named; give a pipeline file or --history PATH")
         }
-        if limit < 1 { CLIErrors.fail("--limit: '\(limit)' must be at least 1", code: ExitCodes.invalidInput) }
-        if failures && runID != nil { CLIErrors.fail("--failures and --run exclude each other; give one", code: ExitCodes.invalidInput) }
+        if limit < 1 { throw ValidationError("--limit: '\(limit)' must be at least 1") }
+        if failures && runID != nil { throw ValidationError("--failures and --run exclude each other; give one") }
     }
 
     func run() throws {

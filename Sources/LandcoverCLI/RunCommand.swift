@@ -55,10 +55,8 @@ struct RunCommand: ParsableCommand {
 
     /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
-        if let threads, threads < 1 { CLIErrors.fail("--threads: '\(threads)' must be at least 1", code: ExitCodes.invalidInput) }
-        if let shardCount, shardCount < 1 {
-            CLIErrors.fail("--shard-count: '\(shardCount)' must be at least 1 (the number of shards)", code: ExitCodes.invalidInput)
-        }
+        if let threads, threads < 1 { throw ValidationError("--threads: '\(threads)' must be at least 1") }
+        if let shardCount, shardCount < 1 { throw ValidationError("--shard-count: '\(shardCount)' must be at least 1 (the number of shards)") }
     }
 
     func run() throws {

@@ -62,6 +62,21 @@ struct RunErrorCLITests {
     /// A scene that lacks a band the model needs, an unreadable file, a truncated file and a file
     /// that does not exist each fail with one error line naming the file (and the band); the good
     /// scene in the same batch is done; the failed ones leave no output, not even a temporary one.
+    /// Usage errors (unknown option, missing argument, a value a subcommand rejects) are input
+    /// errors like the others: exit 2 and one line; help still works where validation would fail.
+    @Test func usageErrorsExitTwoWithOneLine() throws {
+        for (arguments, words) in [(["run", "p.yaml", "--bogus"], ["Unknown option '--bogus'"]), (["run"], ["Missing expected argument '<pipeline>'"]),
+                                   (["run", "p.yaml", "--threads", "0"], ["--threads", "'0'", "at least 1"]),
+                                   (["history"], ["no history named"]), (["nosuch"], ["Unexpected argument 'nosuch'"])] {
+            let result = try CLI.run(arguments)
+            #expect(result.status == 2, "\(arguments): \(result.status)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("landcover: ") && words.allSatisfy { lines[0].contains($0) }, "\(arguments): \(result.stderr)")
+        }
+        let help = try CLI.run(["history", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE: landcover history"), "\(help.stderr)")
+    }
+
     @Test func badScenesFailAloneWithOneLineEachAndNoPartialOutput() throws {
         let (folder, _) = try BatchFixture.make(scenes: 1, size: 48)
         defer { try? FileManager.default.removeItem(at: folder) }
