@@ -44,14 +44,14 @@ struct ValidateCommand: ParsableCommand {
                     lines.append("  mode \(job.mode.rawValue), \(job.tiler.patchCount) patches of \(p) (stride \(job.tiler.stride), edge \(job.tiler.edge.rawValue)), \(String(format: "%.1f", Double(flops * job.tiler.patchCount) / 1e9)) GFLOP")
                     lines.append("  estimated memory: \(memoryMiB) MiB (buffers + GDAL cache, plus the model)")
                     lines.append("  output: \(job.outputPath)")
-                    if let preview = job.previewPath { lines.append("  preview: \(preview)") }
-                    if let stac = job.stacPath { lines.append("  stac: \(stac)") }
+                    let extras: [(String, String?)] = [("probabilities", job.probabilitiesPath), ("preview", job.previewPath),
+                                                       ("polygons", job.polygonsPath), ("stac", job.stacPath)]
+                    for case let (role, path?) in extras { lines.append("  \(role): \(path)") }
                     var entry: [String: Any] = ["name": job.input.name ?? job.scene.name, "width": grid.width, "height": grid.height,
                                                 "bands": bands, "mode": job.mode.rawValue, "patches": job.tiler.patchCount,
                                                 "gflop": Double(flops * job.tiler.patchCount) / 1e9, "estimated_memory_mib": memoryMiB,
                                                 "output": job.outputPath, "ok": true]
-                    if let preview = job.previewPath { entry["preview"] = preview }
-                    if let stac = job.stacPath { entry["stac"] = stac }
+                    for case let (role, path?) in extras { entry[role] = path }
                     scenes.append(entry)
                 } catch {
                     problems += 1

@@ -19,14 +19,23 @@ struct ExamplePipelineTests {
             let pipeline = Self.pipelinesFolder.appendingPathComponent(name).path
             let folder = try CLI.temporaryFolder("example-\(name)")
             defer { try? FileManager.default.removeItem(at: folder) }
-            let validate = try CLI.run(["validate", pipeline])
+            let validate = try CLI.run(["validate", pipeline, "--json"])
             #expect(validate.status == 0, "\(name): \(validate.stdout) \(validate.stderr)")
+            // The files validate announces, by name (it plans into the pipeline's own folder).
+            let planned = ((try CLI.json(validate.stdout)["scenes"] as? [[String: Any]]) ?? []).flatMap { scene in
+                ["output", "probabilities", "preview", "polygons", "stac"].compactMap { scene[$0] as? String }
+                    .map { URL(fileURLWithPath: $0).lastPathComponent }
+            }
+            #expect(!planned.isEmpty, "\(name): \(validate.stdout)")
             let run = try CLI.run(["run", pipeline, "--output-folder", folder.path, "--quiet"])
             #expect(run.status == 0, "\(name): \(run.stderr)")
             #expect(run.stdout.contains("0 failed"), "\(name): \(run.stdout)")
             let report = try CLI.json(String(decoding: try Data(contentsOf: folder.appendingPathComponent("landcover-report.json")), as: UTF8.self))
             let scenes = (report["scenes"] as? [[String: Any]]) ?? []
             #expect(!scenes.isEmpty && scenes.allSatisfy { $0["status"] as? String == "done" }, "\(name): \(scenes)")
+            for file in planned {
+                #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(file).path), "\(name): validate announced \(file)")
+            }
         }
     }
 
