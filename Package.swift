@@ -71,11 +71,13 @@ let package = Package(
         // throughput of the Training module's networks (`landcover-bench train`).
         .executableTarget(name: "LandcoverBench", dependencies: ["CNN", "Training"], swiftSettings: hostCPU),
 
-        .testTarget(name: "RasterIOTests", dependencies: ["RasterIO"]),
+        // Test helpers shared by the test targets (running gdalinfo, ogr2ogr, ...).
+        .target(name: "TestTools", path: "Tests/TestTools"),
+        .testTarget(name: "RasterIOTests", dependencies: ["RasterIO", "TestTools"]),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], swiftSettings: hostCPU),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN"], swiftSettings: hostCPU),
-        .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "RasterIO", "Pipeline", "CNN", "Training"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RasterIO", "CNN"]),
+        .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "RasterIO", "Pipeline", "CNN", "Training", "TestTools"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RasterIO", "CNN", "TestTools"]),
         .testTarget(name: "SceneSynthesisTests", dependencies: ["SceneSynthesis", "RasterIO"]),
         .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO", "CNN"]),
     ]

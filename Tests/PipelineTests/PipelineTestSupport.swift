@@ -1,5 +1,6 @@
 import CNN
 import Foundation
+import TestTools
 import RasterIO
 import Pipeline
 
@@ -116,23 +117,9 @@ enum PipelineFixtures {
         return (buffer.values.map { Int($0) }, dataset.width, dataset.height)
     }
 
-    /// Runs a command-line tool (ogr2ogr, gdalinfo, ...) and returns its standard output.
+    /// Runs a command-line tool and returns its standard output; throws on a non-zero exit.
+    @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ToolFailure(description: "\(tool) exited \(process.terminationStatus): \(message)") }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    struct ToolFailure: Error, CustomStringConvertible {
-        var description: String
+        try CommandLineTool.run(tool, arguments)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestTools
 import RasterIO
 
 /// Paths and fixtures shared by the RasterIO tests.
@@ -44,28 +45,7 @@ enum Fixtures {
     /// Runs a command-line tool and returns its standard output; throws on a non-zero exit.
     @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandFailure(command: ([tool] + arguments).joined(separator: " "), status: process.terminationStatus,
-                                 stderr: String(decoding: errData, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    struct CommandFailure: Error, CustomStringConvertible {
-        var command: String
-        var status: Int32
-        var stderr: String
-        var description: String { "\(command) exited \(status): \(stderr)" }
+        try CommandLineTool.run(tool, arguments)
     }
 
     /// `gdalinfo -json` of a path, parsed.

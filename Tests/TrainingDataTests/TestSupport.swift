@@ -1,4 +1,5 @@
 import Foundation
+import TestTools
 import RasterIO
 import TrainingData
 
@@ -57,28 +58,7 @@ enum DataFixtures {
     /// Runs a command-line tool and returns its standard output; throws on a non-zero exit.
     @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandFailure(command: ([tool] + arguments).joined(separator: " "), status: process.terminationStatus,
-                                 stderr: String(decoding: errData, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    struct CommandFailure: Error, CustomStringConvertible {
-        var command: String
-        var status: Int32
-        var stderr: String
-        var description: String { "\(command) exited \(status): \(stderr)" }
+        try CommandLineTool.run(tool, arguments)
     }
 
     /// Writes a north-up UTM 33N raster whose value at band b, column x, row y is `value(b, x, y)`.
