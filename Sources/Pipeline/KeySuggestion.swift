@@ -1,5 +1,5 @@
 /// "Did you mean ...?" for configuration keys: the allowed key closest to a misspelt one.
-/// Shared by every strict YAML reader (pipeline files, training files).
+/// Used by `StrictYAMLMap`, the strict YAML reader of pipeline files and training files.
 public enum KeySuggestion {
     /// The allowed key closest to `name` by edit distance (compared in lower case), when it is
     /// close enough to be a typo (at most 2 edits, or a third of the name's length); ties go to

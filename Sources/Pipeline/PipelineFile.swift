@@ -109,27 +109,14 @@ public struct PipelineFile: Equatable, Sendable {
     /// Reads and validates a pipeline file.
     /// - Throws: ``PipelineError`` naming the key (or file) at fault.
     public static func load(path: String) throws -> PipelineFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PipelineError.unreadable(path: path, reason: "cannot read the pipeline file; check the path")
-        }
-        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        return try parse(String(decoding: data, as: UTF8.self), baseFolder: base, source: path)
+        let text = try YAMLMap.text(ofFile: path, errors: PipelineYAMLErrors(source: path), reason: "cannot read the pipeline file; check the path")
+        return try parse(text, baseFolder: URL(fileURLWithPath: path).deletingLastPathComponent().path, source: path)
     }
 
     /// Parses pipeline YAML text; relative paths are resolved against `baseFolder`.
     public static func parse(_ text: String, baseFolder: String, source: String = "pipeline") throws -> PipelineFile {
-        let node: Node
-        do {
-            guard let parsed = try Yams.compose(yaml: text) else {
-                throw PipelineError.unreadable(path: source, reason: "the file is empty; see pipelines/README.md")
-            }
-            node = parsed
-        } catch let error as PipelineError {
-            throw error
-        } catch {
-            throw PipelineError.unreadable(path: source, reason: "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
-        }
-        let root = try YAMLMap(node, key: "", section: "")
+        let root = try YAMLMap(yaml: text, allowed: schema[""], errors: PipelineYAMLErrors(source: source),
+                               emptyReason: "the file is empty; see pipelines/README.md")
         if let version = try root.int("version"), version != 1 {
             throw PipelineError.invalidValue(key: "version", value: "\(version)", reason: "is not supported; this landcover reads version 1")
         }
@@ -142,7 +129,7 @@ public struct PipelineFile: Equatable, Sendable {
             if let s = item.string {
                 inputs.append(Input(paths: [s], name: nil))
             } else {
-                let map = try YAMLMap(item, key: key, section: "inputs[]")
+                let map = try YAMLMap(item, path: key, allowed: schema["inputs[]"], errors: root.errors)
                 var paths = try map.strings("paths") ?? []
                 if let one = try map.string("path") { paths.insert(one, at: 0) }
                 guard !paths.isEmpty else { throw PipelineError.missingKey(key: "\(key).path") }
@@ -153,8 +140,7 @@ public struct PipelineFile: Equatable, Sendable {
         guard let model = try root.string("model") else { throw PipelineError.missingKey(key: "model") }
 
         var bandMap: [String: String] = [:]
-        if let bands = root["bands"] {
-            let map = try YAMLMap(bands, key: "bands", section: nil)
+        if let map = try root.map("bands", allowed: nil) {
             for key in map.keys {
                 guard let value = try map.string(key) else { continue }
                 bandMap[SentinelBand.canonicalName(key)] = SentinelBand.canonicalName(value)
@@ -172,12 +158,11 @@ public struct PipelineFile: Equatable, Sendable {
             }
         }
         var resampling: [String: Resampling] = [:]
-        if let node = root["resampling"] {
-            let map = try YAMLMap(node, key: "resampling", section: nil)
+        if let map = try root.map("resampling", allowed: nil) {
             for key in map.keys {
                 let value = try map.string(key) ?? ""
                 guard let method = Resampling(name: value) else {
-                    throw PipelineError.invalidValue(key: "resampling.\(key)", value: value, reason: "is not one of \(Resampling.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw map.invalid(key, value, "is not one of \(Resampling.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 resampling[SentinelBand.canonicalName(key)] = method
             }
@@ -187,7 +172,7 @@ public struct PipelineFile: Equatable, Sendable {
             throw PipelineError.invalidValue(key: "resolution", value: "\(resolution)", reason: "must be a positive pixel size in map units")
         }
 
-        let tilingMap = try root["tiling"].map { try YAMLMap($0, key: "tiling", section: "tiling") }
+        let tilingMap = try root.map("tiling", allowed: schema["tiling"])
         let edgeText = try tilingMap?.string("edge") ?? EdgePolicy.shift.rawValue
         guard let edge = EdgePolicy(rawValue: edgeText) else {
             throw PipelineError.invalidValue(key: "tiling.edge", value: edgeText, reason: "must be one of \(EdgePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -199,17 +184,17 @@ public struct PipelineFile: Equatable, Sendable {
             throw PipelineError.invalidValue(key: "mode", value: modeText, reason: "must be one of \(Mode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
 
-        let nodataMap = try root["nodata"].map { try YAMLMap($0, key: "nodata", section: "nodata") }
+        let nodataMap = try root.map("nodata", allowed: schema["nodata"])
         let minValid = try nodataMap?.double("min_valid_fraction") ?? 0.5
         guard (0...1).contains(minValid) else {
             throw PipelineError.invalidValue(key: "nodata.min_valid_fraction", value: "\(minValid)", reason: "must be between 0 and 1")
         }
-        let maskMap = try nodataMap?["mask"].map { try YAMLMap($0, key: "nodata.mask", section: "nodata.mask") }
+        let maskMap = try nodataMap?.map("mask", allowed: schema["nodata.mask"])
         let nodata = Nodata(value: try nodataMap?.double("value"), minValidFraction: minValid,
                             maskBand: try maskMap?.string("band").map(SentinelBand.canonicalName), maskPath: try maskMap?.string("path"),
                             invalidValues: try maskMap?.ints("invalid") ?? (maskMap == nil ? [] : [0, 1, 3, 8, 9, 10]))
 
-        let outMap = try root["output"].map { try YAMLMap($0, key: "output", section: "output") }
+        let outMap = try root.map("output", allowed: schema["output"])
         let formatText = try outMap?.string("format") ?? "gtiff"
         guard let format = RasterFormat.allCases.first(where: { $0.rawValue.lowercased() == formatText.lowercased() }) else {
             throw PipelineError.invalidValue(key: "output.format", value: formatText, reason: "must be gtiff or cog")
@@ -233,7 +218,7 @@ public struct PipelineFile: Equatable, Sendable {
                             stac: try outMap?.bool("stac") ?? true, patchResolution: try outMap?.bool("patch_resolution") ?? false,
                             polygons: polygons, polygonConnectivity: connectivity)
 
-        let runMap = try root["runtime"].map { try YAMLMap($0, key: "runtime", section: "runtime") }
+        let runMap = try root.map("runtime", allowed: schema["runtime"])
         let runtime = Runtime(threads: try runMap?.positiveInt("threads"), memoryMiB: try runMap?.positiveInt("memory_mb") ?? 512,
                               batchSize: try runMap?.positiveInt("batch_size"))
 
@@ -248,86 +233,17 @@ public struct PipelineFile: Equatable, Sendable {
     }
 }
 
-/// A YAML mapping with strict keys: any key outside its schema section is an error with a suggestion.
-struct YAMLMap {
-    let key: String
-    private let pairs: [(String, Node)]
+/// Pipeline files' strict mappings.
+typealias YAMLMap = StrictYAMLMap<PipelineYAMLErrors>
 
-    init(_ node: Node, key: String, section: String?) throws {
-        guard case .mapping(let mapping) = node else {
-            throw PipelineError.invalidValue(key: key.isEmpty ? "(top level)" : key, value: node.string ?? "\(node)", reason: "must be a mapping of keys to values")
-        }
-        self.key = key
-        var pairs: [(String, Node)] = []
-        for (k, v) in mapping {
-            guard let name = k.string else { continue }
-            if let section, let allowed = PipelineFile.schema[section], !allowed.contains(name) {
-                throw PipelineError.unknownKey(key: key.isEmpty ? name : "\(key).\(name)", suggestion: KeySuggestion.closest(name, in: allowed).map { key.isEmpty ? $0 : "\(key).\($0)" })
-            }
-            pairs.append((name, v))
-        }
-        self.pairs = pairs
-    }
+/// How ``StrictYAMLMap`` problems in a pipeline file become ``PipelineError``s.
+struct PipelineYAMLErrors: StrictYAMLErrors {
+    /// The file (or description of the text) being read.
+    let source: String
 
-    var keys: [String] { pairs.map(\.0) }
-
-    subscript(name: String) -> Node? { pairs.first { $0.0 == name }?.1 }
-
-    private func path(_ name: String) -> String { key.isEmpty ? name : "\(key).\(name)" }
-
-    private func scalar(_ name: String) throws -> String? {
-        guard let node = self[name] else { return nil }
-        guard case .scalar(let s) = node else {
-            throw PipelineError.invalidValue(key: path(name), value: "\(node)", reason: "must be a single value")
-        }
-        return s.string
-    }
-
-    func string(_ name: String) throws -> String? { try scalar(name) }
-
-    func int(_ name: String) throws -> Int? {
-        guard let text = try scalar(name) else { return nil }
-        guard let value = Int(text) else { throw PipelineError.invalidValue(key: path(name), value: text, reason: "must be a whole number") }
-        return value
-    }
-
-    func positiveInt(_ name: String) throws -> Int? {
-        guard let value = try int(name) else { return nil }
-        guard value > 0 else { throw PipelineError.invalidValue(key: path(name), value: "\(value)", reason: "must be positive") }
-        return value
-    }
-
-    func double(_ name: String) throws -> Double? {
-        guard let text = try scalar(name) else { return nil }
-        guard let value = Double(text), value.isFinite else { throw PipelineError.invalidValue(key: path(name), value: text, reason: "must be a number") }
-        return value
-    }
-
-    func bool(_ name: String) throws -> Bool? {
-        guard let text = try scalar(name) else { return nil }
-        switch text.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default: throw PipelineError.invalidValue(key: path(name), value: text, reason: "must be true or false")
-        }
-    }
-
-    func strings(_ name: String) throws -> [String]? {
-        guard let node = self[name] else { return nil }
-        if let s = node.string { return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-        guard case .sequence(let seq) = node else {
-            throw PipelineError.invalidValue(key: path(name), value: "\(node)", reason: "must be a list")
-        }
-        return try seq.map { item in
-            guard let s = item.string else { throw PipelineError.invalidValue(key: path(name), value: "\(item)", reason: "must be a list of strings") }
-            return s
-        }
-    }
-
-    func ints(_ name: String) throws -> [Int]? {
-        try strings(name)?.map { text in
-            guard let v = Int(text) else { throw PipelineError.invalidValue(key: path(name), value: text, reason: "must be a list of whole numbers") }
-            return v
-        }
-    }
+    func unknownKey(_ key: String, suggestion: String?) -> PipelineError { .unknownKey(key: key, suggestion: suggestion) }
+    func missingKey(_ key: String, hint: String) -> PipelineError { .missingKey(key: key) }
+    func invalidValue(_ key: String, value: String, reason: String) -> PipelineError { .invalidValue(key: key, value: value, reason: reason) }
+    func unreadable(_ reason: String) -> PipelineError { .unreadable(path: source, reason: reason) }
+    var listItemReason: String { "must be a list of strings" }
 }

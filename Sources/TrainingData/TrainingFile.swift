@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import RasterIO
 import Training
 import Yams
@@ -179,28 +180,15 @@ public struct TrainingFile: Sendable, Equatable {
     /// Reads and validates a training file.
     /// - Throws: ``TrainingFileError`` naming the file and key at fault.
     public static func load(path: String) throws -> TrainingFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TrainingFileError.unreadable(file: path, reason: "cannot read the training file; check the path")
-        }
-        let base = URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path
-        return try parse(String(decoding: data, as: UTF8.self), baseFolder: base, source: path)
+        let text = try StrictMap.text(ofFile: path, errors: TrainingFileErrors(file: path), reason: "cannot read the training file; check the path")
+        return try parse(text, baseFolder: URL(fileURLWithPath: path).standardizedFileURL.deletingLastPathComponent().path, source: path)
     }
 
     /// Parses training-file YAML; relative paths are resolved against `baseFolder`.
     /// - Throws: ``TrainingFileError`` naming `source` and the key at fault.
     public static func parse(_ text: String, baseFolder: String, source: String = "training file") throws -> TrainingFile {
-        let node: Node
-        do {
-            guard let parsed = try Yams.compose(yaml: text) else {
-                throw TrainingFileError.unreadable(file: source, reason: "the file is empty; see training/README.md for the schema")
-            }
-            node = parsed
-        } catch let error as TrainingFileError {
-            throw error
-        } catch {
-            throw TrainingFileError.unreadable(file: source, reason: "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
-        }
-        let root = try StrictMap(node, file: source, path: "", allowed: schema[""])
+        let root = try StrictMap(yaml: text, allowed: schema[""], errors: TrainingFileErrors(file: source),
+                                 emptyReason: "the file is empty; see training/README.md for the schema")
         if let version = try root.int("version"), version != 1 {
             throw root.invalid("version", "\(version)", "is not supported; this landcover reads version 1")
         }
@@ -226,7 +214,7 @@ public struct TrainingFile: Sendable, Equatable {
             guard !items.isEmpty else { throw dataMap.invalid("scenes", "[]", "lists no scene; add at least one") }
             var scenes: [SceneData] = []
             for (index, item) in items.enumerated() {
-                let map = try StrictMap(item, file: source, path: "data.scenes[\(index)]", allowed: schema["data.scenes[]"])
+                let map = try StrictMap(item, path: "data.scenes[\(index)]", allowed: schema["data.scenes[]"], errors: root.errors)
                 var inputs = try map.strings("inputs") ?? []
                 if let one = try map.string("input") { inputs.insert(one, at: 0) }
                 guard !inputs.isEmpty else { throw map.missing("inputs", "list the scene's files or folder") }
@@ -260,7 +248,7 @@ public struct TrainingFile: Sendable, Equatable {
         var legend: [LegendClass] = []
         var seenValues: [String: String] = [:]
         for (index, item) in legendItems.enumerated() {
-            let map = try StrictMap(item, file: source, path: "legend[\(index)]", allowed: schema["legend[]"])
+            let map = try StrictMap(item, path: "legend[\(index)]", allowed: schema["legend[]"], errors: root.errors)
             guard let name = try map.string("name"), !name.isEmpty else { throw map.missing("name", "name the class") }
             guard !name.contains(",") else { throw map.invalid("name", name, "must not contain a comma (the model contract lists names comma-separated)") }
             guard !legend.contains(where: { $0.name == name }) else { throw map.invalid("name", name, "appears twice in the legend; class names must be unique") }
@@ -332,7 +320,7 @@ public struct TrainingFile: Sendable, Equatable {
                 if isFolder {
                     throw splitMap.invalid(name, StrictMap.show(node), "must be a fraction of each class's patches (0...1) for folder data")
                 }
-                let m = try StrictMap(node, file: source, path: "split.\(name)", allowed: schema["split.strip"])
+                let m = try StrictMap(node, path: "split.\(name)", allowed: schema["split.strip"], errors: root.errors)
                 let axisText = try m.string("axis") ?? "columns"
                 guard let axis = SpatialSplit.Axis(rawValue: axisText) else {
                     throw m.invalid("axis", axisText, "must be columns (a vertical strip) or rows (a horizontal strip)")
@@ -495,7 +483,7 @@ public struct TrainingFile: Sendable, Equatable {
         var options: StrictMap?
         if let node = map["optimizer"] {
             if let name = node.string { optimizerName = name } else {
-                let m = try StrictMap(node, file: map.file, path: "training.optimizer", allowed: schema["training.optimizer"])
+                let m = try StrictMap(node, path: "training.optimizer", allowed: schema["training.optimizer"], errors: map.errors)
                 optimizerName = try m.string("type") ?? "adam"
                 options = m
             }
@@ -528,7 +516,7 @@ public struct TrainingFile: Sendable, Equatable {
             var kind = node.string ?? ""
             var m: StrictMap?
             if node.string == nil {
-                m = try StrictMap(node, file: map.file, path: "training.schedule", allowed: schema["training.schedule"])
+                m = try StrictMap(node, path: "training.schedule", allowed: schema["training.schedule"], errors: map.errors)
                 kind = try m?.string("type") ?? "constant"
             }
             let perText = try m?.string("per") ?? "epoch"
@@ -572,7 +560,7 @@ public struct TrainingFile: Sendable, Equatable {
             } else if let text = node.string, text == "none" {
                 classWeights = .none
             } else if case .mapping = node {
-                let m = try StrictMap(node, file: map.file, path: "training.class_weights", allowed: Set(legend.map(\.name)))
+                let m = try StrictMap(node, path: "training.class_weights", allowed: Set(legend.map(\.name)), errors: map.errors)
                 var weights = [Float](repeating: 1, count: legendCount)
                 for (index, entry) in legend.enumerated() {
                     if let w = try m.double(entry.name) {
@@ -582,7 +570,7 @@ public struct TrainingFile: Sendable, Equatable {
                 }
                 classWeights = .explicit(weights)
             } else {
-                let texts = try StrictMap.strings(node) { map.invalid("class_weights", $0, "must be balanced, sqrt_balanced, none, a list of weights or a mapping class: weight (\($1))") }
+                let texts = try map.strings(of: node) { map.invalid("class_weights", $0, "must be balanced, sqrt_balanced, none, a list of weights or a mapping class: weight (\($1))") }
                 let weights = try texts.map { text -> Float in
                     guard let w = Float(text), w.isFinite, w >= 0 else {
                         throw map.invalid("class_weights", text, "must be balanced, sqrt_balanced, none, a list of weights >= 0 or a mapping class: weight")
@@ -612,7 +600,7 @@ public struct TrainingFile: Sendable, Equatable {
         do {
             try configuration.validate()
         } catch let error as TrainerError {
-            throw TrainingFileError.invalidValue(file: map.file, key: "training", value: "", reason: "\(error)")
+            throw TrainingFileError.invalidValue(file: map.errors.file, key: "training", value: "", reason: "\(error)")
         }
         return (configuration, classWeights)
     }

@@ -1,3 +1,5 @@
+import Pipeline
+
 /// Errors in a training file (`training/README.md`). Every case names the file and the key, and
 /// its description says how to fix it.
 public enum TrainingFileError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -23,4 +25,21 @@ public enum TrainingFileError: Error, Equatable, Sendable, CustomStringConvertib
             return "\(file): \(reason)"
         }
     }
+}
+
+/// Training files' strict mappings.
+typealias StrictMap = StrictYAMLMap<TrainingFileErrors>
+
+/// How ``StrictYAMLMap`` problems in a training file become ``TrainingFileError``s naming `file`.
+struct TrainingFileErrors: StrictYAMLErrors {
+    /// The file (or description of the text) being read.
+    let file: String
+
+    func unknownKey(_ key: String, suggestion: String?) -> TrainingFileError { .unknownKey(file: file, key: key, suggestion: suggestion) }
+    func missingKey(_ key: String, hint: String) -> TrainingFileError { .missingKey(file: file, key: key, hint: hint) }
+    func invalidValue(_ key: String, value: String, reason: String) -> TrainingFileError {
+        .invalidValue(file: file, key: key, value: value, reason: reason)
+    }
+    func unreadable(_ reason: String) -> TrainingFileError { .unreadable(file: file, reason: reason) }
+    var listItemReason: String { "must be a list of single values" }
 }

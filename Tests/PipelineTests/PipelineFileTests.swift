@@ -51,11 +51,22 @@ struct PipelineFileTests {
         ("inputs: [x]\n", PipelineError.missingKey(key: "model")),
         ("model: m\n", PipelineError.missingKey(key: "inputs")),
         ("inputs: [x]\nmodel: m\nzzz: 1\n", PipelineError.unknownKey(key: "zzz", suggestion: nil)),
+        ("inputs: [x]\nmodel: m\ntiling: [64, 32]\n",
+         PipelineError.invalidValue(key: "tiling", value: "[64, 32]", reason: "must be a mapping of keys to values")),
+        ("inputs: [x]\nmodel: m\noutput: {name: [a, {b: c}]}\n",
+         PipelineError.invalidValue(key: "output.name", value: "[a, {b: c}]", reason: "must be a single value")),
+        ("inputs: [x]\nmodel: m\nnodata: {mask: {invalid: [0, [3]]}}\n",
+         PipelineError.invalidValue(key: "nodata.mask.invalid", value: "[3]", reason: "must be a list of strings")),
         ("inputs: [x]\nmodel: m\noutput: {polygons: shp}\n", PipelineError.invalidValue(key: "output.polygons", value: "shp", reason: "must be none, gpkg or geojson")),
         ("inputs: [x]\nmodel: m\noutput: {polygon_connectivity: 6}\n", PipelineError.invalidValue(key: "output.polygon_connectivity", value: "6", reason: "must be 4 or 8")),
     ])
     func errorsNameTheKey(text: String, expected: PipelineError) {
         #expect(throws: expected) { try PipelineFile.parse(text, baseFolder: "/p") }
+    }
+
+    @Test func commaSeparatedListsLeaveOutEmptyItems() throws {
+        let p = try PipelineFile.parse("inputs: [{paths: 'a.tif, , b.tif,'}]\nmodel: m\nnodata: {mask: {invalid: '0,3,'}}\n", baseFolder: "/p")
+        #expect(p.inputs[0].paths == ["a.tif", "b.tif"] && p.nodata.invalidValues == [0, 3])
     }
 
     @Test func malformedYAML() {
