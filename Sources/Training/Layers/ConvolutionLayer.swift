@@ -116,11 +116,14 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         inputGradientKernel = training ? makeInputGradientKernel(pixels: pixels) : nil
     }
 
-    /// Output pixels per call (batch x height x width) below which a Winograd layer trains on
-    /// im2col + GEMM. Per channel pair, the transform costs ~250 ns and Winograd saves ~0.14 ns
-    /// per output pixel against GEMM at ~100 GFLOP/s: break-even near 1,800 pixels. With batch
-    /// 64 at 64x64 inputs this keeps Winograd for ResNet's layer1-2 and GEMM for layer3-4.
-    static let winogradPixelThreshold = 2048
+    /// Output pixels per call (micro-batch x height x width) below which a Winograd layer trains
+    /// on im2col + GEMM instead of paying the weight transform every step. Measured with
+    /// `LandcoverBench train resnet` (micro-batches of 16 at 64x64, 1 worker, median of 8 steps,
+    /// three alternating rounds) after the weight transform got cheaper: 256 or 1024 -> 110
+    /// patches/s, 2048 -> 104 (ResNet's layer2, 1,024 pixels, back on GEMM), 8192 -> 99; 2
+    /// workers 205 against 199 for 1024 against 2048. Layer3 (256 pixels) is at parity either way
+    /// and stays on GEMM, as does layer4.
+    static let winogradPixelThreshold = 1024
 
     /// For stride 1 and pads at most `dilation * (k - 1)`:
     /// `dX[c] = sum_o conv(dY[o], flip(W[o, c]))` with pads `dilation * (k - 1) - pad`, i.e. a
