@@ -79,6 +79,6 @@ let package = Package(
         .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "RasterIO", "Pipeline", "CNN", "Training", "TestTools"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RasterIO", "CNN", "TestTools"]),
         .testTarget(name: "SceneSynthesisTests", dependencies: ["SceneSynthesis", "RasterIO"]),
-        .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO", "CNN"]),
+        .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO", "CNN", "TestTools"]),
     ]
 )

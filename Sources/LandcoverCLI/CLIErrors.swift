@@ -14,6 +14,12 @@ enum ExitCodes {
     static let locked: Int32 = 3
     /// An unexpected internal or I/O failure.
     static let failure: Int32 = 4
+    /// An output could not be written (no space left, output folder not writable); nothing
+    /// partial was left under a final name and no scene was recorded done for it.
+    static let cannotWrite: Int32 = 5
+    /// Stopped by a signal: 128 + the signal number (SIGTERM 143, SIGINT 130), as shells and
+    /// Kubernetes report a process ended by that signal.
+    static func interrupted(by signal: Int32) -> Int32 { 128 + signal }
 }
 
 /// Maps library errors to one-line messages on stderr and exit codes.
@@ -36,7 +42,8 @@ enum CLIErrors {
 
     static func code(for error: RasterIOError) -> Int32 {
         switch error {
-        case .writeFailed, .gdalFailure: return ExitCodes.failure
+        case .writeFailed, .noSpace: return ExitCodes.cannotWrite
+        case .gdalFailure: return ExitCodes.failure
         default: return ExitCodes.invalidInput
         }
     }

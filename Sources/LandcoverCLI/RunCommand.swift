@@ -17,8 +17,11 @@ struct RunCommand: ParsableCommand {
         unchanged since their last run are skipped (--force redoes them). Runs and scenes are
         recorded in an SQLite history (see `landcover history`); a JSON report is written per
         run. One run per pipeline (and shard) at a time: a second one exits with code 3, or
-        waits with --wait. Exit codes: 0 every scene done or unchanged, 1 some scenes failed,
-        2 invalid pipeline or arguments, 3 another run holds the lock, 4 unexpected failure.
+        waits with --wait. SIGTERM or SIGINT stops the run within seconds: the scene in flight
+        leaves no output, temporary files are removed, the run is recorded interrupted.
+        Exit codes: 0 every scene done or unchanged, 1 some scenes failed, 2 invalid pipeline or
+        arguments, 3 another run holds the lock, 4 unexpected failure, 5 an output could not be
+        written (disk full), 143/130 stopped by SIGTERM/SIGINT.
         """)
 
     @OptionGroup var pipelineArgument: PipelineArgument
@@ -61,6 +64,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         ProcessMemory.configureForLongRuns()
+        let cancellation = RunCancellation()
+        let stopSignals = StopSignals(cancellation: cancellation)
         try CLIErrors.guarded {
             let pipelinePath = URL(fileURLWithPath: pipelineArgument.pipeline).standardizedFileURL.path
             var file = try PipelineFile.load(path: pipelinePath)
@@ -84,6 +89,7 @@ struct RunCommand: ParsableCommand {
                 throw PipelineError.invalidValue(key: "output.folder", value: file.output.folder, reason: "cannot be created (\(error.localizedDescription)); check the path and permissions")
             }
             let lock: RunLock
+            stopSignals.setWaitingForLock(true)
             do {
                 lock = try RunLock.acquire(path: RunLock.path(pipelinePath: pipelinePath, outputFolder: folder, shard: shard), wait: wait) { holder in
                     logger.notice("waiting for the lock", metadata: ["event": "lock", "status": "waiting", "holder": "\(holder)"])
@@ -93,6 +99,7 @@ struct RunCommand: ParsableCommand {
                 CLIErrors.fail(error.description, code: ExitCodes.failure)
             }
             defer { lock.release() }
+            stopSignals.setWaitingForLock(false)
 
             let historyPath = history.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? RunHistory.defaultPath(outputFolder: folder)
             let database = try RunHistory(path: historyPath)
@@ -100,31 +107,51 @@ struct RunCommand: ParsableCommand {
             let bar = isTerminal && !quiet ? ProgressBar() : nil
             let result: RunReport
             do {
-                result = try runner.run(options: BatchOptions(force: force, shard: shard, history: database)) { progress in
+                let options = BatchOptions(force: force, shard: shard, history: database, cancellation: cancellation)
+                result = try runner.run(options: options) { progress in
                     bar?.update(progress)
                 }
             } catch let error as RunHistoryError {
                 bar?.finish()
                 CLIErrors.fail(error.description, code: ExitCodes.failure)
+            } catch let stopped as RunInterrupted {
+                // The run is recorded interrupted and its temporary files are gone; the report
+                // is a courtesy (a full disk may refuse it).
+                bar?.finish()
+                if let partial = stopped.report {
+                    _ = try? writeReports(partial, folder: folder, shard: shard, database: database)
+                }
+                CLIErrors.fail("\(pipelineArgument.pipeline): \(stopped.description)", code: ExitCodes.interrupted(by: stopped.signal))
+            } catch let stopped as RunCannotWrite {
+                bar?.finish()
+                _ = try? writeReports(stopped.report, folder: folder, shard: shard, database: database)
+                CLIErrors.fail(stopped.error.description, code: ExitCodes.cannotWrite)
             }
             bar?.finish()
 
-            let reportPaths = Self.reportPaths(result: result, folder: folder, latest: report, shard: shard)
-            let data = try result.jsonData()
-            try FileManager.default.createDirectory(atPath: (reportPaths.run as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
-            try AtomicFile.write(data, to: reportPaths.run)
-            try AtomicFile.write(data, to: reportPaths.latest)
-            if let runID = result.runID {
-                do {
-                    try database.setReportPath(runID: runID, path: reportPaths.run)
-                } catch {
-                    CLIErrors.fail("\(error)", code: ExitCodes.failure)
-                }
-            }
-            print(Self.summary(result, shard: shard, report: reportPaths.run))
+            let reportPath = try writeReports(result, folder: folder, shard: shard, database: database)
+            print(Self.summary(result, shard: shard, report: reportPath))
             if result.failed > 0 { throw ExitCode(ExitCodes.someFailed) }
         }
+    }
+
+    /// Writes the per-run and the latest report and records the former in the history; returns
+    /// the per-run report's path.
+    private func writeReports(_ result: RunReport, folder: String, shard: Shard?, database: RunHistory) throws -> String {
+        let reportPaths = Self.reportPaths(result: result, folder: folder, latest: report, shard: shard)
+        let data = try result.jsonData()
+        try FileManager.default.createDirectory(atPath: (reportPaths.run as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try AtomicFile.write(data, to: reportPaths.run)
+        try AtomicFile.write(data, to: reportPaths.latest)
+        if let runID = result.runID {
+            do {
+                try database.setReportPath(runID: runID, path: reportPaths.run)
+            } catch {
+                CLIErrors.fail("\(error)", code: ExitCodes.failure)
+            }
+        }
+        return reportPaths.run
     }
 
     /// The per-run report (`reports/run-<UTC time>-<run id>[-shard-K-of-N].json`) and the latest
@@ -190,5 +217,47 @@ enum CLILogging {
         var logger = Logger(label: label) { _ in KeyValueLogHandler(terminal: terminal) }
         logger.logLevel = .info
         return logger
+    }
+}
+
+/// SIGTERM and SIGINT for `run` (what Kubernetes, systemd and Ctrl-C send): both signals are
+/// ignored as signals (`SIG_IGN`) and delivered through Dispatch signal sources instead, so they
+/// never interrupt a write. While the run waits for the pipeline lock nothing has been written
+/// and a signal exits at once; afterwards it cancels the run (``RunCancellation``): the scene in
+/// flight is abandoned, temporary files are removed, the run is recorded `interrupted` and the
+/// process exits with 128 + the signal (143, 130).
+final class StopSignals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var waitingForLock = false
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(cancellation: RunCancellation) {
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            // The handler keeps this object alive for the rest of the process.
+            source.setEventHandler { [self] in
+                if isWaitingForLock {
+                    CLIErrors.fail("stopped by \(number == SIGTERM ? "SIGTERM" : "SIGINT") while waiting for the lock; nothing was written",
+                                   code: ExitCodes.interrupted(by: number))
+                }
+                cancellation.cancel(signal: number)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Whether the run is (still) waiting for its lock.
+    func setWaitingForLock(_ value: Bool) {
+        lock.lock()
+        waitingForLock = value
+        lock.unlock()
+    }
+
+    private var isWaitingForLock: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return waitingForLock
     }
 }

@@ -24,12 +24,15 @@ public struct BatchOptions: Sendable {
     /// Where runs and scenes are recorded; nil runs every scene and records nothing (the
     /// history is what makes a run idempotent).
     public var history: RunHistory?
+    /// Set by a SIGTERM/SIGINT handler to stop the run (see ``RunCancellation``).
+    public var cancellation: RunCancellation?
 
     /// Creates batch options.
-    public init(force: Bool = false, shard: Shard? = nil, history: RunHistory? = nil) {
+    public init(force: Bool = false, shard: Shard? = nil, history: RunHistory? = nil, cancellation: RunCancellation? = nil) {
         self.force = force
         self.shard = shard
         self.history = history
+        self.cancellation = cancellation
     }
 }
 
@@ -44,6 +47,16 @@ public struct BatchOptions: Sendable {
 /// replaced file, a new model, changed inputs or settings, no record) redoes the scene. The `done`
 /// record is written only after the last output is in place, so a run killed between committing
 /// the map and writing the STAC item leaves no `done` record and the next run redoes the scene.
+///
+/// A scene is recorded `done` only once its committed outputs are known complete: each raster
+/// was checked by its writer (GDAL reads every block back) and the size of every file on disk
+/// after the rename equals what its writer produced; the recorded SHA-256 is of the bytes on disk.
+///
+/// Two things stop a run before its last scene: a scene whose output cannot be written (a full
+/// disk, an output folder that is not writable; ``RunCannotWrite``: the run is recorded
+/// `failed`), and a ``RunCancellation`` (SIGTERM/SIGINT; ``RunInterrupted``: the scene in flight
+/// abandons its outputs, this process's temporary files are removed and the run is recorded
+/// `interrupted`).
 ///
 /// The caller must hold the pipeline's ``RunLock`` (for the shard) while running with a history:
 /// the runner removes temporary files of its own scenes' outputs as stale, and marks runs of the
@@ -116,7 +129,9 @@ public final class PipelineRunner {
 
     /// Classifies this run's scenes and returns the report (also when scenes failed).
     /// - Throws: when the output folder cannot be created or the model hashed (nothing can be
-    ///   written then), or when the history cannot be written (``RunHistoryError``).
+    ///   written then), when the history cannot be written (``RunHistoryError``), when a scene's
+    ///   output cannot be written (``RunCannotWrite``, after recording the run `failed`), or when
+    ///   `options.cancellation` stopped the run (``RunInterrupted``, after recording it `interrupted`).
     public func run(options: BatchOptions = BatchOptions(), progress: @escaping (RunProgress) -> Void = { _ in }) throws -> RunReport {
         let started = Date()
         let folder = plan.outputFolder
@@ -160,9 +175,47 @@ public final class PipelineRunner {
         var scenes: [SceneReport] = []
         do {
             for (index, scene) in selected.enumerated() {
+                try options.cancellation?.check()
                 scenes.append(try runScene(scene.input, key: scene.key, index: index, count: selected.count,
                                            context: context, progress: progress))
             }
+        } catch let stop as SceneStop {
+            var status = "failed"
+            let thrown: any Error
+            switch stop {
+            case .interrupted(let interrupted):
+                status = "interrupted"
+                removeOwnTemporaries()
+                logger.notice("run interrupted", metadata: ["event": "run", "status": "interrupted", "signal": "\(interrupted.signalName)"])
+                thrown = interrupted
+            case .cannotWrite(let error, let scene):
+                scenes.append(scene)
+                thrown = error
+            }
+            var report = makeReport(started: started, scenes: scenes, context: context)
+            if let history = options.history, let runID = context.runID {
+                try history.finishRun(id: runID, status: status, done: report.succeeded, skipped: report.skipped,
+                                      failed: report.failed, seconds: report.seconds, error: "\(thrown)")
+            }
+            report.runID = context.runID
+            switch stop {
+            case .interrupted(let interrupted):
+                throw RunInterrupted(signal: interrupted.signal, report: report)
+            case .cannotWrite(let error, _):
+                logger.error("run stopped: an output cannot be written", metadata: ["event": "run", "status": "failed", "error": "\(error)"])
+                throw RunCannotWrite(error: error, report: report)
+            }
+        } catch let interrupted as RunInterrupted {
+            // Stopped between scenes.
+            removeOwnTemporaries()
+            logger.notice("run interrupted", metadata: ["event": "run", "status": "interrupted", "signal": "\(interrupted.signalName)"])
+            var report = makeReport(started: started, scenes: scenes, context: context)
+            if let history = options.history, let runID = context.runID {
+                try history.finishRun(id: runID, status: "interrupted", done: report.succeeded, skipped: report.skipped,
+                                      failed: report.failed, seconds: report.seconds, error: "\(interrupted)")
+            }
+            report.runID = context.runID
+            throw RunInterrupted(signal: interrupted.signal, report: report)
         } catch {
             if let history = options.history, let runID = context.runID {
                 try? history.finishRun(id: runID, status: "error", done: scenes.filter { $0.status == .done }.count,
@@ -172,17 +225,7 @@ public final class PipelineRunner {
             }
             throw error
         }
-        let finished = Date()
-        let formatter = ISO8601DateFormatter()
-        var report = RunReport(version: toolVersion, started: formatter.string(from: started), finished: formatter.string(from: finished),
-                               seconds: finished.timeIntervalSince(started), pipelinePath: plan.pipelinePath, pipelineSHA256: pipelineHash,
-                               modelPath: plan.modelPath, modelSHA256: modelHash, workers: workers, scenes: scenes)
-        report.settingsSHA256 = settingsHash
-        report.runID = context.runID
-        report.shard = options.shard?.description
-        report.batchScenes = plan.scenes.count
-        report.forced = options.force
-        report.history = options.history?.path
+        let report = makeReport(started: started, scenes: scenes, context: context)
         if let history = options.history, let runID = context.runID {
             try history.finishRun(id: runID, status: report.failed > 0 ? "failed" : "done", done: report.succeeded,
                                   skipped: report.skipped, failed: report.failed, seconds: report.seconds)
@@ -193,6 +236,43 @@ public final class PipelineRunner {
             "seconds": "\(String(format: "%.2f", report.seconds))",
         ])
         return report
+    }
+
+    /// The run report for `scenes`, finished now.
+    private func makeReport(started: Date, scenes: [SceneReport], context: RunContext) -> RunReport {
+        let finished = Date()
+        let formatter = ISO8601DateFormatter()
+        var report = RunReport(version: toolVersion, started: formatter.string(from: started), finished: formatter.string(from: finished),
+                               seconds: finished.timeIntervalSince(started), pipelinePath: plan.pipelinePath, pipelineSHA256: context.pipelineHash,
+                               modelPath: plan.modelPath, modelSHA256: context.modelHash, workers: workers, scenes: scenes)
+        report.settingsSHA256 = context.settingsHash
+        report.runID = context.runID
+        report.shard = context.options.shard?.description
+        report.batchScenes = plan.scenes.count
+        report.forced = context.options.force
+        report.history = context.options.history?.path
+        return report
+    }
+
+    /// Why a scene ended the run: thrown by ``runScene`` after the scene was recorded.
+    private enum SceneStop: Error {
+        /// A signal stopped the run during the scene (recorded `interrupted`).
+        case interrupted(RunInterrupted)
+        /// The scene's output could not be written (recorded `failed`; its report).
+        case cannotWrite(RasterIOError, SceneReport)
+    }
+
+    /// Removes this process's temporary files from the output folder and its reports folder
+    /// (writers remove their own; this also catches any a failing step left).
+    private func removeOwnTemporaries() {
+        let folder = plan.outputFolder
+        let own = getpid()
+        for directory in [folder, (folder as NSString).appendingPathComponent("reports")] {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                guard let parsed = TemporaryFiles.parse(entry), parsed.pid == own else { continue }
+                try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(entry))
+            }
+        }
     }
 
     /// Output roles this pipeline's settings require for a complete scene.
@@ -309,11 +389,31 @@ public final class PipelineRunner {
                 "patches_per_second": "\(String(format: "%.0f", rate))",
             ])
             return report
+        case .failure(let error as RunInterrupted):
+            if let history, let sceneID {
+                try history.finishScene(id: sceneID, status: "interrupted", error: "\(error)", seconds: Date().timeIntervalSince(started))
+            }
+            logger.notice("scene interrupted", metadata: ["event": "scene", "status": "interrupted", "scene": "\(input.name ?? input.label)",
+                                                          "reason": "\(reason)", "signal": "\(error.signalName)"])
+            throw SceneStop.interrupted(error)
         case .failure(let error):
             if let history, let sceneID {
                 try history.finishScene(id: sceneID, status: "failed", error: "\(error)", seconds: Date().timeIntervalSince(started))
             }
-            return failureReport(input: input, error: error, reason: reason, fingerprint: fingerprint)
+            let report = failureReport(input: input, error: error, reason: reason, fingerprint: fingerprint)
+            if let writeError = error as? RasterIOError, Self.stopsTheRun(writeError) {
+                throw SceneStop.cannotWrite(writeError, report)
+            }
+            return report
+        }
+    }
+
+    /// Whether a scene's error means no later scene can be written either: a full disk or a
+    /// failed write into the output folder.
+    static func stopsTheRun(_ error: RasterIOError) -> Bool {
+        switch error {
+        case .noSpace, .writeFailed: return true
+        default: return false
         }
     }
 
@@ -352,17 +452,20 @@ public final class PipelineRunner {
                           "inputs": job.input.paths.joined(separator: ";"), "inputs_fingerprint": fingerprint,
                           "settings_sha256": context.settingsHash]
         if let pipelineHash = context.pipelineHash { provenance["pipeline_sha256"] = pipelineHash }
-        let result = try classifier.run(provenance: provenance) { done, total in
+        let cancellation = context.options.cancellation
+        let result = try classifier.run(provenance: provenance, cancellation: cancellation) { done, total in
             progress(RunProgress(sceneIndex: index, sceneCount: count, sceneName: name, patchesDone: done, patchesTotal: total))
         }
         let legend = try ClassLegend(names: plan.contract.classNames,
                                      colors: plan.contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
+        try cancellation?.check()
         if let previewPath = job.previewPath {
             try PreviewRenderer.write(path: previewPath, classes: result.preview, width: result.previewWidth,
                                       height: result.previewHeight, legend: legend, classPixels: result.classPixels,
                                       title: "\(name) - \(plan.modelName)")
         }
         var times = result.times
+        try cancellation?.check()
         if let polygonsPath = job.polygonsPath, let format = plan.pipeline.output.polygons {
             let started = DispatchTime.now().uptimeNanoseconds
             let count = try ClassPolygons.write(mapPath: job.outputPath, legend: legend, to: polygonsPath, format: format,
@@ -370,6 +473,7 @@ public final class PipelineRunner {
             times.polygonize = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             logger.debug("polygons written", metadata: ["event": "polygons", "scene": "\(name)", "file": "\(polygonsPath)", "polygons": "\(count)"])
         }
+        try cancellation?.check()
         if let stacPath = job.stacPath {
             let id = URL(fileURLWithPath: job.outputPath).deletingPathExtension().lastPathComponent
             var properties = ["scene": name, "model": plan.modelName, "model_sha256": context.modelHash,
@@ -394,6 +498,10 @@ public final class PipelineRunner {
         if let path = job.stacPath { files.append(("stac", path)) }
         for (role, path) in files {
             let stamp = try FileStamp(path: path)
+            // What is on disk now must be what the writer produced and checked.
+            if let produced = result.committed.first(where: { $0.path == path }), UInt64(max(0, stamp.bytes)) != produced.bytes {
+                throw RasterIOError.writeFailed(path: path, reason: "the file on disk has \(stamp.bytes) bytes, the writer produced \(produced.bytes)")
+            }
             outputs.append(OutputFileRecord(role: role, path: path, bytes: stamp.bytes,
                                             modifiedNanoseconds: stamp.modifiedNanosecondsSince1970, sha256: try SHA256.hex(ofFile: path)))
         }

@@ -77,6 +77,9 @@ public struct SceneClassification: Sendable {
     public var preview: [UInt16]
     public var previewWidth: Int
     public var previewHeight: Int
+    /// The files moved into place (probabilities, then the map and its sidecar), with the sizes
+    /// the writers produced.
+    public var committed: [CommittedFile] = []
 }
 
 /// Classifies one scene in bounded memory: a reader thread reads work units (rectangles of
@@ -208,9 +211,12 @@ public final class SceneClassifier: Sendable {
     ///
     /// - Parameters:
     ///   - provenance: metadata written into the map (`LANDCOVER_<KEY>`).
+    ///   - cancellation: when it is cancelled, the reader, workers and writer stop after their
+    ///     current unit and this throws ``RunInterrupted`` (the outputs are abandoned).
     ///   - progress: called on the calling thread after each unit with (patches done, total).
     /// - Throws: the first error of any stage; the output is then removed, never left partial.
-    public func run(provenance: [String: String] = [:], progress: (Int, Int) -> Void = { _, _ in }) throws -> SceneClassification {
+    public func run(provenance: [String: String] = [:], cancellation: RunCancellation? = nil,
+                    progress: (Int, Int) -> Void = { _, _ in }) throws -> SceneClassification {
         let start = DispatchTime.now().uptimeNanoseconds
         GDALEnvironment.setCacheMax(bytes: gdalCacheBytes)
         let legend = try ClassLegend(names: contract.classNames, colors: contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
@@ -255,6 +261,8 @@ public final class SceneClassifier: Sendable {
             readQueue.close()
             resultQueue.close()
         }
+        let stop = cancellation?.onCancel { fail(RunInterrupted(signal: cancellation?.signal ?? SIGTERM)) }
+        defer { if let stop { cancellation?.remove(stop) } }
 
         // Reader: one thread, one set of GDAL handles.
         let units = plan.units
@@ -269,6 +277,7 @@ public final class SceneClassifier: Sendable {
                 let asSamples = sceneReader.canReadSamples(bands: bands)
                 for unit in units {
                     guard permits.acquire() else { return }
+                    try cancellation?.check()
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     let pixels: UnitPixels
                     if asSamples {
@@ -308,6 +317,7 @@ public final class SceneClassifier: Sendable {
                 do {
                     var batch: [Float] = []
                     while let (unit, pixels) = readQueue.pop() {
+                        try cancellation?.check()
                         let result: ClassifiedUnit
                         switch pixels {
                         case .samples(let buffer):
@@ -334,6 +344,7 @@ public final class SceneClassifier: Sendable {
         let totalPatches = job.tiler.patchCount
         do {
             while nextUnit < units.count, let result = resultQueue.pop() {
+                try cancellation?.check()
                 pending[result.unit.index] = result
                 while let ready = pending.removeValue(forKey: nextUnit) {
                     let t0 = DispatchTime.now().uptimeNanoseconds
@@ -376,9 +387,10 @@ public final class SceneClassifier: Sendable {
         readQueue.close()
         group.wait()
         if let error = failure.value { throw error }
+        try cancellation?.check()
         let t0 = DispatchTime.now().uptimeNanoseconds
-        try probabilityWriter?.commit()
-        try writer.commit()
+        var files = try probabilityWriter?.commit() ?? []
+        files += try writer.commit()
         committed = true
         timing.add(write: DispatchTime.now().uptimeNanoseconds - t0)
 
@@ -388,7 +400,7 @@ public final class SceneClassifier: Sendable {
         return SceneClassification(patches: totalPatches, classifiedPatches: classified,
                                    classPixels: Array(assembler.histogram.prefix(k)), nodataPixels: assembler.histogram[k],
                                    outputGrid: writer.grid, times: times, preview: preview.values,
-                                   previewWidth: preview.previewWidth, previewHeight: preview.previewHeight)
+                                   previewWidth: preview.previewWidth, previewHeight: preview.previewHeight, committed: files)
     }
 
     private func write(_ rows: MapRows, to writer: ClassRasterWriter, probabilities: RasterWriter?) throws {

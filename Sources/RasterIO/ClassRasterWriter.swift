@@ -102,7 +102,7 @@ public final class ClassRasterWriter {
             GDALSetColorEntry(table, Int32(value), &entry)
         }
         try GDALCall.check(GDALSetRasterColorTable(band, table), "setting the colour table", path: writer.path)
-        GDALSetRasterColorInterpretation(band, GCI_PaletteIndex)
+        try GDALCall.check(GDALSetRasterColorInterpretation(band, GCI_PaletteIndex), "setting the palette interpretation", path: writer.path)
         var names = legend.names
         if legend.dataType == .byte {
             while names.count < legend.nodataValue { names.append("") }
@@ -111,6 +111,8 @@ public final class ClassRasterWriter {
         try GDALCall.withStringList(names) { list in
             try GDALCall.check(GDALSetRasterCategoryNames(band, list), "setting category names", path: writer.path)
         }
+        // GeoTIFF keeps category names only in GDAL's .aux.xml sidecar: a map without it lost them.
+        writer.requiresSidecar = true
     }
 
     /// The output grid.
@@ -127,7 +129,9 @@ public final class ClassRasterWriter {
     }
 
     /// Finishes the output and moves it into place (see ``RasterWriter/commit()``).
-    public func commit() throws {
+    /// - Returns: the committed files (map, then its `.aux.xml` sidecar) with their sizes.
+    @discardableResult
+    public func commit() throws -> [CommittedFile] {
         try writer.commit()
     }
 

@@ -16,9 +16,75 @@ public enum FileCommit {
     public static func moveIntoPlace(_ temporary: String, to path: String) throws {
         try flush(temporary, reportingAs: path)
         if rename(temporary, path) != 0 {
-            throw RasterIOError.writeFailed(path: path, reason: "cannot move the finished file into place: \(String(cString: strerror(errno)))")
+            let code = errno
+            throw failure(path: path, reason: "cannot move the finished file into place: \(String(cString: strerror(code)))", errno: code)
         }
         try flush(folderOf: path)
+    }
+
+    /// Free bytes below which a failed write is put down to a full file system when the failing
+    /// call's `errno` was lost (GDAL reports libtiff write errors through its own messages): a
+    /// write that failed for lack of space has used up what was left, down to less than a block.
+    static let nearlyFullBytes: UInt64 = 4 << 20
+
+    /// The error for a failed write of `path`: ``RasterIOError/noSpace(path:folder:)`` when `errno`
+    /// is ENOSPC or EDQUOT, or the file system holding the folder of `path` has less than
+    /// ``nearlyFullBytes`` left; ``RasterIOError/writeFailed(path:reason:)`` otherwise.
+    /// Call it before removing the failed temporary file (which frees its space).
+    public static func failure(path: String, reason: String, errno code: Int32) -> RasterIOError {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if code == ENOSPC || code == EDQUOT {
+            return .noSpace(path: path, folder: folder)
+        }
+        if let free = freeBytes(folder), free < nearlyFullBytes {
+            return .noSpace(path: path, folder: folder)
+        }
+        return .writeFailed(path: path, reason: reason)
+    }
+
+    /// Bytes this process may still write on the file system holding `folder` (root may use the
+    /// blocks reserved for it); nil when `statvfs` fails.
+    public static func freeBytes(_ folder: String) -> UInt64? {
+        var info = statvfs()
+        guard statvfs(folder, &info) == 0 else { return nil }
+        let blocks = geteuid() == 0 ? UInt64(info.f_bfree) : UInt64(info.f_bavail)
+        return blocks * UInt64(info.f_frsize)
+    }
+
+    /// Writes `data` to a new file at `temporary` (which must not exist; symbolic links are not
+    /// followed), checking every `write` and the `close`.
+    /// - Throws: ``RasterIOError/noSpace(path:folder:)`` or ``RasterIOError/writeFailed(path:reason:)``
+    ///   naming `path` (the final name the data is meant for); a partial `temporary` is removed.
+    public static func writeNew(_ data: Data, to temporary: String, reportingAs path: String) throws {
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else {
+            let code = errno
+            throw failure(path: path, reason: "cannot create \(temporary): \(String(cString: strerror(code)))", errno: code)
+        }
+        var failed: RasterIOError?
+        data.withUnsafeBytes { raw in
+            guard var cursor = raw.baseAddress else { return }
+            var left = raw.count
+            while left > 0 {
+                let written = Glibc.write(descriptor, cursor, left)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    let code = errno
+                    failed = failure(path: path, reason: "writing: \(String(cString: strerror(code)))", errno: code)
+                    return
+                }
+                cursor += written
+                left -= written
+            }
+        }
+        if close(descriptor) != 0, failed == nil {
+            let code = errno
+            failed = failure(path: path, reason: "closing: \(String(cString: strerror(code)))", errno: code)
+        }
+        if let failed {
+            unlink(temporary)
+            throw failed
+        }
     }
 
     /// `fsync` of one file.
@@ -29,7 +95,8 @@ public enum FileCommit {
         }
         defer { close(descriptor) }
         if fsync(descriptor) != 0 {
-            throw RasterIOError.writeFailed(path: path, reason: "the disk did not take the data (fsync: \(String(cString: strerror(errno)))); check the disk and free space")
+            let code = errno
+            throw failure(path: path, reason: "the disk did not take the data (fsync: \(String(cString: strerror(code))))", errno: code)
         }
     }
 
@@ -41,7 +108,8 @@ public enum FileCommit {
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
         if fsync(descriptor) != 0 && errno != EINVAL {
-            throw RasterIOError.writeFailed(path: path, reason: "the disk did not take the folder entry (fsync: \(String(cString: strerror(errno))))")
+            let code = errno
+            throw failure(path: path, reason: "the disk did not take the folder entry (fsync: \(String(cString: strerror(code))))", errno: code)
         }
     }
 }

@@ -46,6 +46,20 @@ enum GDALCall {
         }
     }
 
+    /// Runs a GDAL call that returns no status (`GDALFlushCache` and `GDALClose` return `void` in
+    /// GDAL 3.6) and returns its failure, read from GDAL's last error on this thread: the message
+    /// and the `errno` seen right after the call (for ``FileCommit/failure(path:reason:errno:)``),
+    /// or nil when GDAL reported no failure.
+    static func reportedFailure(_ body: () -> Void) -> (message: String, errno: Int32)? {
+        CPLErrorReset()
+        errno = 0
+        body()
+        let code = errno
+        guard CPLGetLastErrorType().rawValue >= CE_Failure.rawValue else { return nil }
+        let message = lastMessage()
+        return (message.isEmpty ? "no message" : message, code)
+    }
+
     /// Returns `handle` or throws ``RasterIOError/gdalFailure(operation:path:gdalMessage:)`` when it is nil.
     static func check<T>(_ handle: T?, _ operation: @autoclosure () -> String, path: String) throws -> T {
         guard let handle else {

@@ -13,7 +13,10 @@ public enum ImageWriter {
     ///     top to bottom.
     ///   - width, height: picture size in pixels.
     ///   - channels: 3 (RGB) or 4 (RGBA).
-    /// - Throws: ``RasterIOError/writeFailed(path:reason:)`` naming the path.
+    /// The PNG is checked before the rename (every GDAL step's error state; GDAL reopens and
+    /// decodes it) and its size after.
+    /// - Throws: ``RasterIOError/writeFailed(path:reason:)`` or ``RasterIOError/noSpace(path:folder:)``
+    ///   naming the path.
     public static func writePNG(path: String, pixels: [UInt8], width: Int, height: Int, channels: Int) throws {
         GDALEnvironment.ensureInitialized()
         guard channels == 3 || channels == 4, width > 0, height > 0, pixels.count == width * height * channels else {
@@ -39,14 +42,28 @@ public enum ImageWriter {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent)\(RasterWriter.temporaryMarker)\(ProcessInfo.processInfo.processIdentifier).png").path
+        GDALCall.reset()
+        errno = 0
         guard let copy = GDALCreateCopy(pngDriver, temporary, memory, 0, nil, nil, nil) else {
+            let code = errno
+            let error = FileCommit.failure(path: path, reason: "PNG encoding failed (GDAL: \(GDALCall.lastMessage()))", errno: code)
             RasterWriter.removeWithSidecars(temporary)
-            throw RasterIOError.writeFailed(path: path, reason: "PNG encoding failed (GDAL: \(GDALCall.lastMessage()))")
+            throw error
         }
-        GDALClose(copy)
+        if let failure = GDALCall.reportedFailure({ GDALClose(copy) }) {
+            let error = FileCommit.failure(path: path, reason: "finishing the PNG: \(failure.message)", errno: failure.errno)
+            RasterWriter.removeWithSidecars(temporary)
+            throw error
+        }
         try? FileManager.default.removeItem(atPath: temporary + ".aux.xml")
         do {
+            let produced = try RasterCheck.verifyPicture(temporary, reportingAs: path, width: width, height: height, channels: channels)
             try FileCommit.moveIntoPlace(temporary, to: path)
+            let onDisk = try RasterCheck.size(path, reportingAs: path)
+            guard onDisk == produced else {
+                try? FileManager.default.removeItem(atPath: path)
+                throw RasterIOError.writeFailed(path: path, reason: "the file on disk has \(onDisk) bytes, the writer produced \(produced)")
+            }
         } catch {
             RasterWriter.removeWithSidecars(temporary)
             throw error

@@ -21,6 +21,8 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedDataType(path: String, typeName: String)
     /// A write failed.
     case writeFailed(path: String, reason: String)
+    /// A write failed because the file system holding `folder` is full (or the quota is used up).
+    case noSpace(path: String, folder: String)
     /// A block of a raster cannot be read or decoded; `detail` names the block and the cause.
     case damagedFile(path: String, detail: String)
     /// GDAL/OGR could not open the file as a vector dataset (GeoPackage, GeoJSON, Shapefile, ...).
@@ -55,6 +57,8 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): pixel type \(typeName) is not supported; convert it with gdal_translate -ot Float32"
         case .writeFailed(let path, let reason):
             return "\(path): write failed: \(reason); check free space and permissions of the output folder"
+        case .noSpace(let path, let folder):
+            return "\(path): no space left on \(folder); free space there (or write to a larger disk) and run again"
         case .damagedFile(let path, let detail):
             return "\(path): damaged or truncated; \(detail); replace the file (`gdalinfo -checksum` reads every block)"
         case .notAVectorDataset(let path, let message):

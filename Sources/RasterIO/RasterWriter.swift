@@ -140,7 +140,9 @@ public final class RasterWriter {
                 try GDALCall.check(GDALSetRasterNoDataValue(band, nodata), "setting nodata", path: path)
             }
             if index <= spec.bandDescriptions.count {
-                GDALSetDescription(band, spec.bandDescriptions[index - 1])
+                if let failure = GDALCall.reportedFailure({ GDALSetDescription(band, spec.bandDescriptions[index - 1]) }) {
+                    throw RasterIOError.gdalFailure(operation: "setting the description of band \(index)", path: path, gdalMessage: failure.message)
+                }
             }
         }
     }
@@ -169,11 +171,13 @@ public final class RasterWriter {
             throw RasterIOError.writeFailed(path: path, reason: "no band \(band)")
         }
         GDALCall.reset()
+        errno = 0
         let result = GDALRasterIO(gdalBand, GF_Write, Int32(window.column), Int32(window.row), Int32(window.width),
                                   Int32(window.height), UnsafeMutableRawPointer(mutating: values),
                                   Int32(window.width), Int32(window.height), T.rasterDataType.gdalType, 0, 0)
         if result.rawValue > CE_Warning.rawValue {
-            throw RasterIOError.writeFailed(path: path, reason: "writing \(window) of band \(band): \(GDALCall.lastMessage())")
+            // GDAL writes blocks evicted from its cache here: a full disk shows up now.
+            throw FileCommit.failure(path: path, reason: "writing \(window) of band \(band): \(GDALCall.lastMessage())", errno: errno)
         }
     }
 
@@ -193,59 +197,118 @@ public final class RasterWriter {
     /// new space in the file.
     public func flush() throws {
         guard let handle, !committed else { throw RasterIOError.writeFailed(path: path, reason: "already closed") }
-        GDALCall.reset()
-        try GDALCall.check(GDALFlushCache(handle), "writing cached blocks", path: temporaryPath)
+        if let failure = GDALCall.reportedFailure({ GDALFlushCache(handle) }) {
+            throw FileCommit.failure(path: path, reason: "writing cached blocks: \(failure.message)", errno: failure.errno)
+        }
     }
 
     /// Tile edge of GeoTIFF outputs, in pixels.
     public static let blockSize = 512
 
-    /// Finishes the file (flush; for COG: convert with overviews) and renames it to the final path,
-    /// along with its `.aux.xml` sidecar when GDAL wrote one. The final path appears only complete,
-    /// and only once the data is on disk (``FileCommit``).
-    public func commit() throws {
+    /// Finishes the file (flush; for COG: convert with overviews), checks it and renames it to the
+    /// final path, along with its `.aux.xml` sidecar when GDAL wrote one. The final path appears
+    /// only complete, and only once the data is on disk (``FileCommit``):
+    ///
+    /// 1. every GDAL step (flush, COG conversion, close) is checked through GDAL's error state;
+    /// 2. before the rename, the temporary file opens with GDAL, has the spec's size and bands,
+    ///    and every block of every band lies inside the file (a truncated file fails here), and the
+    ///    sidecar, when there is one (or ``requiresSidecar``), is complete XML;
+    /// 3. after the rename, the file under the final name has the size the writer produced and
+    ///    GDAL reads every block of every band back; a file failing this is removed.
+    ///
+    /// On any failure the temporary files are removed, nothing new is left under the final name,
+    /// and the error names the final path (``RasterIOError/noSpace(path:folder:)`` for a full disk).
+    /// - Returns: the committed files (raster, then sidecar) with their sizes in bytes.
+    @discardableResult
+    public func commit() throws -> [CommittedFile] {
         guard let handle, !committed else { throw RasterIOError.writeFailed(path: path, reason: "already closed") }
-        GDALCall.reset()
-        GDALFlushCache(handle)
         var finished = temporaryPath
-        if spec.format == .cog {
-            let cogPath = temporaryPath.replacingOccurrences(of: ".tif", with: ".cog.tif")
-            guard let cogDriver = GDALGetDriverByName("COG") else {
-                throw RasterIOError.writeFailed(path: path, reason: "GDAL has no COG driver")
-            }
-            let options = ["COMPRESS=\(spec.compression == .none ? "NONE" : spec.compression.rawValue)",
-                           "OVERVIEW_RESAMPLING=\(spec.overviewResampling == .nearest ? "NEAREST" : spec.overviewResampling.rawValue.uppercased())",
-                           "BIGTIFF=IF_NEEDED", "BLOCKSIZE=512", "NUM_THREADS=1"]
-            let copy = GDALCall.withStringList(options) { list in
-                GDALCreateCopy(cogDriver, cogPath, handle, 0, list, nil, nil)
-            }
-            guard let copy else {
-                throw RasterIOError.writeFailed(path: path, reason: "COG conversion failed (GDAL: \(GDALCall.lastMessage()))")
-            }
-            GDALClose(copy)
-            finished = cogPath
-        }
-        GDALClose(handle)
-        self.handle = nil
-        if spec.format == .cog {
-            Self.removeWithSidecars(temporaryPath)
-        }
-        let fm = FileManager.default
+        let files: [CommittedFile]
         do {
-            if fm.fileExists(atPath: finished + ".aux.xml") {
-                try FileCommit.moveIntoPlace(finished + ".aux.xml", to: path + ".aux.xml")
-            } else if fm.fileExists(atPath: path + ".aux.xml") {
-                try fm.removeItem(atPath: path + ".aux.xml")
+            if let failure = GDALCall.reportedFailure({ GDALFlushCache(handle) }) {
+                throw FileCommit.failure(path: path, reason: "writing cached blocks: \(failure.message)", errno: failure.errno)
             }
-            try FileCommit.moveIntoPlace(finished, to: path)
+            if spec.format == .cog {
+                let cogPath = temporaryPath.replacingOccurrences(of: ".tif", with: ".cog.tif")
+                guard let cogDriver = GDALGetDriverByName("COG") else {
+                    throw RasterIOError.writeFailed(path: path, reason: "GDAL has no COG driver")
+                }
+                let options = ["COMPRESS=\(spec.compression == .none ? "NONE" : spec.compression.rawValue)",
+                               "OVERVIEW_RESAMPLING=\(spec.overviewResampling == .nearest ? "NEAREST" : spec.overviewResampling.rawValue.uppercased())",
+                               "BIGTIFF=IF_NEEDED", "BLOCKSIZE=512", "NUM_THREADS=1"]
+                GDALCall.reset()
+                errno = 0
+                let copy = GDALCall.withStringList(options) { list in
+                    GDALCreateCopy(cogDriver, cogPath, handle, 0, list, nil, nil)
+                }
+                let code = errno
+                guard let copy else {
+                    throw FileCommit.failure(path: path, reason: "COG conversion failed (GDAL: \(GDALCall.lastMessage()))", errno: code)
+                }
+                finished = cogPath
+                if let failure = GDALCall.reportedFailure({ GDALClose(copy) }) {
+                    throw FileCommit.failure(path: path, reason: "finishing the COG: \(failure.message)", errno: failure.errno)
+                }
+            }
+            self.handle = nil
+            if let failure = GDALCall.reportedFailure({ GDALClose(handle) }) {
+                throw FileCommit.failure(path: path, reason: "finishing the file: \(failure.message)", errno: failure.errno)
+            }
+            if spec.format == .cog {
+                Self.removeWithSidecars(temporaryPath)
+            }
+            files = try place(finished)
         } catch let error as RasterIOError {
-            Self.removeWithSidecars(finished)
+            abort()
             throw error
-        } catch {
-            Self.removeWithSidecars(finished)
-            throw RasterIOError.writeFailed(path: path, reason: "cannot move the finished file into place: \(error.localizedDescription)")
         }
         committed = true
+        return files
+    }
+
+    /// When true, the finished file must come with a GDAL `.aux.xml` sidecar (class maps: GeoTIFF
+    /// keeps category names only there); its absence fails the commit.
+    public var requiresSidecar = false
+
+    /// Checks `finished` and its sidecar, moves both into place and checks the result.
+    private func place(_ finished: String) throws -> [CommittedFile] {
+        let sidecar = finished + ".aux.xml"
+        let produced = try RasterCheck.verify(finished, reportingAs: path, spec: spec, readEveryBlock: false)
+        var sidecarBytes: UInt64?
+        if FileManager.default.fileExists(atPath: sidecar) {
+            sidecarBytes = try RasterCheck.verifySidecar(sidecar, reportingAs: path + ".aux.xml")
+        } else if requiresSidecar {
+            throw FileCommit.failure(path: path + ".aux.xml", reason: "GDAL did not write the sidecar with the class names", errno: 0)
+        }
+        if sidecarBytes != nil {
+            try FileCommit.moveIntoPlace(sidecar, to: path + ".aux.xml")
+        } else if FileManager.default.fileExists(atPath: path + ".aux.xml") {
+            do {
+                try FileManager.default.removeItem(atPath: path + ".aux.xml")
+            } catch {
+                throw RasterIOError.writeFailed(path: path + ".aux.xml", reason: "cannot remove the sidecar of the previous file: \(error.localizedDescription)")
+            }
+        }
+        try FileCommit.moveIntoPlace(finished, to: path)
+        do {
+            let onDisk = try RasterCheck.verify(path, reportingAs: path, spec: spec, readEveryBlock: true)
+            guard onDisk == produced else {
+                throw RasterIOError.writeFailed(path: path, reason: "the file on disk has \(onDisk) bytes, the writer produced \(produced)")
+            }
+            if let sidecarBytes {
+                let onDiskSidecar = try RasterCheck.verifySidecar(path + ".aux.xml", reportingAs: path + ".aux.xml")
+                guard onDiskSidecar == sidecarBytes else {
+                    throw RasterIOError.writeFailed(path: path + ".aux.xml", reason: "the file on disk has \(onDiskSidecar) bytes, the writer produced \(sidecarBytes)")
+                }
+            }
+        } catch {
+            // A file that does not read back must not stay under the final name.
+            Self.removeWithSidecars(path)
+            throw error
+        }
+        var files = [CommittedFile(path: path, bytes: produced)]
+        if let sidecarBytes { files.append(CommittedFile(path: path + ".aux.xml", bytes: sidecarBytes)) }
+        return files
     }
 
     /// Closes and deletes the temporary output without touching the final path.
