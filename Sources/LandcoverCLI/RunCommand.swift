@@ -18,7 +18,8 @@ struct RunCommand: ParsableCommand {
         recorded in an SQLite history (see `landcover history`); a JSON report is written per
         run. One run per pipeline (and shard) at a time: a second one exits with code 3, or
         waits with --wait. Exit codes: 0 every scene done or unchanged, 1 some scenes failed,
-        2 invalid pipeline or arguments, 3 another run holds the lock, 4 unexpected failure.
+        2 invalid pipeline, arguments, model or inputs (nothing started), 3 another run holds
+        the lock, 4 unexpected I/O or internal failure, 5 the run history cannot be used.
         """)
 
     @OptionGroup var pipelineArgument: PipelineArgument
@@ -55,13 +56,18 @@ struct RunCommand: ParsableCommand {
 
     /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads: '\(threads)' must be at least 1") }
-        if let shardCount, shardCount < 1 { throw ValidationError("--shard-count: '\(shardCount)' must be at least 1 (the number of shards)") }
+        let threadRange = PipelineFile.Limits.threads
+        if let threads, !threadRange.contains(threads) {
+            throw ValidationError("--threads: '\(threads)' must be from \(threadRange.lowerBound) to \(threadRange.upperBound)")
+        }
+        if let shardCount, !Shard.countRange.contains(shardCount) {
+            throw ValidationError("--shard-count: '\(shardCount)' must be from 1 to \(Shard.countRange.upperBound) (the number of shards)")
+        }
     }
 
     func run() throws {
         ProcessMemory.configureForLongRuns()
-        try CLIErrors.guarded {
+        try CLIErrors.guarded(file: pipelineArgument.pipeline) {
             let pipelinePath = URL(fileURLWithPath: pipelineArgument.pipeline).standardizedFileURL.path
             var file = try PipelineFile.load(path: pipelinePath)
                 .addingScenes(scenes, workingDirectory: FileManager.default.currentDirectoryPath)
@@ -77,6 +83,10 @@ struct RunCommand: ParsableCommand {
                 logger.info("shard", metadata: ["event": "shard", "shard": "\(shard)", "source": "\(detected.source)"])
             }
 
+            // Whole-pipeline problems (inputs that are not files, outputs that would overwrite
+            // inputs or each other, a model plan larger than the memory budget) stop the run
+            // before the lock is taken and before any scene starts.
+            try plan.preflight(workers: threads ?? PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger).workers)
             let folder = plan.outputFolder
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -90,7 +100,9 @@ struct RunCommand: ParsableCommand {
                 }
             } catch let error as RunLockError {
                 if case .held = error { CLIErrors.fail("\(pipelineArgument.pipeline): \(error.description)", code: ExitCodes.locked) }
-                CLIErrors.fail(error.description, code: ExitCodes.failure)
+                // The output folder cannot hold the lock (a link or another file at its path,
+                // no permission, no flock): the same input fails the same way, so exit 2.
+                CLIErrors.fail(error.description, code: ExitCodes.invalidInput)
             }
             defer { lock.release() }
 
@@ -105,7 +117,7 @@ struct RunCommand: ParsableCommand {
                 }
             } catch let error as RunHistoryError {
                 bar?.finish()
-                CLIErrors.fail(error.description, code: ExitCodes.failure)
+                CLIErrors.fail(error.description, code: ExitCodes.history)
             }
             bar?.finish()
 
@@ -119,7 +131,7 @@ struct RunCommand: ParsableCommand {
                 do {
                     try database.setReportPath(runID: runID, path: reportPaths.run)
                 } catch {
-                    CLIErrors.fail("\(error)", code: ExitCodes.failure)
+                    CLIErrors.fail(CLIErrors.message(for: error, file: nil), code: ExitCodes.history)
                 }
             }
             print(Self.summary(result, shard: shard, report: reportPaths.run))
