@@ -53,6 +53,15 @@ public final class InferenceSession: @unchecked Sendable {
         try plan(for: inputShapes.mapValues { PlanValue.runtime($0) }).flops
     }
 
+    /// Bytes of working memory (activation arena and kernel scratch) one run with these input
+    /// shapes needs, from its execution plan (which is cached); nothing of that size is allocated.
+    public func workingBytes(inputShapes: [String: [Int]]) throws -> Int {
+        let plan = try plan(for: inputShapes.mapValues { PlanValue.runtime($0) })
+        let (elements, overflow) = plan.arenaCount.addingReportingOverflow(plan.scratchCount)
+        let (bytes, tooLarge) = elements.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        return overflow || tooLarge ? Int.max : bytes
+    }
+
     /// Runs the model on named inputs of either element type; returns every graph output.
     public func run(values: [String: AnyTensor]) throws -> [String: AnyTensor] {
         let known = Set(model.graph.inputs.map(\.name))

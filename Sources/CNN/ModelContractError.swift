@@ -1,8 +1,9 @@
 import Foundation
 
 /// Errors of a missing or malformed model contract. Each names the metadata key and says what
-/// is expected.
-public enum ModelContractError: Error, LocalizedError, Equatable, Sendable {
+/// is expected; `description` is the same sentence (never the Swift case name), so the error reads
+/// the same however it is printed.
+public enum ModelContractError: Error, LocalizedError, CustomStringConvertible, Equatable, Sendable {
     /// The model has no contract at all; `keys` are the required keys to add.
     case missingContract(keys: [String])
     /// Some required keys are absent.
@@ -24,4 +25,6 @@ public enum ModelContractError: Error, LocalizedError, Equatable, Sendable {
             return "Model metadata \(key) \(detail)."
         }
     }
+
+    public var description: String { errorDescription ?? "invalid model contract" }
 }

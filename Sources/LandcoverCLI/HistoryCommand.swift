@@ -12,7 +12,8 @@ struct HistoryCommand: ParsableCommand {
         The history is the SQLite database `landcover run` writes (default
         <output folder>/landcover-history.sqlite). Given a pipeline file, lists that pipeline's
         runs from the database in its output folder; with --history, every run in that database.
-        Exit codes: 0 listed, 2 no history or invalid arguments.
+        Exit codes: 0 listed, 2 invalid pipeline file or arguments, 5 the history cannot be
+        opened or read (missing, damaged, not a landcover history).
         """)
 
     @Argument(help: "A pipeline file: its output folder's history, its runs only.")
@@ -37,12 +38,16 @@ struct HistoryCommand: ParsableCommand {
         if pipeline == nil && history == nil {
             throw ValidationError("history: no history named; give a pipeline file or --history PATH")
         }
-        if limit < 1 { throw ValidationError("--limit: '\(limit)' must be at least 1") }
+        if !(1...Self.maximumLimit).contains(limit) { throw ValidationError("--limit: '\(limit)' must be from 1 to \(Self.maximumLimit)") }
+        if let runID, runID < 1 { throw ValidationError("--run: '\(runID)' must be a run id (1 or more); `landcover history` lists them") }
         if failures && runID != nil { throw ValidationError("--failures and --run exclude each other; give one") }
     }
 
+    /// Largest `--limit`.
+    static let maximumLimit = 1_000_000
+
     func run() throws {
-        try CLIErrors.guarded {
+        try CLIErrors.guarded(file: pipeline) {
             var pipelinePath: String?
             var databasePath = history.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             if let pipeline {

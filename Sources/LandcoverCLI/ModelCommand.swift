@@ -1,6 +1,8 @@
 import ArgumentParser
 import CNN
 import Foundation
+import Pipeline
+import RasterIO
 
 /// `landcover model info|predict`: inspect an ONNX model and run it on NumPy arrays.
 struct ModelCommand: ParsableCommand {
@@ -9,15 +11,31 @@ struct ModelCommand: ParsableCommand {
         abstract: "Inspect an ONNX model or run it on .npy arrays.",
         subcommands: [Info.self, Predict.self])
 
-    /// Runs `body`, turning engine errors into one line on stderr and exit status 2.
-    static func guarded(_ body: () throws -> Void) throws {
+    /// Runs `body` on the model file `model`, turning errors into one line on stderr that names
+    /// the model file (`landcover: model.onnx: The ONNX file is truncated ...`) and the exit code
+    /// of their class (2 for a missing, unreadable or invalid model). A path that is not a
+    /// regular file (a FIFO, a device, a folder) is refused without opening it.
+    static func guarded(model: String, _ body: () throws -> Void) throws {
         do {
+            var info = stat()
+            guard stat(model, &info) == 0 else {
+                throw ONNXError.fileError(path: model, detail: "no such file; check the path")
+            }
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                throw ValidationError("\(model): is \(FileKind.describe(mode: info.st_mode)), not an ONNX file; give the path of a .onnx file")
+            }
             try body()
         } catch let error as ExitCode {
             throw error
+        } catch let error as ValidationError {
+            let message = error.message
+            CLIErrors.fail(message.hasPrefix("/") || message.hasPrefix(model + ":") ? message : "\(model): \(message)", code: ExitCodes.invalidInput)
         } catch {
-            CLIErrors.printError((error as? LocalizedError)?.errorDescription ?? (error as? ValidationError)?.message ?? "\(error)")
-            throw ExitCode(2)
+            let message = CLIErrors.message(for: error, file: nil)
+            // Errors about the model itself do not name a file: put the model's path in front.
+            let namesFile = message.hasPrefix(model + ":") || error is NumpyError
+                || { if case .fileError = error as? ONNXError { return true } else { return false } }()
+            CLIErrors.fail(namesFile ? message : "\(model): \(message)", code: CLIErrors.code(for: error) == ExitCodes.failure ? ExitCodes.failure : ExitCodes.invalidInput)
         }
     }
 
@@ -32,7 +50,7 @@ struct ModelCommand: ParsableCommand {
         @OptionGroup var format: JSONOutputOption
 
         func run() throws {
-            try ModelCommand.guarded {
+            try ModelCommand.guarded(model: modelArgument.model) {
                 let loaded = try InferenceModel(contentsOf: URL(fileURLWithPath: modelArgument.model))
                 let summary = loaded.summary()
                 print(format.json ? try Self.json(summary, loaded.contract) : Self.text(summary, loaded.contract))
@@ -122,11 +140,13 @@ struct ModelCommand: ParsableCommand {
 
         func validate() throws {
             guard !input.isEmpty else { throw ValidationError("Give at least one --input [NAME=]FILE.npy.") }
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
+            guard PipelineFile.Limits.threads.contains(threads) else {
+                throw ValidationError("--threads: '\(threads)' must be from \(PipelineFile.Limits.threads.lowerBound) to \(PipelineFile.Limits.threads.upperBound)")
+            }
         }
 
         func run() throws {
-            try ModelCommand.guarded {
+            try ModelCommand.guarded(model: modelArgument.model) {
                 let proto = try ONNXModel(serializedData: try Self.readModel(modelArgument.model))
                 let initializerNames = Set(proto.graph.initializers.map(\.name))
                 let graphInputNames = proto.graph.inputs.map(\.name)
@@ -143,6 +163,9 @@ struct ModelCommand: ParsableCommand {
                             throw ValidationError("The model has inputs \(fedNames.joined(separator: ", ")); name each one: --input NAME=FILE.npy.")
                         }
                         name = only; path = argument
+                    }
+                    if let kind = FileKind.nonRegular(path) {
+                        throw NumpyError.unreadable(path: path, detail: "is \(kind), not a .npy file; give the path of a file")
                     }
                     let tensor = try NumpyFile.read(contentsOf: URL(fileURLWithPath: path))
                     if initializerNames.contains(name) {

@@ -19,9 +19,10 @@ struct RunCommand: ParsableCommand {
         run. One run per pipeline (and shard) at a time: a second one exits with code 3, or
         waits with --wait. SIGTERM or SIGINT stops the run within seconds: the scene in flight
         leaves no output, temporary files are removed, the run is recorded interrupted.
-        Exit codes: 0 every scene done or unchanged, 1 some scenes failed, 2 invalid pipeline or
-        arguments, 3 another run holds the lock, 4 unexpected failure, 5 an output could not be
-        written (disk full), 143/130 stopped by SIGTERM/SIGINT.
+        Exit codes: 0 every scene done or unchanged, 1 some scenes failed, 2 invalid pipeline,
+        arguments, model or inputs (nothing started), 3 another run holds the lock, 4 unexpected
+        failure, 5 an output could not be written (disk full), 6 the run history cannot be used,
+        143/130 stopped by SIGTERM/SIGINT.
         """)
 
     @OptionGroup var pipelineArgument: PipelineArgument
@@ -58,15 +59,20 @@ struct RunCommand: ParsableCommand {
 
     /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads: '\(threads)' must be at least 1") }
-        if let shardCount, shardCount < 1 { throw ValidationError("--shard-count: '\(shardCount)' must be at least 1 (the number of shards)") }
+        let threadRange = PipelineFile.Limits.threads
+        if let threads, !threadRange.contains(threads) {
+            throw ValidationError("--threads: '\(threads)' must be from \(threadRange.lowerBound) to \(threadRange.upperBound)")
+        }
+        if let shardCount, !Shard.countRange.contains(shardCount) {
+            throw ValidationError("--shard-count: '\(shardCount)' must be from 1 to \(Shard.countRange.upperBound) (the number of shards)")
+        }
     }
 
     func run() throws {
         ProcessMemory.configureForLongRuns()
         let cancellation = RunCancellation()
         let stopSignals = StopSignals(cancellation: cancellation)
-        try CLIErrors.guarded {
+        try CLIErrors.guarded(file: pipelineArgument.pipeline) {
             let pipelinePath = URL(fileURLWithPath: pipelineArgument.pipeline).standardizedFileURL.path
             var file = try PipelineFile.load(path: pipelinePath)
                 .addingScenes(scenes, workingDirectory: FileManager.default.currentDirectoryPath)
@@ -82,6 +88,10 @@ struct RunCommand: ParsableCommand {
                 logger.info("shard", metadata: ["event": "shard", "shard": "\(shard)", "source": "\(detected.source)"])
             }
 
+            // Whole-pipeline problems (inputs that are not files, outputs that would overwrite
+            // inputs or each other, a model plan larger than the memory budget) stop the run
+            // before the lock is taken and before any scene starts.
+            try plan.preflight(workers: threads ?? PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger).workers)
             let folder = plan.outputFolder
             do {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -96,7 +106,9 @@ struct RunCommand: ParsableCommand {
                 }
             } catch let error as RunLockError {
                 if case .held = error { CLIErrors.fail("\(pipelineArgument.pipeline): \(error.description)", code: ExitCodes.locked) }
-                CLIErrors.fail(error.description, code: ExitCodes.failure)
+                // The output folder cannot hold the lock (a link or another file at its path,
+                // no permission, no flock): the same input fails the same way, so exit 2.
+                CLIErrors.fail(error.description, code: ExitCodes.invalidInput)
             }
             defer { lock.release() }
             stopSignals.setWaitingForLock(false)
@@ -113,7 +125,7 @@ struct RunCommand: ParsableCommand {
                 }
             } catch let error as RunHistoryError {
                 bar?.finish()
-                CLIErrors.fail(error.description, code: ExitCodes.failure)
+                CLIErrors.fail(error.description, code: ExitCodes.history)
             } catch let stopped as RunInterrupted {
                 // The run is recorded interrupted and its temporary files are gone; the report
                 // is a courtesy (a full disk may refuse it).
@@ -148,7 +160,7 @@ struct RunCommand: ParsableCommand {
             do {
                 try database.setReportPath(runID: runID, path: reportPaths.run)
             } catch {
-                CLIErrors.fail("\(error)", code: ExitCodes.failure)
+                CLIErrors.fail(CLIErrors.message(for: error, file: nil), code: ExitCodes.history)
             }
         }
         return reportPaths.run

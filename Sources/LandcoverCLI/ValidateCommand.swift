@@ -15,16 +15,18 @@ struct ValidateCommand: ParsableCommand {
     @OptionGroup var format: JSONOutputOption
 
     func run() throws {
-        try CLIErrors.guarded {
+        try CLIErrors.guarded(file: pipelineArgument.pipeline) {
             let file = try PipelineFile.load(path: pipelineArgument.pipeline)
             let plan = try PipelinePlan(pipeline: file, pipelinePath: pipelineArgument.pipeline)
             let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: .init(label: "validate"))
+            // Whole-pipeline problems `run` refuses before any scene: one line, exit 2.
+            try plan.preflight(workers: runner.workers)
             let settings = runner.settings
             let session = plan.model.makeSession()
             var scenes: [[String: Any]] = []
             var problems = 0
             var lines: [String] = ["model: \(plan.modelPath) (\(plan.contract.task.rawValue), \(plan.contract.classNames.count) classes, patch \(plan.contract.patchSize), bands \(plan.contract.bands.joined(separator: ",")))",
-                                   "workers: \(settings.workers), batch: \(settings.batchSize), memory budget: \(file.runtime.memoryMiB) MiB"]
+                                   "workers: \(settings.workers), batch: \(settings.batchSize)\(plan.model.inputs.first?.shape?.first == .value(1) ? " (the model takes batches of exactly 1)" : ""), memory budget: \(file.runtime.memoryMiB) MiB"]
             for input in plan.scenes {
                 do {
                     let job = try plan.job(for: input)
@@ -55,8 +57,9 @@ struct ValidateCommand: ParsableCommand {
                     scenes.append(entry)
                 } catch {
                     problems += 1
-                    lines.append("scene \(input.label): PROBLEM: \(error)")
-                    scenes.append(["name": input.label, "ok": false, "error": "\(error)"])
+                    let message = CLIErrors.message(for: error, file: pipelineArgument.pipeline)
+                    lines.append("scene \(input.label): PROBLEM: \(message)")
+                    scenes.append(["name": input.label, "ok": false, "error": message])
                 }
             }
             if format.json {

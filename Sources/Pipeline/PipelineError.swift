@@ -1,3 +1,5 @@
+import Foundation
+
 /// Errors of the pipeline module. Messages name the pipeline key, file or band and say how to fix it.
 public enum PipelineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A key is not part of the schema; `suggestion` is the closest valid key.
@@ -14,15 +16,51 @@ public enum PipelineError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownKey(let key, let suggestion):
-            return "unknown key '\(key)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; see pipelines/README.md for the schema")
+            return "unknown key '\(YAMLMap.excerpt(key))'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; see pipelines/README.md for the schema")
         case .missingKey(let key):
             return "missing key '\(key)'; add it (see pipelines/README.md)"
         case .invalidValue(let key, let value, let reason):
-            return "\(key): '\(value)' \(reason)"
+            return "\(key): '\(YAMLMap.excerpt(value))' \(reason)"
         case .unreadable(let path, let reason):
             return "\(path): \(reason)"
         case .contractMismatch(let scene, let reason):
             return "\(scene): \(reason)"
         }
+    }
+}
+
+extension PipelineError {
+    /// The one-line message with the pipeline file in front where the error is about a key of it
+    /// (`pipeline.yaml: tiling.stride: '80' must be ...`); errors that already name their file
+    /// (an unreadable pipeline or model file, a scene's file) are unchanged.
+    public func message(pipelineFile: String) -> String {
+        switch self {
+        case .unknownKey, .missingKey, .invalidValue: return "\(pipelineFile): \(description)"
+        case .unreadable, .contractMismatch: return description
+        }
+    }
+}
+
+/// One-line text of any error for messages, logs, reports and the run history: the description
+/// of landcover's own error types (which name the file and say how to fix the problem), the
+/// `errorDescription` of localized errors, else Foundation's localized description; never the
+/// Swift rendering of an enum case (`truncated(context: "ModelProto")`).
+public enum ErrorText {
+    /// The error's message on one line.
+    public static func describe(_ error: any Error) -> String {
+        var text: String
+        if (error as Any) is NSError {
+            // Foundation's errors: "The operation could not be completed. The file doesn't exist."
+            text = error.localizedDescription
+            let generic = "The operation could not be completed. "
+            if text.hasPrefix(generic) { text.removeFirst(generic.count) }
+        } else if let localized = error as? any LocalizedError, let description = localized.errorDescription {
+            text = description
+        } else if let own = (error as Any) as? any CustomStringConvertible {
+            text = own.description
+        } else {
+            text = error.localizedDescription
+        }
+        return text.replacingOccurrences(of: "\n", with: " ")
     }
 }

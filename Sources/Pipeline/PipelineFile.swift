@@ -106,6 +106,37 @@ public struct PipelineFile: Equatable, Sendable {
         "runtime": ["threads", "memory_mb", "batch_size"],
     ]
 
+    /// Bounds of the numeric keys (stated in pipelines/README.md and in each error message).
+    /// Values outside them are refused when the file is read, before anything is sized from them.
+    public enum Limits {
+        /// `tiling.patch_size` and `tiling.stride`, in pixels.
+        public static let patchSize = 1...2048
+        /// `runtime.batch_size`, patches per inference batch.
+        public static let batchSize = 1...1024
+        /// `runtime.threads` and `--threads`.
+        public static let threads = 1...256
+        /// `runtime.memory_mb`, MiB.
+        public static let memoryMiB = 32...1_048_576
+        /// `resolution`, map units per pixel (metres or degrees).
+        public static let resolution = 1e-7...1e7
+        /// `nodata.mask.invalid` values (UInt16 mask layers).
+        public static let maskValue = 0...65535
+        /// Longest scene name or output file name, in bytes (file systems allow 255, and the
+        /// temporary names add a suffix).
+        public static let fileNameBytes = 200
+    }
+
+    /// Why `name` cannot be a file name (a `/`, `.` or `..`, a control character, empty or too
+    /// long), or nil when it can.
+    public static func fileNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name.contains("/") { return "contains '/'; it must be a file name, not a path (output.folder says where files go)" }
+        if name == "." || name == ".." { return "is '\(name)'; it must be a file name" }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "contains a control character" }
+        if name.utf8.count > Limits.fileNameBytes { return "is longer than \(Limits.fileNameBytes) bytes" }
+        return nil
+    }
+
     /// Reads and validates a pipeline file.
     /// - Throws: ``PipelineError`` naming the key (or file) at fault.
     public static func load(path: String) throws -> PipelineFile {
@@ -133,7 +164,11 @@ public struct PipelineFile: Equatable, Sendable {
                 var paths = try map.strings("paths") ?? []
                 if let one = try map.string("path") { paths.insert(one, at: 0) }
                 guard !paths.isEmpty else { throw PipelineError.missingKey(key: "\(key).path") }
-                inputs.append(Input(paths: paths, name: try map.string("name")))
+                let name = try map.string("name")
+                if let name, let problem = fileNameProblem(name) {
+                    throw map.invalid("name", name, "\(problem); a scene name becomes part of output file names")
+                }
+                inputs.append(Input(paths: paths, name: name))
             }
         }
         guard !inputs.isEmpty else { throw PipelineError.invalidValue(key: "inputs", value: "[]", reason: "lists no scenes; add at least one path") }
@@ -168,8 +203,8 @@ public struct PipelineFile: Equatable, Sendable {
             }
         }
         let resolution = try root.double("resolution")
-        if let resolution, !(resolution > 0) {
-            throw PipelineError.invalidValue(key: "resolution", value: "\(resolution)", reason: "must be a positive pixel size in map units")
+        if let resolution, !Limits.resolution.contains(resolution) {
+            throw PipelineError.invalidValue(key: "resolution", value: "\(resolution)", reason: "must be a pixel size in map units from \(Limits.resolution.lowerBound) to \(Limits.resolution.upperBound)")
         }
 
         let tilingMap = try root.map("tiling", allowed: schema["tiling"])
@@ -177,7 +212,11 @@ public struct PipelineFile: Equatable, Sendable {
         guard let edge = EdgePolicy(rawValue: edgeText) else {
             throw PipelineError.invalidValue(key: "tiling.edge", value: edgeText, reason: "must be one of \(EdgePolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let tiling = Tiling(patchSize: try tilingMap?.positiveInt("patch_size"), stride: try tilingMap?.positiveInt("stride"), edge: edge)
+        let tiling = Tiling(patchSize: try tilingMap?.int("patch_size", in: Limits.patchSize),
+                            stride: try tilingMap?.int("stride", in: Limits.patchSize), edge: edge)
+        if let patch = tiling.patchSize, let stride = tiling.stride, stride > patch {
+            throw PipelineError.invalidValue(key: "tiling.stride", value: "\(stride)", reason: "must be between 1 and the patch size (\(patch)), or patches would leave gaps")
+        }
 
         let modeText = try root.string("mode") ?? Mode.auto.rawValue
         guard let mode = Mode(rawValue: modeText) else {
@@ -193,6 +232,9 @@ public struct PipelineFile: Equatable, Sendable {
         let nodata = Nodata(value: try nodataMap?.double("value"), minValidFraction: minValid,
                             maskBand: try maskMap?.string("band").map(SentinelBand.canonicalName), maskPath: try maskMap?.string("path"),
                             invalidValues: try maskMap?.ints("invalid") ?? (maskMap == nil ? [] : [0, 1, 3, 8, 9, 10]))
+        if let bad = nodata.invalidValues.first(where: { !Limits.maskValue.contains($0) }) {
+            throw PipelineError.invalidValue(key: "nodata.mask.invalid", value: "\(bad)", reason: "must list mask values from \(Limits.maskValue.lowerBound) to \(Limits.maskValue.upperBound)")
+        }
 
         let outMap = try root.map("output", allowed: schema["output"])
         let formatText = try outMap?.string("format") ?? "gtiff"
@@ -212,15 +254,24 @@ public struct PipelineFile: Equatable, Sendable {
         guard connectivity == 4 || connectivity == 8 else {
             throw PipelineError.invalidValue(key: "output.polygon_connectivity", value: "\(connectivity)", reason: "must be 4 or 8")
         }
-        let output = Output(folder: try outMap?.string("folder") ?? "out", name: try outMap?.string("name") ?? "{scene}_landcover.tif",
+        let nameTemplate = try outMap?.string("name") ?? "{scene}_landcover.tif"
+        if let problem = fileNameProblem(nameTemplate) {
+            throw PipelineError.invalidValue(key: "output.name", value: YAMLMap.excerpt(nameTemplate), reason: problem)
+        }
+        let folderText = try outMap?.string("folder") ?? "out"
+        if folderText.isEmpty || folderText.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw PipelineError.invalidValue(key: "output.folder", value: YAMLMap.excerpt(folderText), reason: "must be a folder path without control characters")
+        }
+        let output = Output(folder: folderText, name: nameTemplate,
                             format: format, compression: compression, confidence: try outMap?.bool("confidence") ?? true,
                             probabilities: try outMap?.bool("probabilities") ?? false, preview: try outMap?.bool("preview") ?? true,
                             stac: try outMap?.bool("stac") ?? true, patchResolution: try outMap?.bool("patch_resolution") ?? false,
                             polygons: polygons, polygonConnectivity: connectivity)
 
         let runMap = try root.map("runtime", allowed: schema["runtime"])
-        let runtime = Runtime(threads: try runMap?.positiveInt("threads"), memoryMiB: try runMap?.positiveInt("memory_mb") ?? 512,
-                              batchSize: try runMap?.positiveInt("batch_size"))
+        let runtime = Runtime(threads: try runMap?.int("threads", in: Limits.threads),
+                              memoryMiB: try runMap?.int("memory_mb", in: Limits.memoryMiB) ?? 512,
+                              batchSize: try runMap?.int("batch_size", in: Limits.batchSize))
 
         return PipelineFile(inputs: inputs, model: model, bandMap: bandMap, bandOrder: bandOrder, resolution: resolution,
                             resampling: resampling, tiling: tiling, mode: mode, nodata: nodata, output: output,

@@ -86,7 +86,7 @@ public final class PipelineRunner {
     /// Classifier settings from the pipeline file.
     public var settings: ClassifierSettings {
         let p = plan.pipeline
-        return ClassifierSettings(workers: workers, batchSize: p.runtime.batchSize ?? Self.automaticBatchSize(parameters: plan.model.parameterCount),
+        return ClassifierSettings(workers: workers, batchSize: plan.batchSize,
                                   memoryBudget: p.runtime.memoryMiB << 20,
                                   minValidFraction: p.nodata.minValidFraction, nodataValue: p.nodata.value,
                                   maskInvalidValues: p.nodata.invalidValues, confidence: p.output.confidence,
@@ -221,7 +221,7 @@ public final class PipelineRunner {
                 try? history.finishRun(id: runID, status: "error", done: scenes.filter { $0.status == .done }.count,
                                        skipped: scenes.filter { $0.status == .skipped }.count,
                                        failed: scenes.filter { $0.status == .failed }.count,
-                                       seconds: Date().timeIntervalSince(started), error: "\(error)")
+                                       seconds: Date().timeIntervalSince(started), error: ErrorText.describe(error))
             }
             throw error
         }
@@ -398,7 +398,7 @@ public final class PipelineRunner {
             throw SceneStop.interrupted(error)
         case .failure(let error):
             if let history, let sceneID {
-                try history.finishScene(id: sceneID, status: "failed", error: "\(error)", seconds: Date().timeIntervalSince(started))
+                try history.finishScene(id: sceneID, status: "failed", error: ErrorText.describe(error), seconds: Date().timeIntervalSince(started))
             }
             let report = failureReport(input: input, error: error, reason: reason, fingerprint: fingerprint)
             if let writeError = error as? RasterIOError, Self.stopsTheRun(writeError) {
@@ -422,13 +422,13 @@ public final class PipelineRunner {
                                started: Date, context: RunContext) throws -> SceneReport {
         if let history = context.options.history, let runID = context.runID {
             let id = try history.startScene(runID: runID, identity, reason: reason, started: started)
-            try history.finishScene(id: id, status: "failed", error: "\(error)", seconds: Date().timeIntervalSince(started))
+            try history.finishScene(id: id, status: "failed", error: ErrorText.describe(error), seconds: Date().timeIntervalSince(started))
         }
         return failureReport(input: input, error: error, reason: reason, fingerprint: nil)
     }
 
     private func failureReport(input: SceneInput, error: any Error, reason: String, fingerprint: String?) -> SceneReport {
-        let message = "\(error)"
+        let message = ErrorText.describe(error)
         logger.error("scene failed", metadata: ["event": "scene", "status": "failed", "scene": "\(input.name ?? input.label)",
                                                 "reason": "\(reason)", "error": "\(message)"])
         var report = SceneReport.failure(name: input.name ?? input.label, inputs: input.paths, error: message)

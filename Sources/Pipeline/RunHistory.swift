@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import RasterIO
 
 /// Errors of the run history database.
 public enum RunHistoryError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -177,6 +178,13 @@ public final class RunHistory: Sendable {
     /// - Throws: ``RunHistoryError`` naming the path.
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
+        var link = stat()
+        if lstat(path, &link) == 0 {
+            // Never follow a link planted at the history's path, nor open a FIFO or device.
+            guard (link.st_mode & S_IFMT) == S_IFREG else {
+                throw RunHistoryError.cannotOpen(path: path, reason: "is \(FileKind.describe(mode: link.st_mode)), not a database file; landcover does not follow links at the files it writes: remove it, or give the real file with --history")
+            }
+        }
         if readOnly && !FileManager.default.fileExists(atPath: path) {
             throw RunHistoryError.cannotOpen(path: path, reason: "no such file; runs create it in their output folder")
         }
@@ -191,6 +199,7 @@ public final class RunHistory: Sendable {
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
+            if let damaged = Self.damaged(path: path, error) { throw damaged }
             throw RunHistoryError.cannotOpen(path: path, reason: Self.reason(error))
         }
         try prepareSchema(readOnly: readOnly)
@@ -207,7 +216,7 @@ public final class RunHistory: Sendable {
         } catch let error as RunHistoryError {
             throw error
         } catch {
-            throw RunHistoryError.failed(path: path, operation: operation, reason: Self.reason(error))
+            throw failure(operation, error)
         }
     }
 
@@ -217,8 +226,20 @@ public final class RunHistory: Sendable {
         } catch let error as RunHistoryError {
             throw error
         } catch {
-            throw RunHistoryError.failed(path: path, operation: operation, reason: Self.reason(error))
+            throw failure(operation, error)
         }
+    }
+
+    /// A failed statement as a history error: a file that is not an SQLite database, or a
+    /// damaged one, is not a permissions or disk-space problem and says so.
+    private func failure(_ operation: String, _ error: any Error) -> RunHistoryError {
+        Self.damaged(path: path, error) ?? .failed(path: path, operation: operation, reason: Self.reason(error))
+    }
+
+    /// The error for a file that is not an SQLite database or is a damaged one, else nil.
+    private static func damaged(path: String, _ error: any Error) -> RunHistoryError? {
+        guard let error = error as? DatabaseError, error.resultCode == .SQLITE_NOTADB || error.resultCode == .SQLITE_CORRUPT else { return nil }
+        return .notAHistory(path: path, reason: "is not a landcover run history or is damaged (\(reason(error))); move it aside (the next run starts a new history)")
     }
 
     /// Creates the tables on first use (in one immediate transaction, so concurrent first runs of

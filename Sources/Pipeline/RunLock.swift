@@ -1,4 +1,5 @@
 import Foundation
+import RasterIO
 
 /// Who holds a run lock, as its holder wrote it into the lock file.
 public struct RunLockHolder: Sendable, Equatable, CustomStringConvertible {
@@ -80,10 +81,27 @@ public final class RunLock: @unchecked Sendable {
     /// - Throws: ``RunLockError/held(path:holder:)`` when another process holds it and `wait`
     ///   is false; ``RunLockError/unusable(path:reason:)`` when the file cannot be opened or locked.
     public static func acquire(path: String, wait: Bool, onWait: (RunLockHolder) -> Void = { _ in }) throws -> RunLock {
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // Never follow a symbolic link planted at the lock's path (it could point at any file the
+        // user can write), never block on a FIFO, and never truncate on open.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0o644)
         guard descriptor >= 0 else {
-            throw RunLockError.unusable(path: path, reason: String(cString: strerror(errno)))
+            let code = errno
+            if code == ELOOP {
+                throw RunLockError.unusable(path: path, reason: "a symbolic link is at the lock file's path; remove it")
+            }
+            throw RunLockError.unusable(path: path, reason: String(cString: strerror(code)))
         }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_nlink == 1 else {
+            close(descriptor)
+            let what = (info.st_mode & S_IFMT) == S_IFREG ? "a file with several hard links" : FileKind.describe(mode: info.st_mode)
+            throw RunLockError.unusable(path: path, reason: "\(what) is at the lock file's path, not a lock file; remove it")
+        }
+        if info.st_size > 0, !Self.looksLikeLock(descriptor, size: Int(info.st_size)) {
+            close(descriptor)
+            throw RunLockError.unusable(path: path, reason: "the file at the lock's path is not a landcover lock file (it does not start with pid=); move it away")
+        }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
         if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             guard code == EWOULDBLOCK else {
@@ -109,9 +127,18 @@ public final class RunLock: @unchecked Sendable {
         return lock
     }
 
+    /// Whether the file holds what a lock holder writes (`pid=... host=... started=...`), so that
+    /// writing the holder line over it destroys nothing.
+    private static func looksLikeLock(_ descriptor: Int32, size: Int) -> Bool {
+        guard size <= 4096 else { return false }
+        var buffer = [UInt8](repeating: 0, count: 4)
+        let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        return count == 4 && buffer == Array("pid=".utf8)
+    }
+
     /// The holder recorded in a lock file (for messages).
     public static func holder(path: String) -> RunLockHolder {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard descriptor >= 0 else { return RunLockHolder(text: "") }
         defer { close(descriptor) }
         return readHolder(descriptor)

@@ -85,17 +85,21 @@ public struct PipelinePlan: Sendable {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw PipelineError.invalidValue(key: "model", value: pipeline.model, reason: "does not exist (looked for \(modelPath)); check the path, relative to the pipeline file")
         }
+        var isFolder: ObjCBool = false
+        if let kind = FileKind.nonRegular(modelPath) ?? (FileManager.default.fileExists(atPath: modelPath, isDirectory: &isFolder) && isFolder.boolValue ? "a folder" : nil) {
+            throw PipelineError.invalidValue(key: "model", value: pipeline.model, reason: "is \(kind), not an ONNX file; give the path of a .onnx file")
+        }
         let model: InferenceModel
         do {
             model = try InferenceModel(contentsOf: URL(fileURLWithPath: modelPath))
         } catch {
-            throw PipelineError.unreadable(path: modelPath, reason: "is not a usable ONNX model: \(error)")
+            throw PipelineError.unreadable(path: modelPath, reason: "is not a usable ONNX model: \(ErrorText.describe(error))")
         }
         let contract: ModelContract
         do {
             contract = try model.requireContract()
         } catch {
-            throw PipelineError.unreadable(path: modelPath, reason: "\(error)")
+            throw PipelineError.unreadable(path: modelPath, reason: ErrorText.describe(error))
         }
         self.model = model
         self.contract = contract
@@ -103,6 +107,206 @@ public struct PipelinePlan: Sendable {
         self.scenes = try Self.expand(pipeline)
         if let size = pipeline.tiling.patchSize, contract.task == .patchClassification, size != contract.patchSize {
             throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(size)", reason: "differs from the model's patch size \(contract.patchSize); remove the key or use \(contract.patchSize)")
+        }
+        batchSize = try Self.batchSize(pipeline: pipeline, model: model, modelPath: modelPath)
+        try checkTiling()
+    }
+
+    /// Patches per inference batch: the model's fixed batch size when its input has one (only 1
+    /// is supported: the last batch of a unit holds fewer patches), else `runtime.batch_size`,
+    /// else ``PipelineRunner/automaticBatchSize(parameters:)``.
+    public let batchSize: Int
+
+    static func batchSize(pipeline: PipelineFile, model: InferenceModel, modelPath: String) throws -> Int {
+        guard case .value(let fixed)? = model.inputs.first?.shape?.first else {
+            return pipeline.runtime.batchSize ?? PipelineRunner.automaticBatchSize(parameters: model.parameterCount)
+        }
+        guard fixed == 1 else {
+            throw PipelineError.unreadable(path: modelPath, reason: "takes batches of exactly \(fixed) patches; landcover feeds 1 to runtime.batch_size patches per batch, so re-export the model with a dynamic batch dimension (or a batch of 1)")
+        }
+        if let asked = pipeline.runtime.batchSize, asked != 1 {
+            throw PipelineError.invalidValue(key: "runtime.batch_size", value: "\(asked)", reason: "cannot be used: the model \(URL(fileURLWithPath: modelPath).lastPathComponent) takes batches of exactly 1 patch; remove the key or set it to 1")
+        }
+        return 1
+    }
+
+    /// The patch size the tiler uses: `tiling.patch_size`, else the model's.
+    public var patchSize: Int { pipeline.tiling.patchSize ?? contract.patchSize }
+
+    /// Checks the tiling against the model before any scene: the stride, the mode, the patch size
+    /// the model's input takes (fixed height and width, and a plan of the model at that size).
+    func checkTiling() throws {
+        let p = patchSize
+        guard PipelineFile.Limits.patchSize.contains(p) else {
+            throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(p)", reason: "(the model's) must be from \(PipelineFile.Limits.patchSize.lowerBound) to \(PipelineFile.Limits.patchSize.upperBound) pixels")
+        }
+        if let stride = pipeline.tiling.stride, stride > p {
+            throw PipelineError.invalidValue(key: "tiling.stride", value: "\(stride)", reason: "must be between 1 and the patch size (\(p)), or patches would leave gaps")
+        }
+        if try resolveMode() == .patchResolution, let stride = pipeline.tiling.stride, stride != p {
+            throw PipelineError.invalidValue(key: "tiling.stride", value: "\(stride)", reason: "must equal the patch size with output.patch_resolution (one output pixel per patch)")
+        }
+        if let shape = model.inputs.first?.shape, shape.count == 4 {
+            for (axis, name) in [(2, "height"), (3, "width")] {
+                if case .value(let fixed) = shape[axis], fixed != Int64(p) {
+                    throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(p)", reason: "does not fit the model: its input \(name) is fixed at \(fixed); use \(fixed)")
+                }
+            }
+        }
+        do {
+            _ = try model.makeSession().workingBytes(inputShapes: [model.inputs.first?.name ?? "input": [1, contract.bands.count, p, p]])
+        } catch {
+            throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(p)", reason: "is a patch size the model cannot take (\(ErrorText.describe(error))); use the model's patch size \(contract.patchSize)")
+        }
+    }
+
+    /// Checks what must hold before any scene of a run (or a dry run) starts, so that `validate`
+    /// refuses what `run` would refuse for the whole pipeline:
+    /// - every input is a regular file, a folder or a GDAL virtual path (a FIFO or device is
+    ///   refused without being opened), and so is the mask raster;
+    /// - every output name made from `output.name` is a file name inside the output folder;
+    ///   no output is an input, the model, the mask or the pipeline file, lies inside a folder
+    ///   input or matches a glob of `inputs` (it would become a scene of the next run); no two
+    ///   scenes share an output;
+    /// - `workers` sessions running batches of ``batchSize`` patches fit in `runtime.memory_mb`.
+    /// - Throws: ``PipelineError/invalidValue(key:value:reason:)`` naming the key, the file or both scenes.
+    public func preflight(workers: Int) throws {
+        try checkInputKinds()
+        try checkOutputs()
+        try checkModelMemory(workers: workers)
+    }
+
+    func checkInputKinds() throws {
+        for (index, input) in pipeline.inputs.enumerated() {
+            for path in input.paths.map(pipeline.resolve) where !Glob.hasPattern(path) {
+                if let kind = FileKind.nonRegular(path) {
+                    throw PipelineError.invalidValue(key: "inputs[\(index)]", value: path, reason: "is \(kind), not a raster file, folder or GDAL /vsi path; give a file or a folder")
+                }
+            }
+        }
+        for scene in scenes {
+            for path in scene.paths where !FileKind.isGDALConnection(path) {
+                if let kind = FileKind.nonRegular(path) {
+                    throw PipelineError.invalidValue(key: "inputs", value: path, reason: "is \(kind), not a raster file, folder or GDAL /vsi path; give a file or a folder")
+                }
+            }
+        }
+        if let mask = pipeline.nodata.maskPath, let kind = FileKind.nonRegular(pipeline.resolve(mask)) {
+            throw PipelineError.invalidValue(key: "nodata.mask.path", value: mask, reason: "is \(kind), not a raster file; give a raster file")
+        }
+    }
+
+    /// The class map's file name for `input` (`output.name` with its placeholders replaced and
+    /// `.tif` added when missing) and the acquisition date found, without opening any file.
+    /// Scene names derived from file names have control characters replaced by `_`.
+    public func outputFileName(for input: SceneInput) -> (name: String, date: String?) {
+        let sceneName = Self.sanitized(input.name ?? Scene.sceneName(input.paths))
+        let date = Self.date(in: sceneName) ?? input.paths.lazy.compactMap { Self.date(in: URL(fileURLWithPath: $0).lastPathComponent) }.first
+        var fileName = pipeline.output.name
+            .replacingOccurrences(of: "{scene}", with: sceneName)
+            .replacingOccurrences(of: "{date}", with: date ?? "undated")
+            .replacingOccurrences(of: "{model}", with: Self.sanitized(modelName))
+        if !fileName.lowercased().hasSuffix(".tif") && !fileName.lowercased().hasSuffix(".tiff") { fileName += ".tif" }
+        return (fileName, date)
+    }
+
+    /// `name` with control characters and `/` replaced by `_`.
+    static func sanitized(_ name: String) -> String {
+        String(String.UnicodeScalarView(name.unicodeScalars.map { $0.properties.generalCategory == .control || $0 == "/" ? "_" : $0 }))
+    }
+
+    /// Every output file a scene writes with these settings (map and its `.aux.xml`,
+    /// probabilities and theirs, preview, polygons, STAC item), given the map's path.
+    func outputPaths(map: String) -> [String] {
+        let stem = (map as NSString).deletingPathExtension
+        var paths = [map, map + ".aux.xml"]
+        if pipeline.output.probabilities { paths += [stem + "_probabilities.tif", stem + "_probabilities.tif.aux.xml"] }
+        if pipeline.output.preview { paths.append(stem + "_preview.png") }
+        if let polygons = pipeline.output.polygons { paths.append(stem + "." + polygons.fileExtension) }
+        if pipeline.output.stac { paths.append(stem + ".stac.json") }
+        return paths
+    }
+
+    /// `path` with symbolic links of its existing part resolved (the missing tail kept), so
+    /// that two spellings of one file compare equal.
+    static func canonical(_ path: String) -> String {
+        var existing = URL(fileURLWithPath: path).standardizedFileURL
+        var tail: [String] = []
+        while !FileManager.default.fileExists(atPath: existing.path), existing.path != "/" {
+            tail.insert(existing.lastPathComponent, at: 0)
+            existing.deleteLastPathComponent()
+        }
+        var resolved = existing.resolvingSymlinksInPath()
+        for component in tail { resolved.appendPathComponent(component) }
+        return resolved.standardizedFileURL.path
+    }
+
+    func checkOutputs() throws {
+        let folder = Self.canonical(outputFolder)
+        let plainFolder = URL(fileURLWithPath: outputFolder).standardizedFileURL.path
+        // What the run reads: scene files and folders, the model, the mask, the pipeline file.
+        var readFiles: [String: String] = [:]
+        var readFolders: [(path: String, scene: String)] = []
+        for input in scenes {
+            for path in input.paths where !FileKind.isGDALConnection(path) {
+                let canonical = Self.canonical(path)
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: canonical, isDirectory: &isFolder), isFolder.boolValue {
+                    readFolders.append((canonical, "scene \(input.label)"))
+                } else {
+                    readFiles[canonical] = "an input of scene \(input.label)"
+                }
+            }
+        }
+        readFiles[Self.canonical(modelPath)] = "the model"
+        if let mask = pipeline.nodata.maskPath { readFiles[Self.canonical(pipeline.resolve(mask))] = "the mask raster" }
+        if let pipelinePath { readFiles[Self.canonical(pipelinePath)] = "the pipeline file" }
+        let patterns = pipeline.inputs.flatMap { $0.paths.map(pipeline.resolve) }.filter(Glob.hasPattern)
+
+        var writers: [String: String] = [:]
+        for input in scenes {
+            let (name, _) = outputFileName(for: input)
+            if let problem = PipelineFile.fileNameProblem(name) {
+                throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives scene \(input.label) the file name '\(YAMLMap.excerpt(name))', which \(problem); change output.name or the scene's name")
+            }
+            let map = URL(fileURLWithPath: folder).appendingPathComponent(name).standardizedFileURL.path
+            for path in outputPaths(map: map) {
+                guard (path as NSString).deletingLastPathComponent == folder else {
+                    throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "puts scene \(input.label)'s output \(path) outside the output folder \(folder); use a file name")
+                }
+                if let other = writers[path] {
+                    throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives \(other) and scene \(input.label) the same output \(path); put {scene} in output.name or give the scenes distinct names")
+                }
+                writers[path] = "scene \(input.label)"
+                if let read = readFiles[path] {
+                    throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "makes scene \(input.label) write \(path), which is \(read); write outputs to another output.folder")
+                }
+                if let inside = readFolders.first(where: { path.hasPrefix($0.path + "/") }) {
+                    throw PipelineError.invalidValue(key: "output.folder", value: pipeline.output.folder, reason: "puts scene \(input.label)'s output \(path) inside the input folder of \(inside.scene), which that scene reads; write outputs to another folder")
+                }
+                let spelt = (plainFolder as NSString).appendingPathComponent((path as NSString).lastPathComponent)
+                if let pattern = patterns.first(where: { fnmatch($0, path, FNM_PATHNAME) == 0 || fnmatch($0, spelt, FNM_PATHNAME) == 0 }) {
+                    throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "makes scene \(input.label) write \(path), which the input pattern \(pattern) matches: the next run would classify it as a scene; write outputs to another output.folder")
+                }
+            }
+        }
+    }
+
+    /// Refuses a plan whose `workers` model sessions, each running batches of ``batchSize``
+    /// patches, need more working memory than `runtime.memory_mb`.
+    func checkModelMemory(workers: Int) throws {
+        let shape = [batchSize, contract.bands.count, patchSize, patchSize]
+        let perSession: Int
+        do {
+            perSession = try model.makeSession().workingBytes(inputShapes: [model.inputs.first?.name ?? "input": shape])
+        } catch {
+            throw PipelineError.invalidValue(key: "runtime.batch_size", value: "\(batchSize)", reason: "cannot be planned for this model (\(ErrorText.describe(error))); use a smaller batch")
+        }
+        let budget = pipeline.runtime.memoryMiB << 20
+        let (total, overflow) = perSession.multipliedReportingOverflow(by: max(1, workers))
+        if overflow || total > budget {
+            let mib = overflow ? "more than \(Int.max >> 20)" : "\((total + (1 << 20) - 1) >> 20)"
+            throw PipelineError.invalidValue(key: "runtime.memory_mb", value: "\(pipeline.runtime.memoryMiB)", reason: "is too small for the model: \(workers) worker(s) running batches of \(batchSize) patches of \(patchSize)x\(patchSize) need \(mib) MiB of activations; lower runtime.batch_size or runtime.threads (--threads), or raise runtime.memory_mb")
         }
     }
 
@@ -174,7 +378,8 @@ public struct PipelinePlan: Sendable {
         let maskIndex = maskBand.flatMap { name in scene.bands.firstIndex { $0.name == name } }
 
         let mode = try resolveMode()
-        let patchSize = pipeline.tiling.patchSize ?? contract.patchSize
+        let patchSize = self.patchSize
+        try checkGrid(scene: scene, label: named.name ?? scene.name, mode: mode)
         var stride = pipeline.tiling.stride
         var edge = pipeline.tiling.edge
         if mode == .patchResolution {
@@ -186,13 +391,10 @@ public struct PipelinePlan: Sendable {
         }
         let tiler = try Tiler(width: scene.grid.width, height: scene.grid.height, patchSize: patchSize, stride: stride, edge: edge)
 
-        let sceneName = named.name ?? scene.name
-        let date = Self.date(in: sceneName) ?? input.paths.lazy.compactMap { Self.date(in: URL(fileURLWithPath: $0).lastPathComponent) }.first
-        var fileName = pipeline.output.name
-            .replacingOccurrences(of: "{scene}", with: sceneName)
-            .replacingOccurrences(of: "{date}", with: date ?? "undated")
-            .replacingOccurrences(of: "{model}", with: modelName)
-        if !fileName.lowercased().hasSuffix(".tif") && !fileName.lowercased().hasSuffix(".tiff") { fileName += ".tif" }
+        let (fileName, date) = outputFileName(for: input)
+        if let problem = PipelineFile.fileNameProblem(fileName) {
+            throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives scene \(input.label) the file name '\(YAMLMap.excerpt(fileName))', which \(problem); change output.name or the scene's name")
+        }
         let outputPath = URL(fileURLWithPath: outputFolder).appendingPathComponent(fileName).standardizedFileURL.path
         let stem = (outputPath as NSString).deletingPathExtension
         return SceneJob(input: named, scene: scene, modelBandIndices: indices, maskBandIndex: maskIndex, tiler: tiler,
@@ -201,6 +403,28 @@ public struct PipelinePlan: Sendable {
                         previewPath: pipeline.output.preview ? stem + "_preview.png" : nil,
                         stacPath: pipeline.output.stac ? stem + ".stac.json" : nil,
                         polygonsPath: pipeline.output.polygons.map { stem + "." + $0.fileExtension }, date: date)
+    }
+
+    /// Refuses a scene whose grid would need more memory than `runtime.memory_mb` for its tiling
+    /// plan (one entry per work unit) and the map's band of rows, computed from the grid's size
+    /// before any array is sized from it.
+    func checkGrid(scene: Scene, label: String, mode: ClassificationMode) throws {
+        let grid = scene.grid, p = patchSize, stride = min(p, pipeline.tiling.stride ?? p)
+        func count(_ length: Int) -> Int { length <= p ? 1 : (length - p + stride - 1) / stride + 1 }
+        let columns = count(grid.width), rows = count(grid.height)
+        let (patches, overflow) = columns.multipliedReportingOverflow(by: rows)
+        let k = contract.classNames.count
+        // Work units (~100 bytes each, at least batch/2 patches per unit), the tiler's offsets,
+        // and the assembler's band of rows (per pixel: blending state, classes, confidence and
+        // probabilities) over the patch height.
+        let units = overflow ? Int.max : patches / max(1, batchSize / 2) + 1
+        let perPixel = (mode == .dense || mode == .segmentation ? 4 * (k + 1) : 0) + 4 + (pipeline.output.probabilities ? 2 * k : 0)
+        let needed = Double(units) * 100 + Double(columns + rows) * 16 + Double(grid.width) * Double(p) * Double(perPixel)
+        let budget = Double(pipeline.runtime.memoryMiB) * 1_048_576
+        if overflow || needed > budget {
+            let detail = "its \(grid.width)x\(grid.height) grid at \(grid.resolution) map units per pixel needs about \(Int(min(needed, 9e15) / 1_048_576)) MiB for \(overflow ? "too many" : "\(patches)") patches of \(p) (stride \(stride)), more than runtime.memory_mb (\(pipeline.runtime.memoryMiB))"
+            throw PipelineError.contractMismatch(scene: label, reason: "\(detail); use a coarser resolution or a larger stride, or raise runtime.memory_mb")
+        }
     }
 
     /// The mode after `auto`: segmentation models segment; patch classifiers paint patches.

@@ -17,12 +17,18 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// Number of shards.
     public let count: Int
 
+    /// Number of shards allowed (`--shard K/N`, `--shard-count`, `LANDCOVER_SHARD_COUNT`).
+    public static let countRange = 1...100_000
+
     /// Creates shard `index` of `count`.
     /// - Throws: ``PipelineError/invalidValue(key:value:reason:)`` when `count < 1` or `index` is
     ///   not in `0..<count`.
     public init(index: Int, count: Int, source: String = "--shard") throws {
         guard count >= 1 else {
             throw PipelineError.invalidValue(key: source, value: "\(index)/\(count)", reason: "needs at least 1 shard")
+        }
+        guard Self.countRange.contains(count) else {
+            throw PipelineError.invalidValue(key: source, value: "\(index)/\(count)", reason: "has more than \(Self.countRange.upperBound) shards; use fewer")
         }
         guard (0..<count).contains(index) else {
             throw PipelineError.invalidValue(key: source, value: "\(index)/\(count)", reason: "has a shard index outside 0..\(count - 1); shards count from 0")

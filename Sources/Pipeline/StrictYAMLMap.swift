@@ -1,4 +1,5 @@
 import Foundation
+import RasterIO
 import Yams
 
 /// How a strict YAML reader reports problems. Each file format (pipeline files, training files)
@@ -42,8 +43,9 @@ package struct StrictYAMLMap<Errors: StrictYAMLErrors> {
         for (k, v) in mapping {
             guard let name = k.string else { continue }
             if let allowed, !allowed.contains(name) {
-                let suggestion = KeySuggestion.closest(name, in: allowed).map { path.isEmpty ? $0 : "\(path).\($0)" }
-                throw errors.unknownKey(path.isEmpty ? name : "\(path).\(name)", suggestion: suggestion)
+                let suggestion = name.count > 64 ? nil : KeySuggestion.closest(name, in: allowed).map { path.isEmpty ? $0 : "\(path).\($0)" }
+                let shown = Self.excerpt(name)
+                throw errors.unknownKey(path.isEmpty ? shown : "\(path).\(shown)", suggestion: suggestion)
             }
             pairs.append((name, v))
         }
@@ -54,20 +56,111 @@ package struct StrictYAMLMap<Errors: StrictYAMLErrors> {
     /// - Throws: `errors.unreadable` with `emptyReason` for an empty document or "not valid YAML: …",
     ///   and the errors of ``init(_:path:allowed:errors:)``.
     package init(yaml text: String, allowed: Set<String>?, errors: Errors, emptyReason: String) throws {
+        let depth = Self.flowNestingDepth(text)
+        guard depth <= Self.maximumNesting else {
+            throw errors.unreadable("nests lists or mappings \(depth) deep, more than the \(Self.maximumNesting) levels a configuration file may use; write it flat")
+        }
         let parsed: Node?
         do {
             parsed = try Yams.compose(yaml: text)
         } catch {
-            throw errors.unreadable("not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+            let first = String(describing: error).split(separator: "\n").first.map(String.init) ?? ""
+            throw errors.unreadable("not valid YAML: \(Self.excerpt(first))")
         }
         guard let parsed else { throw errors.unreadable(emptyReason) }
+        var budget = Self.maximumValues
+        guard Self.fits(parsed, depth: 0, budget: &budget) else {
+            throw errors.unreadable("expands to more than \(Self.maximumValues) values or \(Self.maximumNesting) levels (aliases that repeat aliases?); write the values out instead of nesting aliases")
+        }
         try self.init(parsed, path: "", allowed: allowed, errors: errors)
     }
 
+    /// Largest configuration file read, in bytes (1 MiB: pipeline and training files are a few KiB).
+    package static var maximumFileBytes: Int { 1 << 20 }
+    /// Most values (scalars, lists and mappings, aliases counted each time they are used) a
+    /// document may expand to: a YAML alias bomb of a few hundred bytes stops here, after as
+    /// many steps, instead of expanding to gigabytes.
+    package static var maximumValues: Int { 100_000 }
+    /// Deepest nesting of lists and mappings.
+    package static var maximumNesting: Int { 64 }
+    /// Longest excerpt of a value or key quoted in an error message, in characters.
+    package static var maximumExcerpt: Int { 200 }
+
+    /// Whether `node` expands to at most `budget` values and `maximumNesting` levels; walks at
+    /// most `budget` values, so an alias bomb is refused after that many steps.
+    static func fits(_ node: Node, depth: Int, budget: inout Int) -> Bool {
+        budget -= 1
+        guard budget >= 0, depth <= maximumNesting else { return false }
+        switch node {
+        case .scalar, .alias: return true
+        case .sequence(let seq):
+            for item in seq where !fits(item, depth: depth + 1, budget: &budget) { return false }
+            return true
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                guard fits(key, depth: depth + 1, budget: &budget), fits(value, depth: depth + 1, budget: &budget) else { return false }
+            }
+            return true
+        }
+    }
+
+    /// The deepest nesting of flow brackets (`[`, `{`) outside quotes and comments: the YAML
+    /// parser recurses once per level, so a file of a million brackets is refused before parsing.
+    static func flowNestingDepth(_ text: String) -> Int {
+        var depth = 0, deepest = 0
+        var quote: UInt8? = nil, comment = false, previous: UInt8 = 10
+        for byte in text.utf8 {
+            defer { previous = byte }
+            if comment { if byte == 10 { comment = false }; continue }
+            if let open = quote {
+                if byte == open { quote = nil }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
+            case UInt8(ascii: "#") where previous == 32 || previous == 9 || previous == 10: comment = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return deepest
+    }
+
+    /// `text` cut to ``maximumExcerpt`` characters (control characters shown as `?`), with the
+    /// number of characters left out, for error messages.
+    package static func excerpt(_ text: String) -> String {
+        var shown = ""
+        var count = 0
+        for character in text {
+            if count == maximumExcerpt {
+                return shown + "... (\(text.count - count) more characters)"
+            }
+            shown.append(character.unicodeScalars.allSatisfy { $0.properties.generalCategory == .control } ? "?" : character)
+            count += 1
+        }
+        return shown
+    }
+
     /// The text of the file at `path`.
-    /// - Throws: `errors.unreadable(reason)` when the file cannot be read.
+    /// - Throws: `errors.unreadable` when the path is not a regular file (a FIFO or device is
+    ///   refused without opening it, so it cannot block), is larger than ``maximumFileBytes``,
+    ///   or cannot be read (`reason`).
     package static func text(ofFile path: String, errors: Errors, reason: String) throws -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw errors.unreadable(reason) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw errors.unreadable("is \(FileKind.describe(mode: info.st_mode)), not a regular file; give the path of a YAML file")
+        }
+        guard info.st_size <= maximumFileBytes else {
+            throw errors.unreadable("is \(info.st_size) bytes, more than the \(maximumFileBytes) bytes a configuration file may have; check the path")
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw errors.unreadable(reason) }
+        guard data.count <= maximumFileBytes else {
+            throw errors.unreadable("is more than \(maximumFileBytes) bytes; check the path")
+        }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -82,7 +175,7 @@ package struct StrictYAMLMap<Errors: StrictYAMLErrors> {
 
     /// The error for a wrong value of `name`.
     package func invalid(_ name: String, _ value: String, _ reason: String) -> Errors.Failure {
-        errors.invalidValue(key(name), value: value, reason: reason)
+        errors.invalidValue(key(name), value: Self.excerpt(value), reason: reason)
     }
 
     /// The error for an absent `name`; `hint` says what to give.
@@ -108,6 +201,15 @@ package struct StrictYAMLMap<Errors: StrictYAMLErrors> {
         guard let text = try string(name) else { return nil }
         guard let value = Int(text) else { throw invalid(name, text, "must be a whole number") }
         if let minimum, value < minimum { throw invalid(name, text, "must be at least \(minimum)") }
+        return value
+    }
+
+    /// A whole number inside `range` (the error states the range).
+    package func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = try string(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw invalid(name, text, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
         return value
     }
 
@@ -171,13 +273,38 @@ package struct StrictYAMLMap<Errors: StrictYAMLErrors> {
         }
     }
 
-    /// A short rendering of a node for messages (`[a, b]`, `{k: v}`).
+    /// A short rendering of a node for messages (`[a, b]`, `{k: v}`), at most
+    /// ``maximumExcerpt`` characters: rendering stops there, however large the node expands.
     package static func show(_ node: Node) -> String {
+        var text = ""
+        render(node, into: &text)
+        return excerpt(text)
+    }
+
+    /// Appends `node` to `text` until `text` is longer than the excerpt.
+    private static func render(_ node: Node, into text: inout String) {
+        guard text.count <= maximumExcerpt else { return }
         switch node {
-        case .scalar(let s): return s.string
-        case .sequence(let seq): return "[" + seq.map(show).joined(separator: ", ") + "]"
-        case .mapping(let m): return "{" + m.map { "\(show($0.key)): \(show($0.value))" }.joined(separator: ", ") + "}"
-        case .alias: return "(alias)"
+        case .scalar(let s): text += s.string.prefix(maximumExcerpt + 1)
+        case .sequence(let seq):
+            text += "["
+            for (index, item) in seq.enumerated() {
+                guard text.count <= maximumExcerpt else { return }
+                if index > 0 { text += ", " }
+                render(item, into: &text)
+            }
+            text += "]"
+        case .mapping(let m):
+            text += "{"
+            for (index, pair) in m.enumerated() {
+                guard text.count <= maximumExcerpt else { return }
+                if index > 0 { text += ", " }
+                render(pair.key, into: &text)
+                text += ": "
+                render(pair.value, into: &text)
+            }
+            text += "}"
+        case .alias: text += "(alias)"
         }
     }
 }

@@ -68,6 +68,9 @@ public final class RasterDataset {
         if !isConnectionString && !FileManager.default.fileExists(atPath: path) {
             throw RasterIOError.fileNotFound(path: path)
         }
+        if !isConnectionString, let kind = FileKind.nonRegular(path) {
+            throw RasterIOError.invalidArgument("\(path): is \(kind), not a raster file or folder; give a file, a folder or a GDAL /vsi path")
+        }
         GDALCall.reset()
         guard let handle = GDALOpenEx(path, UInt32(GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR), nil, nil, nil) else {
             throw RasterIOError.notARaster(path: path, gdalMessage: GDALCall.lastMessage())

@@ -137,6 +137,10 @@ public struct Scene: Equatable, Sendable, Codable {
         return Scene(name: sceneName(inputs), inputs: inputs, grid: grid, bands: bands)
     }
 
+    /// Longest side, in pixels, of a grid made from a reference resolution (2^20: a Sentinel-2
+    /// tile at 0.1 m); a finer resolution is refused before anything is sized from it.
+    public static let maximumGridSide = 1 << 20
+
     /// The grid at `resolution` (default: the finest source's), taken from a source at that
     /// resolution when there is one, else the finest source's extent divided into pixels of that size.
     static func referenceGrid(used: [SourceDescription], resolution: Double?) throws -> SceneGrid {
@@ -151,8 +155,11 @@ public struct Scene: Equatable, Sendable, Codable {
             return match.grid
         }
         let bounds = finest.grid.bounds
-        let width = Int((bounds.width / resolution).rounded())
-        let height = Int((bounds.height / resolution).rounded())
+        let columns = (bounds.width / resolution).rounded(), rows = (bounds.height / resolution).rounded()
+        guard columns.isFinite, rows.isFinite, columns <= Double(maximumGridSide), rows <= Double(maximumGridSide) else {
+            throw RasterIOError.invalidArgument("reference resolution \(resolution) makes a grid of \(String(format: "%.3g", columns)) x \(String(format: "%.3g", rows)) pixels for a scene of \(bounds.width) x \(bounds.height) map units, more than \(maximumGridSide) pixels a side; use a coarser resolution (the finest band's is \(finest.grid.resolution))")
+        }
+        let width = Int(columns), height = Int(rows)
         guard width > 0, height > 0 else {
             throw RasterIOError.invalidArgument("reference resolution \(resolution) is larger than the scene (\(bounds.width) x \(bounds.height) map units)")
         }
@@ -164,7 +171,7 @@ public struct Scene: Equatable, Sendable, Codable {
 
     /// A scene identifier from its inputs: the SAFE product or file name without extension; for a
     /// set of band files, their common prefix without a trailing band token and separators.
-    static func sceneName(_ inputs: [String]) -> String {
+    public static func sceneName(_ inputs: [String]) -> String {
         let names = inputs.map { path -> String in
             var url = URL(fileURLWithPath: path)
             if url.lastPathComponent.hasPrefix("MTD_") { url = url.deletingLastPathComponent() }

@@ -43,8 +43,10 @@ enum BatchFixture {
     }
 
     /// A patch classifier (3x3 conv, ReLU, global average pool, dense) with a landcover
-    /// contract; `variant` changes the weights (a different model file, different predictions).
-    static func writeModel(_ path: String, variant: UInt64 = 0) throws {
+    /// contract (unless `contract` is false); `variant` changes the weights (a different model
+    /// file, different predictions); `batch` is the input's batch dimension (dynamic by default).
+    static func writeModel(_ path: String, variant: UInt64 = 0, batch: ONNXValueInfo.Dimension = .parameter("N"),
+                           contract withContract: Bool = true) throws {
         let k = classNames.count, c = bands.count, hidden = 6, patch = 16
         func weights(_ count: Int, seed: UInt64, scale: Float) -> [Float] {
             var state = (seed &+ variant &* 977) &* 0x9E37_79B9_7F4A_7C15 | 1
@@ -68,14 +70,14 @@ enum BatchFixture {
                      attributes: [ONNXAttribute(name: "transB", value: .int(1))]),
         ]
         let graph = ONNXGraph(name: "batch-test", nodes: nodes, initializers: [w1, b1, w2, b2],
-                              inputs: [ONNXValueInfo(name: "input", shape: [.parameter("N"), .value(Int64(c)), .value(Int64(patch)), .value(Int64(patch))])],
-                              outputs: [ONNXValueInfo(name: "logits", shape: [.parameter("N"), .value(Int64(k))])])
+                              inputs: [ONNXValueInfo(name: "input", shape: [batch, .value(Int64(c)), .value(Int64(patch)), .value(Int64(patch))])],
+                              outputs: [ONNXValueInfo(name: "logits", shape: [batch, .value(Int64(k))])])
         let contract = ModelContract(task: .patchClassification, bands: bands,
                                      normalization: .meanStd(mean: [Float](repeating: 1500, count: c), std: [Float](repeating: 700, count: c)),
                                      patchSize: patch, classNames: classNames,
                                      classColors: [.init(red: 0, green: 100, blue: 200), .init(red: 0, green: 100, blue: 0),
                                                    .init(red: 240, green: 150, blue: 255), .init(red: 250, green: 0, blue: 0)])
-        try ONNXModel(graph: graph, metadataProps: contract.metadataEntries).write(to: URL(fileURLWithPath: path))
+        try ONNXModel(graph: graph, metadataProps: withContract ? contract.metadataEntries : []).write(to: URL(fileURLWithPath: path))
     }
 
     /// Writes `folder/pipeline.yaml` over `scenes/*.tif` with `model.onnx` into `out`.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import RasterIO
 import Pipeline
@@ -47,7 +48,7 @@ struct PipelineFileTests {
         ("inputs: [x]\nmodel: m\ntilling: {stride: 3}\n", PipelineError.unknownKey(key: "tilling", suggestion: "tiling")),
         ("inputs: [x]\nmodel: m\ntiling: {strid: 3}\n", PipelineError.unknownKey(key: "tiling.strid", suggestion: "tiling.stride")),
         ("inputs: [x]\nmodel: m\noutput: {format: png}\n", PipelineError.invalidValue(key: "output.format", value: "png", reason: "must be gtiff or cog")),
-        ("inputs: [x]\nmodel: m\nruntime: {threads: two}\n", PipelineError.invalidValue(key: "runtime.threads", value: "two", reason: "must be a whole number")),
+        ("inputs: [x]\nmodel: m\nruntime: {threads: two}\n", PipelineError.invalidValue(key: "runtime.threads", value: "two", reason: "must be a whole number from 1 to 256")),
         ("inputs: [x]\n", PipelineError.missingKey(key: "model")),
         ("model: m\n", PipelineError.missingKey(key: "inputs")),
         ("inputs: [x]\nmodel: m\nzzz: 1\n", PipelineError.unknownKey(key: "zzz", suggestion: nil)),
@@ -77,6 +78,54 @@ struct PipelineFileTests {
             #expect(error.description.hasPrefix("bad.yaml: not valid YAML"))
         } catch {
             Issue.record("untyped error \(error)")
+        }
+    }
+
+    /// A YAML alias bomb (9 levels of 9 references: 9^9 strings from ~400 bytes) is refused
+    /// after walking the value budget, and error messages quote at most 200 characters of a value
+    /// however large it is or expands to.
+    @Test func aliasBombsAndHugeValuesGiveShortErrors() throws {
+        var bomb = "inputs: [x]\nmodel: m\nbands:\n  a0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...8 { bomb += "  a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n" }
+        let started = Date()
+        #expect(throws: PipelineError.unreadable(path: "bomb.yaml", reason: "expands to more than 100000 values or 64 levels (aliases that repeat aliases?); write the values out instead of nesting aliases")) {
+            try PipelineFile.parse(bomb, baseFolder: "/p", source: "bomb.yaml")
+        }
+        #expect(Date().timeIntervalSince(started) < 30)
+        // An alias that expands to a large list, quoted in a type error.
+        let wide = "inputs: [x]\nmodel: m\nx: &x [" + Array(repeating: "abcdefgh", count: 5000).joined(separator: ", ") + "]\nmode: *x\n"
+        for text in [wide, "inputs: [x]\nmodel: m\nmode: " + String(repeating: "z", count: 100_000) + "\n",
+                     "inputs: [x]\nmodel: m\n" + String(repeating: "k", count: 100_000) + ": 1\n"] {
+            do {
+                _ = try PipelineFile.parse(text, baseFolder: "/p")
+                Issue.record("parsed")
+            } catch let error as PipelineError {
+                #expect(error.description.count < 400, "\(error.description.count) characters")
+            }
+        }
+    }
+
+    /// Numbers that parse but are out of their documented bounds are refused with the bounds.
+    @Test(arguments: [
+        ("tiling: {patch_size: 100000}", "tiling.patch_size", "must be a whole number from 1 to 2048"),
+        ("tiling: {patch_size: 64, stride: 65}", "tiling.stride", "must be between 1 and the patch size (64), or patches would leave gaps"),
+        ("runtime: {batch_size: 1e9}", "runtime.batch_size", "must be a whole number from 1 to 1024"),
+        ("runtime: {threads: 9223372036854775807}", "runtime.threads", "must be a whole number from 1 to 256"),
+        ("runtime: {memory_mb: 16}", "runtime.memory_mb", "must be a whole number from 32 to 1048576"),
+        ("resolution: 1e-300", "resolution", "must be a pixel size in map units from 1e-07 to 10000000.0"),
+        ("nodata: {mask: {band: SCL, invalid: [3, 70000]}}", "nodata.mask.invalid", "must list mask values from 0 to 65535"),
+        ("output: {name: ../x.tif}", "output.name", "contains '/'; it must be a file name, not a path (output.folder says where files go)"),
+        ("inputs: [{path: a.tif, name: ..}]", "inputs[0].name", "is '..'; it must be a file name; a scene name becomes part of output file names"),
+    ])
+    func boundsAreStated(line: String, key: String, reason: String) {
+        let text = (line.hasPrefix("inputs") ? "" : "inputs: [x]\n") + "model: m\n" + line + "\n"
+        do {
+            _ = try PipelineFile.parse(text, baseFolder: "/p")
+            Issue.record("\(line) parsed")
+        } catch let PipelineError.invalidValue(k, _, r) {
+            #expect(k == key && r == reason, "\(k): \(r)")
+        } catch {
+            Issue.record("\(line): \(error)")
         }
     }
 }
