@@ -82,3 +82,14 @@ let package = Package(
         .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO", "CNN", "TestTools"]),
     ]
 )
+
+// Fuzz targets (libFuzzer), declared only when LANDCOVER_FUZZ=1: `scripts/fuzz.sh` builds them
+// with `-sanitize=fuzzer,address` into `.build-fuzz` (see scripts/README.md). The normal build
+// and test commands never see them.
+if ProcessInfo.processInfo.environment["LANDCOVER_FUZZ"] == "1" {
+    package.targets += [
+        .executableTarget(name: "FuzzTIFF", dependencies: ["RasterIO"], path: "Fuzz/FuzzTIFF"),
+        .executableTarget(name: "FuzzONNX", dependencies: ["CNN"], path: "Fuzz/FuzzONNX", swiftSettings: hostCPU),
+        .executableTarget(name: "FuzzPipelineYAML", dependencies: ["Pipeline"], path: "Fuzz/FuzzPipelineYAML"),
+    ]
+}

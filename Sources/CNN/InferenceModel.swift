@@ -107,7 +107,7 @@ public final class InferenceModel: Sendable {
     ///   - threads: worker count (clamped to 1...batch).
     /// - Returns: every graph output by name, concatenated back along dimension 0.
     public func run(inputs: [String: Tensor], threads: Int) throws -> [String: Tensor] {
-        let any = try run(values: inputs.mapValues { AnyTensor.float32($0) }, threads: threads)
+        let any = try run(values: inputs.mapValues { AnyTensor.float32($0) }, threads: threads, memoryLimit: InferenceSession.defaultMemoryLimit)
         return any.mapValues(\.floatTensor)
     }
 
@@ -120,8 +120,14 @@ public final class InferenceModel: Sendable {
     }
 
     /// ``run(inputs:threads:)`` for inputs and outputs of either element type. Int64 inputs
-    /// (shape data) are passed whole to every part.
-    public func run(values: [String: AnyTensor], threads: Int) throws -> [String: AnyTensor] {
+    /// (shape data) are passed whole to every part. `memoryLimit` bounds each part's working
+    /// memory in bytes (see ``InferenceSession/memoryLimit``).
+    public func run(values: [String: AnyTensor], threads: Int, memoryLimit: Int = InferenceSession.defaultMemoryLimit) throws -> [String: AnyTensor] {
+        @Sendable func session() -> InferenceSession {
+            let session = makeSession()
+            session.memoryLimit = memoryLimit
+            return session
+        }
         let batched = values.compactMap { name, value -> (String, Tensor)? in
             if case .float32(let tensor) = value, !tensor.shape.isEmpty { return (name, tensor) }
             return nil
@@ -129,7 +135,7 @@ public final class InferenceModel: Sendable {
         let batch = batched.first?.1.shape[0] ?? 1
         let workers = max(1, min(threads, batch))
         if workers == 1 || batched.contains(where: { $0.1.shape[0] != batch }) || !hasSplittableBatch {
-            return try makeSession().run(values: values)
+            return try session().run(values: values)
         }
         let parts = WorkerResults(count: workers)
         let slices: [[String: AnyTensor]] = try (0..<workers).map { worker in
@@ -139,7 +145,7 @@ public final class InferenceModel: Sendable {
             return slice
         }
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let result = Result { try self.makeSession().run(values: slices[worker]) }
+            let result = Result { try session().run(values: slices[worker]) }
             parts.store(result, at: worker)
         }
         let results = try parts.values().map { try $0.get() }

@@ -15,6 +15,14 @@ public final class InferenceSession: @unchecked Sendable {
     private var scratch: UnsafeMutablePointer<Float>
     private var scratchCapacity = 0
     private let sink = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+    /// Bytes of working memory one run may need (the arena holding every intermediate value of
+    /// the batch, plus scratch; the model's weights are not counted): a plan that needs more is
+    /// refused with ``ONNXError/tooLarge(node:detail:)`` before anything is allocated, so a
+    /// model whose shapes explode (an Expand to 2^29 elements) fails cleanly. Default
+    /// ``defaultMemoryLimit``; the pipeline sets `runtime.memory_mb`.
+    public var memoryLimit: Int = InferenceSession.defaultMemoryLimit
+    /// 1 GiB.
+    public static let defaultMemoryLimit = 1 << 30
 
     init(model: InferenceModel) {
         self.model = model
@@ -164,7 +172,15 @@ public final class InferenceSession: @unchecked Sendable {
             return "\(name):\(value?.shape ?? []):\(value?.ints.map { "\($0)" } ?? "")"
         }.joined(separator: "|")
         if let cached = plans[key] { return cached }
-        let plan = try ExecutionPlan(graph: model.graph, inputs: inputs)
+        let plan = try ShapeMath.$elementLimit.withValue(max(1, memoryLimit / 4)) {
+            try ExecutionPlan(graph: model.graph, inputs: inputs)
+        }
+        let (elements, overflow) = plan.arenaCount.addingReportingOverflow(plan.scratchCount)
+        if overflow || elements > memoryLimit / 4 {
+            let shapes = inputs.keys.sorted().map { "\($0) \(inputs[$0]?.shape ?? [])" }.joined(separator: ", ")
+            let needed = overflow ? "more than 2^63 bytes" : "\(elements / (1 << 18)) MiB"
+            throw ONNXError.tooLarge(node: "the plan for input \(shapes)", detail: "one run needs \(needed) of working memory (intermediate values and scratch), more than the \(memoryLimit >> 20) MiB allowed")
+        }
         if plans.count >= 8 { plans.removeAll() }
         plans[key] = plan
         return plan

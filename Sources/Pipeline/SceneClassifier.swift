@@ -312,6 +312,7 @@ public final class SceneClassifier: Sendable {
             group.enter()
             workerGroup.enter()
             let session = model.makeSession()
+            session.memoryLimit = settings.memoryBudget
             let worker = Thread { [self] in
                 defer { group.leave(); workerGroup.leave() }
                 do {

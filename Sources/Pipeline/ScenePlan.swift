@@ -101,6 +101,24 @@ public struct PipelinePlan: Sendable {
         } catch {
             throw PipelineError.unreadable(path: modelPath, reason: ErrorText.describe(error))
         }
+        // A model whose plan for one patch needs more working memory than the whole budget (a
+        // shape that explodes at run time) is refused before any scene.
+        if let input = model.inputs.first {
+            let probe = model.makeSession()
+            probe.memoryLimit = Self.memoryLimit(pipeline)
+            let patch = pipeline.tiling.patchSize ?? contract.patchSize
+            do {
+                _ = try probe.flops(inputShapes: [input.name: [1, contract.bands.count, patch, patch]])
+            } catch let error as ONNXError {
+                // A model that cannot plan one patch classifies nothing. Inputs that only refuse a
+                // batch of one (a fixed batch size) are left to the scenes.
+                switch error {
+                case .invalidInput, .missingInput: break
+                default:
+                    throw PipelineError.unreadable(path: modelPath, reason: "cannot classify a patch of \(patch) x \(patch) pixels with runtime.memory_mb \(pipeline.runtime.memoryMiB): \(error.errorDescription ?? "\(error)")")
+                }
+            }
+        }
         self.model = model
         self.contract = contract
         self.modelPath = modelPath
@@ -310,6 +328,15 @@ public struct PipelinePlan: Sendable {
         }
     }
 
+    /// Name of the stacked band that carries `nodata.mask.path`'s raster.
+    public static let maskBandName = "MASK"
+
+    /// Working memory one inference session may use, in bytes: `runtime.memory_mb`.
+    static func memoryLimit(_ pipeline: PipelineFile) -> Int {
+        let (bytes, overflow) = pipeline.runtime.memoryMiB.multipliedReportingOverflow(by: 1 << 20)
+        return overflow ? Int.max : bytes
+    }
+
     /// Expands globs (`*`, `?`, `[...]`) in input paths; each match of a single-path input is a scene.
     static func expand(_ pipeline: PipelineFile) throws -> [SceneInput] {
         var scenes: [SceneInput] = []
@@ -354,12 +381,17 @@ public struct PipelinePlan: Sendable {
         let sceneBands = modelBands.map { pipeline.bandMap[$0] ?? $0 }
         var requested = sceneBands
         var resampling = pipeline.resampling
-        let maskBand = pipeline.nodata.maskBand
+        let maskPath = pipeline.nodata.maskPath
+        if maskPath != nil && pipeline.nodata.maskBand != nil {
+            throw PipelineError.invalidValue(key: "nodata.mask", value: "band and path",
+                                             reason: "give either band (a band of the scene) or path (a separate mask raster), not both")
+        }
+        let maskBand = maskPath == nil ? pipeline.nodata.maskBand : nil
         if let maskBand, !requested.contains(maskBand) {
             requested.append(maskBand)
             if resampling[maskBand] == nil { resampling[maskBand] = .nearest }
         }
-        let scene: Scene
+        var scene: Scene
         do {
             scene = try Scene.assemble(inputs: input.paths, options: SceneOptions(
                 bands: requested, bandOrder: pipeline.bandOrder, referenceResolution: pipeline.resolution, resampling: resampling))
@@ -375,7 +407,12 @@ public struct PipelinePlan: Sendable {
             }
             return index
         }
-        let maskIndex = maskBand.flatMap { name in scene.bands.firstIndex { $0.name == name } }
+        var maskIndex = maskBand.flatMap { name in scene.bands.firstIndex { $0.name == name } }
+        if let maskPath {
+            // A separate mask raster (band 1), put on the scene grid with nearest neighbour.
+            scene = try scene.addingBand(named: Self.maskBandName, from: pipeline.resolve(maskPath))
+            maskIndex = scene.bands.count - 1
+        }
 
         let mode = try resolveMode()
         let patchSize = self.patchSize

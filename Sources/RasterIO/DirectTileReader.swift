@@ -56,8 +56,10 @@ final class DirectTileReader {
     private var compressed: UnsafeMutableRawPointer
     private var compressedCapacity: Int
     private let tile: UnsafeMutableRawPointer
-    /// Per plane and tile: byte offset and count, and 0 = not looked up yet, 1 = stored, 2 = sparse.
-    private var offsets: [UInt64], byteCounts: [UInt64], states: [UInt8]
+    /// Tiles looked up so far (index: plane, row, column): byte offset and count, nil when the
+    /// tile is not stored (sparse). Filled as tiles are read, so its size follows the reads, not
+    /// the tile count the header declares.
+    private var locations: [Int: (offset: UInt64, size: UInt64)?] = [:]
     /// Tiles decoded so far (a diagnostic; see ``RasterDataset/directTileReads``).
     private(set) var tilesDecoded = 0
 
@@ -82,10 +84,6 @@ final class DirectTileReader {
         self.compressedCapacity = deflate ? tileBytes / 2 : 0
         self.compressed = UnsafeMutableRawPointer.allocate(byteCount: max(compressedCapacity, 1), alignment: 64)
         self.tile = UnsafeMutableRawPointer.allocate(byteCount: tileBytes, alignment: 64)
-        let count = (separate ? bandHandles.count : 1) * tilesAcross * tilesDown
-        self.offsets = [UInt64](repeating: 0, count: count)
-        self.byteCounts = [UInt64](repeating: 0, count: count)
-        self.states = [UInt8](repeating: 0, count: count)
     }
 
     deinit {
@@ -140,7 +138,7 @@ final class DirectTileReader {
         guard fd >= 0 else { return nil }
         var handedOver = false
         defer { if !handedOver { close(fd) } }
-        guard let directory = TIFFDirectory.read(fd: fd, offset: ifdOffset) else { return nil }
+        guard let directory = TIFFDirectory.read(fd: fd, offset: ifdOffset), directory.usable else { return nil }
         let bandCount = handles.count
         guard directory.value(TIFFDirectory.imageWidth) == UInt64(dataset.width),
               directory.value(TIFFDirectory.imageLength) == UInt64(dataset.height),
@@ -231,11 +229,7 @@ final class DirectTileReader {
     /// The tile's byte offset and count from GDAL, nil when the tile is not stored (sparse).
     private func locate(plane: Int, column: Int, row: Int) throws -> (offset: UInt64, size: UInt64)? {
         let index = (plane * tilesDown + row) * tilesAcross + column
-        switch states[index] {
-        case 1: return (offsets[index], byteCounts[index])
-        case 2: return nil
-        default: break
-        }
+        if let known = locations[index] { return known }
         let band = bandHandles[plane]
         GDALCall.reset()
         let offsetText = GDALGetMetadataItem(band, "BLOCK_OFFSET_\(column)_\(row)", "TIFF").map { String(cString: $0) }
@@ -244,19 +238,17 @@ final class DirectTileReader {
             throw damaged(plane, column, row, "its offset cannot be read (GDAL: \(GDALCall.lastMessage()))")
         }
         guard let offsetText, let sizeText else {
-            states[index] = 2
+            locations[index] = .some(nil)
             return nil
         }
         guard let offset = UInt64(offsetText), let size = UInt64(sizeText) else {
             throw damaged(plane, column, row, "GDAL reports offset '\(offsetText)' and size '\(sizeText)'")
         }
         guard size > 0 else {
-            states[index] = 2
+            locations[index] = .some(nil)
             return nil
         }
-        offsets[index] = offset
-        byteCounts[index] = size
-        states[index] = 1
+        locations[index] = (offset, size)
         return (offset, size)
     }
 
@@ -399,6 +391,39 @@ final class DirectTileReader {
     private static func fill<Sample>(_ destination: UnsafeMutablePointer<Sample>, stride: Int, rows: Int, columns: Int, with value: Sample) {
         for r in 0..<rows {
             (destination + r * stride).update(repeating: value, count: columns)
+        }
+    }
+}
+
+extension RasterDataset {
+    /// Refuses a GeoTIFF whose header declares more strips or tiles than the file has bytes to
+    /// list (see ``TIFFDirectory/tableProblem(fileSize:tiles:)``), before anything (GDAL's block
+    /// maps, this module's readers, a scene's buffers) is sized from its width and height.
+    /// Files that are not local GeoTIFFs pass unchecked.
+    /// - Throws: ``RasterIOError/damagedFile(path:detail:)``.
+    func checkTIFFTables() throws {
+        guard driverName == "GTiff", !path.hasPrefix("/vsi"), let first = bands.first,
+              first.blockWidth > 0, first.blockHeight > 0,
+              let band = GDALGetRasterBand(handle, 1),
+              let ifdText = GDALGetMetadataItem(band, "IFD_OFFSET", "TIFF"),
+              let ifdOffset = UInt64(String(cString: ifdText)) else { return }
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        guard let directory = TIFFDirectory.read(fd: fd, offset: ifdOffset) else { return }
+        let across = UInt64((width + first.blockWidth - 1) / first.blockWidth)
+        let down = UInt64((height + first.blockHeight - 1) / first.blockHeight)
+        let separate = directory.value(TIFFDirectory.planarConfig, default: 1) == 2
+        let planes = separate ? max(1, directory.value(TIFFDirectory.samplesPerPixel, default: 1) ?? 1) : 1
+        let (perPlane, overflow1) = across.multipliedReportingOverflow(by: down)
+        let (tiles, overflow2) = perPlane.multipliedReportingOverflow(by: planes)
+        let problem = overflow1 || overflow2
+            ? "its header declares more than 2^64 tiles"
+            : directory.tableProblem(fileSize: UInt64(max(0, info.st_size)), tiles: tiles)
+        if let problem {
+            throw RasterIOError.damagedFile(path: path, detail: "\(problem) (\(width) x \(height) pixels in \(first.blockWidth) x \(first.blockHeight) blocks)")
         }
     }
 }

@@ -139,6 +139,7 @@ public final class RasterDataset {
                                   hasColorTable: GDALGetRasterColorTable(band) != nil))
         }
         self.bands = infos
+        if keepAlive == nil { try checkTIFFTables() }
     }
 
     deinit {

@@ -138,3 +138,33 @@ public final class SceneReader {
         }
     }
 }
+
+extension Scene {
+    /// The scene with one more band, `name`, taken from band `band` of the raster at `path` and
+    /// put on the scene grid with nearest-neighbour resampling (categorical values such as a
+    /// cloud mask are never blended): read directly when the raster lies on the grid (whole-pixel
+    /// shifts and a different extent included), otherwise through GDAL's warper. The raster may
+    /// have any grid in the scene's CRS; pixels it does not cover read as invalid.
+    /// - Throws: ``RasterIOError`` when the file cannot be opened, has no such band, has no
+    ///   georeferencing, or has another CRS than the scene.
+    public func addingBand(named name: String, from path: String, band: Int = 1) throws -> Scene {
+        let dataset = try RasterDataset(path: path)
+        guard band >= 1, band <= dataset.bands.count else {
+            throw RasterIOError.bandNotFound(band: "#\(band)", path: path, available: dataset.bands.map { "#\($0.index)" })
+        }
+        guard dataset.geoTransform != nil else { throw RasterIOError.missingGeoreferencing(path: path) }
+        if let target = grid.spatialReference {
+            guard let crs = dataset.spatialReference else { throw RasterIOError.missingGeoreferencing(path: path) }
+            guard crs.isSame(as: target) else {
+                throw RasterIOError.crsMismatch(path: path, expected: target.description, actual: crs.description)
+            }
+        }
+        let source = SceneGrid(dataset)
+        let info = dataset.bands[band - 1]
+        var copy = self
+        copy.bands.append(StackedBand(name: name, sourcePath: path, sourceBand: band, sourceResolution: source.resolution,
+                                      dataType: info.dataType, nodata: info.nodata,
+                                      resampling: grid.integerOffset(of: source) != nil ? nil : .nearest))
+        return copy
+    }
+}

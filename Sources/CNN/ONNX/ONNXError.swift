@@ -31,6 +31,9 @@ public enum ONNXError: Error, LocalizedError, Equatable, Sendable {
     case invalidModel(detail: String)
     /// Reading or writing a file failed.
     case fileError(path: String, detail: String)
+    /// A value the model computes, or the memory a plan needs, is over the engine's bounds
+    /// (a hostile or corrupt model: checked before anything is allocated).
+    case tooLarge(node: String, detail: String)
 
     public var errorDescription: String? {
         switch self {
@@ -61,6 +64,8 @@ public enum ONNXError: Error, LocalizedError, Equatable, Sendable {
             return "Invalid ONNX model: \(detail)."
         case .fileError(let path, let detail):
             return "\(path): \(detail)."
+        case .tooLarge(let node, let detail):
+            return "\(node) is too large: \(detail); the model is corrupt or hostile, re-export it (or give the run more memory when it is a real model)."
         }
     }
 }

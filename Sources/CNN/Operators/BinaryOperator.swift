@@ -14,6 +14,7 @@ struct BinaryOperator: GraphOperator {
             throw attributes.shapeError("operands \(a.shape) and \(b.shape) cannot be broadcast together")
         }
         if a.type == .int64 && b.type == .int64, let x = a.ints, let y = b.ints {
+            try ShapeMath.computedCount(shape, inputs: inputs, node: attributes.label)
             return OperatorPlan(outputs: [.constant(shape, ints: try integerResult(x, a.shape, y, b.shape, shape))])
         }
         let loops = BroadcastLoops(a: a.shape, b: b.shape, output: shape)

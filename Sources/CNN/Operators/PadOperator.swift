@@ -39,14 +39,21 @@ struct PadOperator: GraphOperator {
         let limit = ShapeMath.maximumElementCount
         guard pads.allSatisfy({ (-limit...limit).contains($0) }) else { throw attributes.shapeError("pads \(pads) are too large") }
         var outputShape = x.shape
-        var maps = [[Int]]()
         for axis in 0..<rank {
-            let dim = x.shape[axis]
-            let out = dim + pads[axis] + pads[axis + rank]
+            let out = x.shape[axis] + pads[axis] + pads[axis + rank]
             guard out >= 0, out <= limit else {
                 throw attributes.shapeError("pads \(pads) crop more than input \(x.shape) or are too large")
             }
             outputShape[axis] = out
+        }
+        // The index maps below hold one Int per output row and column: bound the output first.
+        guard ShapeMath.checkedCount(outputShape) != nil else {
+            throw ONNXError.tooLarge(node: attributes.label, detail: "the padded shape \(outputShape) has more than \(min(ShapeMath.maximumElementCount, ShapeMath.elementLimit)) elements")
+        }
+        var maps = [[Int]]()
+        for axis in 0..<rank {
+            let dim = x.shape[axis]
+            let out = outputShape[axis]
             var map = [Int](repeating: -1, count: out)
             for o in 0..<out {
                 var i = o - pads[axis]
@@ -67,9 +74,9 @@ struct PadOperator: GraphOperator {
             }
             maps.append(map)
         }
-        guard ShapeMath.checkedCount(outputShape) != nil else { throw attributes.shapeError("padded shape \(outputShape) is too large") }
         let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
         if let ints = x.ints {
+            try ShapeMath.computedCount(outputShape, inputs: inputs, node: attributes.label)
             return OperatorPlan(outputs: [.constant(outputShape, ints: mapping.gather(ints, fill: Int64(saturating: value)))])
         }
         let fill = value

@@ -35,10 +35,9 @@ struct ShapeOperator: GraphOperator {
             return plan
         case .constantOfShape:
             guard let dims = x.constantInts else { throw ONNXError.dataDependentValue(node: attributes.label, detail: "the shape input must be known before running") }
-            let shape = dims.map { Int($0) }
-            guard ShapeMath.checkedCount(shape) != nil else { throw attributes.shapeError("invalid or too large shape \(shape)") }
+            let shape = dims.map { Int(clamping: $0) }
+            let count = try ShapeMath.computedCount(shape, inputs: [], node: attributes.label)
             let tensor = try attributes.tensor("value")
-            let count = shape.reduce(1, *)
             if let tensor, tensor.isInteger {
                 let value = try tensor.int64Values().first ?? 0
                 return OperatorPlan(outputs: [.constant(shape, ints: [Int64](repeating: value, count: count))])
@@ -70,11 +69,15 @@ struct ShapeOperator: GraphOperator {
             guard inputs.count > 1, let target = inputs[1]?.constantInts else {
                 throw ONNXError.dataDependentValue(node: attributes.label, detail: "the shape input must be known before running")
             }
-            guard let shape = ShapeMath.broadcast(x.shape, target.map { Int(clamping: $0) }), ShapeMath.checkedCount(shape) != nil else {
+            guard let shape = ShapeMath.broadcast(x.shape, target.map { Int(clamping: $0) }), shape.allSatisfy({ $0 >= 0 }) else {
                 throw attributes.shapeError("input \(x.shape) cannot be expanded to \(target)")
+            }
+            guard ShapeMath.checkedCount(shape) != nil else {
+                throw ONNXError.tooLarge(node: attributes.label, detail: "the expanded shape \(shape) has more than \(min(ShapeMath.maximumElementCount, ShapeMath.elementLimit)) elements")
             }
             let loops = BroadcastLoops(a: shape, b: x.shape, output: shape)
             if let ints = x.ints {
+                try ShapeMath.computedCount(shape, inputs: inputs, node: attributes.label)
                 let strides = ShapeMath.broadcastStrides(input: x.shape, output: shape)
                 var result = [Int64]()
                 var index = [Int](repeating: 0, count: shape.count)
@@ -204,6 +207,7 @@ struct ShapeOperator: GraphOperator {
         let inner = first.shape[(axis + 1)...].reduce(1, *)
         let sizes = parts.map { $0.shape[axis] * inner }
         if parts.allSatisfy({ $0.type == .int64 && $0.ints != nil }) {
+            try ShapeMath.computedCount(outputShape, inputs: inputs, node: attributes.label)
             var result = [Int64]()
             for o in 0..<outer { for (p, part) in parts.enumerated() { if let ints = part.ints { result += ints[(o * sizes[p])..<((o + 1) * sizes[p])] } } }
             return OperatorPlan(outputs: [.constant(outputShape, ints: result)])
@@ -241,6 +245,7 @@ struct ShapeOperator: GraphOperator {
         let outer = x.shape[..<axis].reduce(1, *)
         let inner = x.shape[(axis + 1)...].reduce(1, *)
         if let ints = x.ints {
+            try ShapeMath.computedCount(outputShape, inputs: inputs, node: attributes.label)
             var result = [Int64]()
             for o in 0..<outer { for index in indices { result += ints[((o * size + index) * inner)..<((o * size + index + 1) * inner)] } }
             return OperatorPlan(outputs: [.constant(outputShape, ints: result)])

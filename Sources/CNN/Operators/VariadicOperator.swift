@@ -15,7 +15,11 @@ struct VariadicOperator: GraphOperator {
             }
             shape = next
         }
+        guard ShapeMath.checkedCount(shape) != nil else {
+            throw attributes.shapeError("inputs \(values.map(\.shape)) broadcast to \(shape), which is too large")
+        }
         if values.allSatisfy({ $0.type == .int64 && $0.ints != nil }) {
+            try ShapeMath.computedCount(shape, inputs: inputs, node: attributes.label)
             var result = [Int64]()
             let count = shape.reduce(1, *)
             for (position, value) in values.enumerated() {

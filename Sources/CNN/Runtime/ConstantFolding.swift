@@ -2,8 +2,12 @@
 /// folding of shape arithmetic).
 enum ConstantFolding {
     /// Evaluates `plan.kernel` on the constant `inputs` and returns constant outputs.
-    static func evaluate(_ plan: OperatorPlan, inputs: [PlanValue?]) -> [PlanValue] {
+    /// - Throws: ``ONNXError/tooLarge(node:detail:)`` before allocating anything when an output
+    ///   or the scratch memory is over ``ShapeMath/computedCount(_:inputs:node:)``'s bound.
+    static func evaluate(_ plan: OperatorPlan, inputs: [PlanValue?], node: String) throws -> [PlanValue] {
         guard let kernel = plan.kernel else { return plan.outputs }
+        for output in plan.outputs { try ShapeMath.computedCount(output.shape, inputs: inputs, node: node) }
+        try ShapeMath.computedCount([max(0, plan.scratchCount)], inputs: inputs, node: node)
         var owned = [UnsafeMutablePointer<Float>]()
         defer { for pointer in owned { pointer.deallocate() } }
         func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {

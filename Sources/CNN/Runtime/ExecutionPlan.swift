@@ -50,6 +50,9 @@ final class ExecutionPlan: @unchecked Sendable {
             guard let value = inputs[input.name] else {
                 throw ONNXError.missingInput(name: input.name, available: graph.inputs.map(\.name))
             }
+            guard ShapeMath.checkedCount(value.shape) != nil else {
+                throw ONNXError.invalidInput(name: input.name, detail: "shape \(value.shape) is invalid or too large")
+            }
             values[input.id] = value
             if !value.isConstant { runtimeInputs.append((input.id, input.name)) }
         }
@@ -67,11 +70,15 @@ final class ExecutionPlan: @unchecked Sendable {
             }
             let allConstant = stepInputs.allSatisfy { $0?.isConstant ?? true }
             if allConstant && plan.kernel != nil {
-                plan = OperatorPlan(outputs: ConstantFolding.evaluate(plan, inputs: stepInputs))
+                plan = OperatorPlan(outputs: try ConstantFolding.evaluate(plan, inputs: stepInputs, node: step.label))
             }
             for (index, id) in step.outputs.enumerated() where id >= 0 && index < plan.outputs.count {
-                guard ShapeMath.checkedCount(plan.outputs[index].shape) != nil else {
-                    throw ONNXError.inconsistentShapes(node: step.label, detail: "output shape \(plan.outputs[index].shape) is invalid or too large")
+                let shape = plan.outputs[index].shape
+                guard shape.allSatisfy({ $0 >= 0 }) else {
+                    throw ONNXError.inconsistentShapes(node: step.label, detail: "output shape \(shape) is invalid")
+                }
+                guard ShapeMath.checkedCount(shape) != nil else {
+                    throw ONNXError.tooLarge(node: step.label, detail: "its output shape \(shape) has more than \(min(ShapeMath.maximumElementCount, ShapeMath.elementLimit)) elements")
                 }
                 values[id] = plan.outputs[index]
             }

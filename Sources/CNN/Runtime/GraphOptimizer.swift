@@ -32,7 +32,7 @@ struct GraphOptimizer {
             let op = try OperatorFactory.make(node: node, opset: opset, constants: constants)
             let inputs = node.inputs.map { $0.isEmpty ? nil : constants[$0] }
             let plan = try op.plan(inputs)
-            let values = plan.outputs.allSatisfy(\.isConstant) ? plan.outputs : ConstantFolding.evaluate(plan, inputs: inputs)
+            let values = try plan.outputs.allSatisfy(\.isConstant) ? plan.outputs : ConstantFolding.evaluate(plan, inputs: inputs, node: NodeAttributes(node).label)
             for (name, value) in zip(node.outputs, values) where !name.isEmpty { constants[name] = value }
         }
         nodes = remaining
