@@ -420,16 +420,21 @@ public final class PipelineRunner {
 extension PipelineRunner {
     /// The files a scene's bands are read from, in band order without repeats: plain paths as
     /// they are, GDAL connection strings (`SENTINEL2_L1C:/p/MTD_MSIL1C.xml:10m:EPSG_32633`) as
-    /// their file part.
+    /// their file part, a file inside a zip (`/vsizip//p/S2A.zip/...`) as the zip.
     static func sourceFiles(of scene: Scene) -> [String] {
+        func file(_ path: String) -> String? {
+            if FileManager.default.fileExists(atPath: path) { return path }
+            if path.hasPrefix("/vsizip/"), let end = path.range(of: ".zip", options: .caseInsensitive) {
+                let zip = String(path[path.index(path.startIndex, offsetBy: 8)..<end.upperBound])
+                return FileManager.default.fileExists(atPath: zip) ? zip : nil
+            }
+            return nil
+        }
         var files: [String] = []
         for band in scene.bands {
-            var file = band.sourcePath
-            if !FileManager.default.fileExists(atPath: file),
-               let part = file.split(separator: ":").first(where: { FileManager.default.fileExists(atPath: String($0)) }) {
-                file = String(part)
-            }
-            if !files.contains(file) { files.append(file) }
+            let source = band.sourcePath
+            let found = file(source) ?? source.split(separator: ":").lazy.compactMap { file(String($0)) }.first ?? source
+            if !files.contains(found) { files.append(found) }
         }
         return files
     }

@@ -226,8 +226,13 @@ public enum STACItem {
     }
 
     /// `path` relative to `folder` (`./name`, `../../samples/x.onnx`); the absolute path when the
-    /// two share nothing but the root.
+    /// two share nothing but the root; GDAL network paths as URLs (`/vsicurl/https://h/x.tif` ->
+    /// `https://h/x.tif`, `/vsis3/bucket/key` -> `s3://bucket/key`), other virtual paths as they are.
     static func relativeHref(from folder: String, to path: String) -> String {
+        if path.hasPrefix("/vsicurl/") { return String(path.dropFirst("/vsicurl/".count)) }
+        if path.hasPrefix("/vsis3/") { return "s3://" + path.dropFirst("/vsis3/".count) }
+        if path.hasPrefix("/vsigs/") { return "gs://" + path.dropFirst("/vsigs/".count) }
+        if path.hasPrefix("/vsi") || !path.hasPrefix("/") { return path }
         let from = URL(fileURLWithPath: folder).standardizedFileURL.pathComponents
         let to = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
         var common = 0

@@ -192,6 +192,16 @@ struct STACValidationTests {
         #expect(model["file:checksum"] as? String == "1220" + (try Self.sha256(Self.sampleModel)))
         let both = try CLI.run(["model", "info", Self.sampleModel, "--stac", "--json"])
         #expect(both.status != 0 && both.stderr.contains("--json or --stac"))
+
+        // A model without a contract cannot be described: one line naming the file and the fix.
+        let bare = folder.appendingPathComponent("bare.onnx").path
+        let strip = try CLI.run(["-c", "import onnx, sys\nm = onnx.load(sys.argv[1])\ndel m.metadata_props[:]\nonnx.save(m, sys.argv[2])",
+                                 Self.sampleModel, bare], executable: "python3")
+        #expect(strip.status == 0, "\(strip.stderr)")
+        let refused = try CLI.run(["model", "info", bare, "--stac"])
+        #expect(refused.status == 2 && refused.stdout.isEmpty)
+        #expect(refused.stderr == "landcover: \(bare): the model has no landcover contract, so it cannot be described for STAC; add the landcover.* metadata_props (README, \"Model contract\")\n",
+                "\(refused.stderr)")
     }
 
     /// The validator is not a rubber stamp: the faults the issue found fail it (a class without
