@@ -1,3 +1,4 @@
+import CNN
 import Foundation
 import Logging
 import Pipeline
@@ -65,6 +66,43 @@ struct STACItemTests {
         let parsed = try #require(ISO8601DateFormatter().date(from: datetime))
         #expect(parsed.timeIntervalSince(before) > -2 && parsed.timeIntervalSinceNow < 2)
         #expect((properties["landcover:datetime_source"] as? String)?.hasPrefix("processing time") == true)
+        try Self.validate(path)
+    }
+
+    /// A recorded `style` output (the QGIS `.qml` the map gets beside it) becomes a `style`
+    /// asset with its checksum, and the item still validates; the scene's other files, rebuilt
+    /// into an item through the public builder, keep their assets.
+    @Test func recordedStyleOutputBecomesAnAsset() throws {
+        let (_, path, folder) = try Self.item(sceneFile: "S2B_MSIL2A_20200219T112119_T29RKH.tif", output: "{folder: out}")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("out")
+        let map = out.appendingPathComponent("S2B_MSIL2A_20200219T112119_T29RKH_landcover.tif").path
+        let style = out.appendingPathComponent("S2B_MSIL2A_20200219T112119_T29RKH_landcover.qml").path
+        try Data("<!DOCTYPE qgis><qgis/>\n".utf8).write(to: URL(fileURLWithPath: style))
+        let records = try [("map", map), ("style", style)].map { role, file in
+            let stamp = try FileStamp(path: file)
+            return OutputFileRecord(role: role, path: file, bytes: stamp.bytes, modifiedNanoseconds: stamp.modifiedNanosecondsSince1970,
+                                    sha256: try SHA256.hex(ofFile: file))
+        }
+        let dataset = try RasterDataset(path: map)
+        let grid = SceneGrid(width: dataset.width, height: dataset.height, geoTransform: try #require(dataset.geoTransform),
+                             spatialReference: dataset.spatialReference)
+        let modelPath = folder.appendingPathComponent("model.onnx").path
+        let model = try STACModelDescription(model: try InferenceModel(contentsOf: URL(fileURLWithPath: modelPath)), path: modelPath,
+                                             sha256: try SHA256.hex(ofFile: modelPath), bytes: Int(try FileStamp(path: modelPath).bytes))
+        let legend = try ClassLegend(names: PipelineFixtures.classNames,
+                                     colors: PipelineFixtures.colors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
+        let scene = try Scene.assemble(inputs: [folder.appendingPathComponent("S2B_MSIL2A_20200219T112119_T29RKH.tif").path])
+        let item = try STACItem.make(id: "styled", itemPath: path, grid: grid, legend: legend, outputs: records, cloudOptimized: false,
+                                     acquisition: AcquisitionTime.find(in: scene), date: nil, created: Date(), model: model,
+                                     modelPath: modelPath, sourceFiles: scene.inputs, softwareVersion: "1.0.0-test", properties: [:])
+        let assets = try #require(item["assets"] as? [String: Any])
+        let asset = try #require(assets["style"] as? [String: Any])
+        #expect(asset["href"] as? String == "./S2B_MSIL2A_20200219T112119_T29RKH_landcover.qml")
+        #expect(asset["file:checksum"] as? String == "1220" + (try SHA256.hex(ofFile: style)))
+        #expect(Set(assets.keys) == ["classification", "style", "model"])
+        #expect((item["properties"] as? [String: Any])?["datetime"] as? String == "2020-02-19T11:21:19Z")
+        try STACItem.writeJSON(item, to: path)
         try Self.validate(path)
     }
 }
