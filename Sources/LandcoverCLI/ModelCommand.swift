@@ -39,22 +39,50 @@ struct ModelCommand: ParsableCommand {
         }
     }
 
-    /// `landcover model info MODEL [--json]`.
+    /// `landcover model info MODEL [--json | --stac]`.
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "info",
-            abstract: "Show a model's inputs, outputs, operators, parameters, FLOPs per patch and contract.")
+            abstract: "Show a model's inputs, outputs, operators, parameters, FLOPs per patch and contract.",
+            discussion: """
+                --stac prints a STAC Item (JSON) describing the model with the Machine Learning Model \
+                extension (mlm v1.5.2): name, architecture, tasks, input bands and value scaling, output \
+                classes, and the model file as an asset with its SHA-256. The asset href is the MODEL path \
+                as given (relative to the current folder when given relative).
+                """)
 
         @OptionGroup var modelArgument: ModelFileArgument
 
         @OptionGroup var format: JSONOutputOption
 
+        @Flag(help: "Print the model's STAC MLM description (a STAC Item) instead.")
+        var stac = false
+
+        func validate() throws {
+            if stac && format.json { throw ValidationError("Give --json or --stac, not both.") }
+        }
+
         func run() throws {
             try ModelCommand.guarded(model: modelArgument.model) {
                 let loaded = try InferenceModel(contentsOf: URL(fileURLWithPath: modelArgument.model))
+                if stac {
+                    print(try Self.stacItem(loaded, path: modelArgument.model))
+                    return
+                }
                 let summary = loaded.summary()
                 print(format.json ? try Self.json(summary, loaded.contract) : Self.text(summary, loaded.contract))
             }
+        }
+
+        /// The model's MLM STAC Item as pretty-printed JSON with sorted keys.
+        static func stacItem(_ model: InferenceModel, path: String) throws -> String {
+            let stamp = try FileStamp(path: path)
+            let description = try STACModelDescription(model: model, path: path, sha256: try SHA256.hex(ofFile: path),
+                                                       bytes: Int(stamp.bytes))
+            let modified = Date(timeIntervalSince1970: TimeInterval(stamp.modifiedSeconds))
+            let item = description.item(href: path, modified: modified)
+            let data = try JSONSerialization.data(withJSONObject: item, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
         }
 
         static func text(_ summary: ModelSummary, _ contract: ModelContract?) -> String {

@@ -474,18 +474,6 @@ public final class PipelineRunner {
             logger.debug("polygons written", metadata: ["event": "polygons", "scene": "\(name)", "file": "\(polygonsPath)", "polygons": "\(count)"])
         }
         try cancellation?.check()
-        if let stacPath = job.stacPath {
-            let id = URL(fileURLWithPath: job.outputPath).deletingPathExtension().lastPathComponent
-            var properties = ["scene": name, "model": plan.modelName, "model_sha256": context.modelHash,
-                              "mode": job.mode.rawValue, "version": toolVersion, "inputs_fingerprint": fingerprint,
-                              "settings_sha256": context.settingsHash]
-            if let pipelineHash = context.pipelineHash { properties["pipeline_sha256"] = pipelineHash }
-            let item = try STACItem.make(id: id, grid: result.outputGrid, legend: legend, nodata: legend.nodataValue,
-                                         mapPath: job.outputPath, previewPath: job.previewPath, polygonsPath: job.polygonsPath,
-                                         cloudOptimized: plan.pipeline.output.format == .cog, date: job.date, created: Date(),
-                                         properties: properties)
-            try STACItem.writeJSON(item, to: stacPath)
-        }
         var outputs: [OutputFileRecord] = []
         var files: [(String, String)] = [("map", job.outputPath)]
         if FileManager.default.fileExists(atPath: job.outputPath + ".aux.xml") { files.append(("map_aux", job.outputPath + ".aux.xml")) }
@@ -495,15 +483,32 @@ public final class PipelineRunner {
         }
         if let path = job.previewPath { files.append(("preview", path)) }
         if let path = job.polygonsPath { files.append(("polygons", path)) }
-        if let path = job.stacPath { files.append(("stac", path)) }
-        for (role, path) in files {
+        func record(_ role: String, _ path: String) throws -> OutputFileRecord {
             let stamp = try FileStamp(path: path)
             // What is on disk now must be what the writer produced and checked.
             if let produced = result.committed.first(where: { $0.path == path }), UInt64(max(0, stamp.bytes)) != produced.bytes {
                 throw RasterIOError.writeFailed(path: path, reason: "the file on disk has \(stamp.bytes) bytes, the writer produced \(produced.bytes)")
             }
-            outputs.append(OutputFileRecord(role: role, path: path, bytes: stamp.bytes,
-                                            modifiedNanoseconds: stamp.modifiedNanosecondsSince1970, sha256: try SHA256.hex(ofFile: path)))
+            return OutputFileRecord(role: role, path: path, bytes: stamp.bytes,
+                                    modifiedNanoseconds: stamp.modifiedNanosecondsSince1970, sha256: try SHA256.hex(ofFile: path))
+        }
+        for (role, path) in files { outputs.append(try record(role, path)) }
+        // The STAC item comes last: it carries the size and SHA-256 of every other output.
+        if let stacPath = job.stacPath {
+            let id = URL(fileURLWithPath: job.outputPath).deletingPathExtension().lastPathComponent
+            var properties = ["scene": name, "model": plan.modelName, "model_sha256": context.modelHash,
+                              "mode": job.mode.rawValue, "version": toolVersion, "inputs_fingerprint": fingerprint,
+                              "settings_sha256": context.settingsHash]
+            if let pipelineHash = context.pipelineHash { properties["pipeline_sha256"] = pipelineHash }
+            let modelBytes = Int((try? FileStamp(path: plan.modelPath))?.bytes ?? 0)
+            let model = try STACModelDescription(model: plan.model, path: plan.modelPath, sha256: context.modelHash, bytes: modelBytes)
+            let item = try STACItem.make(id: id, itemPath: stacPath, grid: result.outputGrid, legend: legend, outputs: outputs,
+                                         cloudOptimized: plan.pipeline.output.format == .cog,
+                                         acquisition: AcquisitionTime.find(in: job.scene), date: job.date, created: Date(),
+                                         model: model, modelPath: plan.modelPath, sourceFiles: Self.sourceFiles(of: job.scene),
+                                         softwareVersion: toolVersion, properties: properties)
+            try STACItem.writeJSON(item, to: stacPath)
+            outputs.append(try record("stac", stacPath))
         }
         var report = SceneReport(name: name, inputs: job.input.paths, status: .done, error: nil, output: job.outputPath,
                                  preview: job.previewPath, stac: job.stacPath, width: result.outputGrid.width,
@@ -517,6 +522,29 @@ public final class PipelineRunner {
         report.inputsFingerprint = fingerprint
         report.outputs = outputs
         return (report, outputs)
+    }
+}
+
+extension PipelineRunner {
+    /// The files a scene's bands are read from, in band order without repeats: plain paths as
+    /// they are, GDAL connection strings (`SENTINEL2_L1C:/p/MTD_MSIL1C.xml:10m:EPSG_32633`) as
+    /// their file part, a file inside a zip (`/vsizip//p/S2A.zip/...`) as the zip.
+    static func sourceFiles(of scene: Scene) -> [String] {
+        func file(_ path: String) -> String? {
+            if FileManager.default.fileExists(atPath: path) { return path }
+            if path.hasPrefix("/vsizip/"), let end = path.range(of: ".zip", options: .caseInsensitive) {
+                let zip = String(path[path.index(path.startIndex, offsetBy: 8)..<end.upperBound])
+                return FileManager.default.fileExists(atPath: zip) ? zip : nil
+            }
+            return nil
+        }
+        var files: [String] = []
+        for band in scene.bands {
+            let source = band.sourcePath
+            let found = file(source) ?? source.split(separator: ":").lazy.compactMap { file(String($0)) }.first ?? source
+            if !files.contains(found) { files.append(found) }
+        }
+        return files
     }
 }
 

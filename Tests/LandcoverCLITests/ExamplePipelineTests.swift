@@ -117,8 +117,8 @@ struct ExamplePipelineTests {
 
         // The STAC item.
         let item = try CLI.json(String(decoding: try Data(contentsOf: URL(fileURLWithPath: stac)), as: UTF8.self))
-        #expect((item["properties"] as? [String: Any])?["datetime"] as? String == "2017-02-16T00:00:00Z")
-        #expect((item["properties"] as? [String: Any])?["proj:epsg"] as? Int == 32633)
+        #expect((item["properties"] as? [String: Any])?["datetime"] as? String == "2017-02-16T10:21:01Z")
+        #expect((item["properties"] as? [String: Any])?["proj:code"] as? String == "EPSG:32633")
         let check = try CLI.run(["-c", "import json, sys\nfrom stac_pydantic import Item\nItem.model_validate(json.load(open(sys.argv[1])))\nprint('ok')", stac],
                                 executable: "python3")
         #expect(check.status == 0 && check.stdout.contains("ok"), "stac-pydantic rejected the item: \(check.stderr)")

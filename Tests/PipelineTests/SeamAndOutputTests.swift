@@ -93,7 +93,7 @@ struct SeamAndOutputTests {
 
         let stac = try #require(scene.stac)
         let item = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stac))) as? [String: Any])
-        #expect((item["properties"] as? [String: Any])?["datetime"] as? String == "2017-02-16T00:00:00Z")
+        #expect((item["properties"] as? [String: Any])?["datetime"] as? String == "2017-02-16T10:01:01Z", "sensing time from the file name")
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         check.arguments = ["python3", "-c", "import json, sys\nfrom stac_pydantic import Item\nItem.model_validate(json.load(open(sys.argv[1])))\nprint('ok')", stac]
