@@ -90,10 +90,6 @@ struct HostilePipelineTests {
         Case(name: "model plan larger than the memory budget",
              pipeline: pipeline("runtime: {threads: 256, batch_size: 1024, memory_mb: 32}"), commands: runAndValidate,
              words: ["runtime.memory_mb", "256 worker(s)", "batches of 1024", "MiB of activations"]),
-        // Without runtime.threads the workers are as many as fit (here 1), and even one does not.
-        Case(name: "one worker's model plan larger than the memory budget",
-             pipeline: pipeline("runtime: {batch_size: 1024, memory_mb: 32}"), commands: runAndValidate,
-             words: ["runtime.memory_mb", "1 worker(s)", "batches of 1024"]),
         Case(name: "resolution 1e-300", pipeline: pipeline("resolution: 1e-300"), commands: runAndValidate,
              words: ["resolution", "from 1e-07 to"]),
         Case(name: "stride larger than the patch", pipeline: pipeline("tiling: {stride: 80}"), commands: runAndValidate,
