@@ -282,7 +282,9 @@ public struct PipelinePlan: Sendable {
         let patterns = pipeline.inputs.flatMap { $0.paths.map(pipeline.resolve) }.filter(Glob.hasPattern)
 
         var writers: [String: String] = [:]
-        for input in scenes {
+        var seen = Set<String>()
+        // A scene listed twice (a glob overlapping a listed path) runs once: check it once.
+        for input in scenes where seen.insert(BatchFingerprint.sceneKey(input, baseFolder: pipeline.baseFolder)).inserted {
             let (name, _) = outputFileName(for: input)
             if let problem = PipelineFile.fileNameProblem(name) {
                 throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives scene \(input.label) the file name '\(YAMLMap.excerpt(name))', which \(problem); change output.name or the scene's name")
