@@ -83,8 +83,8 @@ struct EvaluateCommand: ParsableCommand {
         let sources = [trainingFile != nil, !scene.isEmpty, folder != nil].filter { $0 }.count
         if sources != 1 { throw ValidationError("give one of --training-file, --scene with --labels, or --folder") }
         if !scene.isEmpty, labels == nil { throw ValidationError("--scene needs --labels (a label raster or vector file)") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let stride, stride < 1 { throw ValidationError("--stride must be at least 1") }
+        if !PipelineFile.Limits.threads.contains(threads) { throw ValidationError("--threads: '\(threads)' must be from 1 to \(PipelineFile.Limits.threads.upperBound)") }
+        if let stride, !PipelineFile.Limits.patchSize.contains(stride) { throw ValidationError("--stride: '\(stride)' must be from 1 to \(PipelineFile.Limits.patchSize.upperBound)") }
         if let mode, !["dense", "patch", "segmentation"].contains(mode) { throw ValidationError("--mode must be dense, patch or segmentation") }
         if split != nil, trainingFile == nil { throw ValidationError("--split needs --training-file") }
         if let split, DatasetSplit(rawValue: split) == nil, split != "all" { throw ValidationError("--split must be train, validation, test or all") }

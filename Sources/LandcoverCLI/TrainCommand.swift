@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Training
 import TrainingData
 
@@ -37,7 +38,7 @@ struct TrainCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let workers, !PipelineFile.Limits.threads.contains(workers) { throw ValidationError("--workers: '\(workers)' must be from 1 to \(PipelineFile.Limits.threads.upperBound)") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
     }
 

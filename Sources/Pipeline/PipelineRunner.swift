@@ -78,9 +78,10 @@ public final class PipelineRunner {
         self.workerOverride = workers
     }
 
-    /// Worker threads: the override, `runtime.threads`, or one per core.
+    /// Worker threads: the override, `runtime.threads`, or ``PipelinePlan/defaultWorkers`` (one
+    /// per core, as many as fit in the memory budget).
     public var workers: Int {
-        workerOverride ?? plan.pipeline.runtime.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+        workerOverride ?? plan.pipeline.runtime.threads ?? plan.defaultWorkers
     }
 
     /// Classifier settings from the pipeline file.

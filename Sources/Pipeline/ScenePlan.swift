@@ -128,6 +128,24 @@ public struct PipelinePlan: Sendable {
         }
         batchSize = try Self.batchSize(pipeline: pipeline, model: model, modelPath: modelPath)
         try checkTiling()
+        let shape = [batchSize, contract.bands.count, patchSize, patchSize]
+        do {
+            sessionWorkingBytes = try model.makeSession().workingBytes(inputShapes: [model.inputs.first?.name ?? "input": shape])
+        } catch {
+            throw PipelineError.invalidValue(key: "runtime.batch_size", value: "\(batchSize)", reason: "cannot be planned for this model (\(ErrorText.describe(error))); use a smaller batch")
+        }
+    }
+
+    /// Working memory (activations and scratch) of one worker's model session running a batch of
+    /// ``batchSize`` patches, in bytes, from the model's execution plan.
+    public private(set) var sessionWorkingBytes = 0
+
+    /// Worker threads when neither `runtime.threads` nor `--threads` says: one per core, but no
+    /// more than the sessions that fit in `runtime.memory_mb` (at least 1; results do not depend
+    /// on the number of workers).
+    public var defaultWorkers: Int {
+        let fitting = (pipeline.runtime.memoryMiB << 20) / max(1, sessionWorkingBytes)
+        return max(1, min(ProcessInfo.processInfo.activeProcessorCount, fitting))
     }
 
     /// Patches per inference batch: the model's fixed batch size when its input has one (only 1
@@ -282,7 +300,9 @@ public struct PipelinePlan: Sendable {
         let patterns = pipeline.inputs.flatMap { $0.paths.map(pipeline.resolve) }.filter(Glob.hasPattern)
 
         var writers: [String: String] = [:]
-        for input in scenes {
+        var seen = Set<String>()
+        // A scene listed twice (a glob overlapping a listed path) runs once: check it once.
+        for input in scenes where seen.insert(BatchFingerprint.sceneKey(input, baseFolder: pipeline.baseFolder)).inserted {
             let (name, _) = outputFileName(for: input)
             if let problem = PipelineFile.fileNameProblem(name) {
                 throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives scene \(input.label) the file name '\(YAMLMap.excerpt(name))', which \(problem); change output.name or the scene's name")
@@ -313,13 +333,7 @@ public struct PipelinePlan: Sendable {
     /// Refuses a plan whose `workers` model sessions, each running batches of ``batchSize``
     /// patches, need more working memory than `runtime.memory_mb`.
     func checkModelMemory(workers: Int) throws {
-        let shape = [batchSize, contract.bands.count, patchSize, patchSize]
-        let perSession: Int
-        do {
-            perSession = try model.makeSession().workingBytes(inputShapes: [model.inputs.first?.name ?? "input": shape])
-        } catch {
-            throw PipelineError.invalidValue(key: "runtime.batch_size", value: "\(batchSize)", reason: "cannot be planned for this model (\(ErrorText.describe(error))); use a smaller batch")
-        }
+        let perSession = sessionWorkingBytes
         let budget = pipeline.runtime.memoryMiB << 20
         let (total, overflow) = perSession.multipliedReportingOverflow(by: max(1, workers))
         if overflow || total > budget {

@@ -295,6 +295,23 @@ struct HostilePipelineTests {
         }
     }
 
+    /// What the output checks must not refuse: a scene listed twice (it runs once), and
+    /// outputs in a folder beside the inputs.
+    @Test func legitimatePipelinesPassTheOutputChecks() throws {
+        let folder = try CLI.temporaryFolder("legit")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try BatchFixture.writeScenes(in: folder, count: 2)
+        try BatchFixture.writeModel(folder.appendingPathComponent("model.onnx").path)
+        let path = folder.appendingPathComponent("twice.yaml").path
+        try Self.pipeline("inputs: [scenes/*.tif, \(Self.scene0)]", "output: {folder: scenes/../out, name: \"{date}_{scene}_{model}.tif\"}")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let validate = try BatchCLI.run(["validate", path], logs: folder, tag: "validate")
+        #expect(validate.status == 0, "\(validate.stdout) \(validate.stderr)")
+        let run = try BatchCLI.run(["run", path, folder.appendingPathComponent(Self.scene0).path], logs: folder, tag: "run")
+        #expect(run.status == 0 && run.stdout.contains("2 scene(s): 2 done"), "\(run.stdout) \(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/2024-01-01_S2X_T33UU0_20240101_model.tif").path))
+    }
+
     /// A model whose input takes batches of exactly 1 patch runs when the pipeline leaves
     /// `runtime.batch_size` out: the runner feeds it one patch per batch, and the map equals the
     /// map of the same weights with a dynamic batch.

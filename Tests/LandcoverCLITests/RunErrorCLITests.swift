@@ -66,7 +66,7 @@ struct RunErrorCLITests {
     /// errors like the others: exit 2 and one line; help still works where validation would fail.
     @Test func usageErrorsExitTwoWithOneLine() throws {
         for (arguments, words) in [(["run", "p.yaml", "--bogus"], ["Unknown option '--bogus'"]), (["run"], ["Missing expected argument '<pipeline>'"]),
-                                   (["run", "p.yaml", "--threads", "0"], ["--threads", "'0'", "at least 1"]),
+                                   (["run", "p.yaml", "--threads", "0"], ["--threads", "'0'", "from 1 to 256"]),
                                    (["history"], ["no history named"]), (["nosuch"], ["Unexpected argument 'nosuch'"])] {
             let result = try CLI.run(arguments)
             #expect(result.status == 2, "\(arguments): \(result.status)")
