@@ -501,7 +501,7 @@ public final class PipelineRunner {
                               "mode": job.mode.rawValue, "version": toolVersion, "inputs_fingerprint": fingerprint,
                               "settings_sha256": context.settingsHash]
             if let pipelineHash = context.pipelineHash { properties["pipeline_sha256"] = pipelineHash }
-            let modelBytes = Int((try? FileStamp(path: plan.modelPath))?.bytes ?? 0)
+            let modelBytes = Int(try FileStamp(path: plan.modelPath).bytes)
             let model = try STACModelDescription(model: plan.model, path: plan.modelPath, sha256: context.modelHash, bytes: modelBytes)
             let item = try STACItem.make(id: id, itemPath: stacPath, grid: result.outputGrid, legend: legend, outputs: outputs,
                                          cloudOptimized: plan.pipeline.output.format == .cog,

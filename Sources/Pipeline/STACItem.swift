@@ -125,6 +125,8 @@ public enum STACItem {
                 asset["type"] = "image/png"
                 asset["title"] = "Preview with legend"
                 asset["roles"] = ["overview"]
+                asset["raster:bands"] = try rasterBands(path: output.path, legend: legend, classes: classes,
+                                                        names: ["red", "green", "blue", "alpha"])
             case "polygons":
                 key = "polygons"
                 asset["type"] = output.path.hasSuffix(".gpkg") ? "application/geopackage+sqlite3" : "application/geo+json"
@@ -169,15 +171,22 @@ public enum STACItem {
 
     /// `raster:bands` of a written raster, band by band as the file declares them (type, nodata,
     /// resolution); band meaning from its description: `class` (categorical: classes, no unit),
-    /// `confidence` and per-class probabilities (percent, 0-100).
-    static func rasterBands(path: String, legend: ClassLegend, classes: [[String: Any]]) throws -> [[String: Any]] {
+    /// `confidence` and per-class probabilities (percent, 0-100). `names` names bands that carry
+    /// no description (the preview's `red`, `green`, `blue`, `alpha`: display colours, not data).
+    static func rasterBands(path: String, legend: ClassLegend, classes: [[String: Any]], names: [String] = []) throws -> [[String: Any]] {
         let dataset = try RasterDataset(path: path)
         let resolution = dataset.geoTransform.map { abs($0.pixelWidth) }
         return dataset.bands.map { band in
-            var object: [String: Any] = ["name": band.description.isEmpty ? "band\(band.index)" : band.description,
-                                         "data_type": rasterDataType(band.dataType), "sampling": "area"]
+            let given = band.index <= names.count ? names[band.index - 1] : nil
+            var object: [String: Any] = ["name": band.description.isEmpty ? given ?? "band\(band.index)" : band.description,
+                                         "data_type": rasterDataType(band.dataType)]
+            if let given, band.description.isEmpty {
+                object["description"] = "display colour \(given) of the preview image, 0-255 (not data)"
+            } else {
+                object["sampling"] = "area"
+            }
             if let nodata = band.nodata { object["nodata"] = nodata == nodata.rounded() ? Int(nodata) as Any : nodata as Any }
-            if let resolution { object["spatial_resolution"] = resolution }
+            if let resolution, given == nil { object["spatial_resolution"] = resolution }
             switch band.description {
             case "class":
                 object["description"] = "land-cover class value (see classification:classes); categorical, no unit"

@@ -96,7 +96,9 @@ struct STACValidationTests {
         let classes = try #require(bands.first?["classification:classes"] as? [[String: Any]])
         #expect(classes.map { $0["name"] as? String } == ["cropland", "forest", "grassland", "shrubland", "built-up", "water", "wetland"])
         #expect(classes.allSatisfy { !(($0["description"] as? String) ?? "").isEmpty })
-        #expect((assets["preview"] as? [String: Any])?["roles"] as? [String] == ["overview"])
+        let preview = try #require(assets["preview"] as? [String: Any])
+        #expect(preview["roles"] as? [String] == ["overview"])
+        #expect((preview["raster:bands"] as? [[String: Any]])?.map { $0["name"] as? String } == ["red", "green", "blue", "alpha"])
         #expect((assets["polygons"] as? [String: Any])?["classification:classes"] != nil)
         let mapPath = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(try #require(map["href"] as? String)).path
         let style = (mapPath as NSString).deletingPathExtension + ".qml"
