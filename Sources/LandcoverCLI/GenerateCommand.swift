@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import RasterIO
 import SceneSynthesis
 
@@ -60,6 +61,12 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "File name stem (default synthetic_seed<S>_<W>x<H>).")
     var name: String?
+
+    func validate() throws {
+        guard PipelineFile.Limits.threads.contains(threads) else {
+            throw ValidationError("--threads: '\(threads)' must be from \(PipelineFile.Limits.threads.lowerBound) to \(PipelineFile.Limits.threads.upperBound)")
+        }
+    }
 
     func run() throws {
         try CLIErrors.guarded {

@@ -98,6 +98,10 @@ public final class VectorLabels: LabelSource {
         guard FileManager.default.fileExists(atPath: path) || path.hasPrefix("/vsi") else {
             throw RasterIOError.fileNotFound(path: path)
         }
+        // A FIFO or device would block or never end when GDAL opens it: refuse it unopened.
+        if !path.hasPrefix("/vsi"), let kind = FileKind.nonRegular(path) {
+            throw RasterIOError.invalidArgument("\(path): is \(kind), not a vector file; give a GeoPackage, GeoJSON or Shapefile")
+        }
         GDALCall.reset()
         guard let dataset = GDALOpenEx(path, UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR), nil, nil, nil) else {
             throw RasterIOError.notAVectorDataset(path: path, gdalMessage: GDALCall.lastMessage())

@@ -121,6 +121,13 @@ struct HostilePipelineTests {
         Case(name: "FIFO as the pipeline file", pipeline: pipeline(), commands: [(["validate", "$F/pipe.yaml"], 2), (["run", "$F/pipe.yaml"], 2)],
              words: ["pipe.yaml", "FIFO"],
              prepare: { folder in try makeFIFO(folder.appendingPathComponent("pipe.yaml")) }),
+        Case(name: "FIFO as the label file of evaluate", pipeline: pipeline(),
+             commands: [(["evaluate", "$F/model.onnx", "--scene", "$F/\(scene0)", "--labels", "$F/labels.gpkg"], 2)],
+             words: ["labels.gpkg", "FIFO"],
+             prepare: { folder in try makeFIFO(folder.appendingPathComponent("labels.gpkg")) }),
+        Case(name: "generate with threads near Int.max", pipeline: pipeline(),
+             commands: [(["generate", "$F/generated", "--size", "64", "--threads", "2147483647"], 2)],
+             words: ["--threads", "2147483647", "1 to 256"]),
         // Item 9: files created at fixed names are not opened through links.
         Case(name: "symbolic link at the lock's path", pipeline: pipeline(), commands: [(["run", "$P"], 2)],
              words: ["lock", "symbolic link", "remove it"],
