@@ -123,9 +123,12 @@ public enum ClassPolygons {
             GDALVectorTranslate(temporary, nil, 1, buffer.baseAddress, options, &failed)
         }
         guard let written, failed == 0 else {
-            throw RasterIOError.writeFailed(path: outputPath, reason: "writing the polygons failed (GDAL: \(GDALCall.lastMessage()))")
+            throw FileCommit.failure(path: outputPath, reason: "writing the polygons failed (GDAL: \(GDALCall.lastMessage()))", errno: errno)
         }
-        GDALClose(written)
+        // Closing writes what GDAL still holds (for GeoPackage: the last transaction).
+        if let failure = GDALCall.reportedFailure({ GDALClose(written) }) {
+            throw FileCommit.failure(path: outputPath, reason: "finishing the polygon file: \(failure.message)", errno: failure.errno)
+        }
     }
 
     /// Deletes a temporary vector file and the journal files SQLite may leave beside it.
