@@ -122,8 +122,9 @@ public enum ClassPolygons {
         let written = sources.withUnsafeMutableBufferPointer { buffer in
             GDALVectorTranslate(temporary, nil, 1, buffer.baseAddress, options, &failed)
         }
+        let code = errno
         guard let written, failed == 0 else {
-            throw FileCommit.failure(path: outputPath, reason: "writing the polygons failed (GDAL: \(GDALCall.lastMessage()))", errno: errno)
+            throw FileCommit.failure(path: outputPath, reason: "writing the polygons failed (GDAL: \(GDALCall.lastMessage()))", errno: code)
         }
         // Closing writes what GDAL still holds (for GeoPackage: the last transaction).
         if let failure = GDALCall.reportedFailure({ GDALClose(written) }) {
