@@ -245,6 +245,14 @@ final class StopSignals: @unchecked Sendable {
 
     init(cancellation: RunCancellation) {
         for number in [SIGTERM, SIGINT] {
+            // Ignoring a signal discards it when it is pending (blocked by the parent's mask and
+            // sent during start-up): it asked to stop before anything was written.
+            var pending = sigset_t()
+            sigemptyset(&pending)
+            if sigpending(&pending) == 0, sigismember(&pending, number) == 1 {
+                CLIErrors.fail("stopped by \(number == SIGTERM ? "SIGTERM" : "SIGINT") while starting; nothing was written",
+                               code: ExitCodes.interrupted(by: number))
+            }
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             // The handler keeps this object alive for the rest of the process.

@@ -176,7 +176,7 @@ public final class PipelineRunner {
         var scenes: [SceneReport] = []
         do {
             for (index, scene) in selected.enumerated() {
-                try options.cancellation?.check()
+                if let signal = options.cancellation?.signal { throw SceneStop.interrupted(RunInterrupted(signal: signal)) }
                 scenes.append(try runScene(scene.input, key: scene.key, index: index, count: selected.count,
                                            context: context, progress: progress))
             }
@@ -193,12 +193,11 @@ public final class PipelineRunner {
                 scenes.append(scene)
                 thrown = error
             }
-            var report = makeReport(started: started, scenes: scenes, context: context)
+            let report = makeReport(started: started, scenes: scenes, context: context)
             if let history = options.history, let runID = context.runID {
                 try history.finishRun(id: runID, status: status, done: report.succeeded, skipped: report.skipped,
                                       failed: report.failed, seconds: report.seconds, error: "\(thrown)")
             }
-            report.runID = context.runID
             switch stop {
             case .interrupted(let interrupted):
                 throw RunInterrupted(signal: interrupted.signal, report: report)
@@ -206,17 +205,6 @@ public final class PipelineRunner {
                 logger.error("run stopped: an output cannot be written", metadata: ["event": "run", "status": "failed", "error": "\(error)"])
                 throw RunCannotWrite(error: error, report: report)
             }
-        } catch let interrupted as RunInterrupted {
-            // Stopped between scenes.
-            removeOwnTemporaries()
-            logger.notice("run interrupted", metadata: ["event": "run", "status": "interrupted", "signal": "\(interrupted.signalName)"])
-            var report = makeReport(started: started, scenes: scenes, context: context)
-            if let history = options.history, let runID = context.runID {
-                try history.finishRun(id: runID, status: "interrupted", done: report.succeeded, skipped: report.skipped,
-                                      failed: report.failed, seconds: report.seconds, error: "\(interrupted)")
-            }
-            report.runID = context.runID
-            throw RunInterrupted(signal: interrupted.signal, report: report)
         } catch {
             if let history = options.history, let runID = context.runID {
                 try? history.finishRun(id: runID, status: "error", done: scenes.filter { $0.status == .done }.count,
@@ -255,9 +243,10 @@ public final class PipelineRunner {
         return report
     }
 
-    /// Why a scene ended the run: thrown by ``runScene`` after the scene was recorded.
+    /// Why the run stops before its last scene: thrown between scenes, or by ``runScene`` after
+    /// the scene was recorded.
     private enum SceneStop: Error {
-        /// A signal stopped the run during the scene (recorded `interrupted`).
+        /// A signal stopped the run (during a scene: recorded `interrupted`).
         case interrupted(RunInterrupted)
         /// The scene's output could not be written (recorded `failed`; its report).
         case cannotWrite(RasterIOError, SceneReport)

@@ -122,10 +122,14 @@ public enum ClassPolygons {
         let written = sources.withUnsafeMutableBufferPointer { buffer in
             GDALVectorTranslate(temporary, nil, 1, buffer.baseAddress, options, &failed)
         }
+        let code = errno
         guard let written, failed == 0 else {
-            throw RasterIOError.writeFailed(path: outputPath, reason: "writing the polygons failed (GDAL: \(GDALCall.lastMessage()))")
+            throw FileCommit.failure(path: outputPath, reason: "writing the polygons failed (GDAL: \(GDALCall.lastMessage()))", errno: code)
         }
-        GDALClose(written)
+        // Closing writes what GDAL still holds (for GeoPackage: the last transaction).
+        if let failure = GDALCall.reportedFailure({ GDALClose(written) }) {
+            throw FileCommit.failure(path: outputPath, reason: "finishing the polygon file: \(failure.message)", errno: failure.errno)
+        }
     }
 
     /// Deletes a temporary vector file and the journal files SQLite may leave beside it.

@@ -175,9 +175,10 @@ public final class RasterWriter {
         let result = GDALRasterIO(gdalBand, GF_Write, Int32(window.column), Int32(window.row), Int32(window.width),
                                   Int32(window.height), UnsafeMutableRawPointer(mutating: values),
                                   Int32(window.width), Int32(window.height), T.rasterDataType.gdalType, 0, 0)
+        let code = errno
         if result.rawValue > CE_Warning.rawValue {
             // GDAL writes blocks evicted from its cache here: a full disk shows up now.
-            throw FileCommit.failure(path: path, reason: "writing \(window) of band \(band): \(GDALCall.lastMessage())", errno: errno)
+            throw FileCommit.failure(path: path, reason: "writing \(window) of band \(band): \(GDALCall.lastMessage())", errno: code)
         }
     }
 

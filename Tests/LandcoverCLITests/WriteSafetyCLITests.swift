@@ -53,8 +53,9 @@ import TestTools
     }
 
     @Test func diskFullFirstRunAndForcedRerunLeaveNothingPartialAndRecordNothingDone() throws {
-        let (folder, pipeline) = try BatchFixture.make(scenes: 2, size: 384, output: "{folder: out, probabilities: true}")
+        let (folder, pipeline) = try BatchFixture.make(scenes: 2, size: 600, output: "{folder: out, probabilities: true}")
         defer { try? FileManager.default.removeItem(at: folder) }
+        // 600 rows: writers flush a row of 512-pixel blocks mid-scene, then the rest at commit.
         // The uninterrupted reference, on the ordinary disk, into the same output folder (the
         // folder is part of the settings fingerprint recorded in the maps) with its own history.
         let out = folder.appendingPathComponent("out")
@@ -83,6 +84,7 @@ import TestTools
         #expect(first.status == 5, "first run on a full disk: exit \(first.status): \(first.stderr)")
         let message = first.stderr.split(separator: "\n").filter { $0.hasPrefix("landcover: ") }
         #expect(message.count == 1 && message.first?.contains("no space left on \(out.path)") == true, "\(first.stderr)")
+        print("disk-full test: a \(small / 1024) KiB tmpfs for \(outputBytes / 1024) KiB of outputs: \(message.first ?? "")")
         BatchRunCLITests.compare(try BatchRunCLITests.finalFiles(out), to: expected, requireAll: false, context: "first run, disk full")
         #expect(Self.temporaries(out).isEmpty, "temporary files left: \(Self.temporaries(out))")
         var runs = try Self.runs(pipeline, database: database, logs: folder)
@@ -142,6 +144,7 @@ import TestTools
 
         var generator = SplitMix(seed: 20_261_207)
         var stopped = 0
+        var slowest = Duration.zero
         // The handler is installed before the pipeline is read: 0.3 s is past process start-up.
         let earliest = 0.3
         for trial in 0..<10 {
@@ -161,6 +164,7 @@ import TestTools
             kill(running.pid, signal)
             let result = running.finish()
             let took = clock.now - sent
+            slowest = max(slowest, took)
             #expect(took < .seconds(5), "\(context): exit took \(took)")
             let runs = (try Self.runs(pipeline, database: database, logs: folder))
             let own = runs.first { ($0["pid"] as? Int).map(Int32.init) == running.pid }
@@ -171,7 +175,12 @@ import TestTools
                 stopped += 1
                 #expect(running.process.terminationReason == .exit && result.status == 128 + signal,
                         "\(context): exit \(result.status) (\(running.process.terminationReason == .exit ? "exit" : "signal")): \(result.stderr)")
-                #expect(own?["status"] as? String == "interrupted", "\(context): \(String(describing: own))")
+                if let own {
+                    #expect(own["status"] as? String == "interrupted", "\(context): \(own)")
+                } else {
+                    // Under load the signal can come before the run started (nothing recorded).
+                    #expect(result.stderr.contains("nothing was written"), "\(context): no run recorded: \(result.stderr)")
+                }
             }
             #expect(!runs.contains { $0["status"] as? String == "running" }, "\(context): a run is still recorded as running")
             #expect(Self.temporaries(out).isEmpty, "\(context): temporary files left: \(Self.temporaries(out))")
@@ -180,7 +189,44 @@ import TestTools
             #expect(rerun.status == 0, "\(context): \(rerun.stderr)")
             BatchRunCLITests.compare(try BatchRunCLITests.finalFiles(out), to: reference, requireAll: true, context: context + " after the rerun")
         }
-        print("SIGTERM test: reference run \(String(format: "%.2f", seconds)) s; \(stopped) of 10 signals stopped a running scene batch")
+        print("SIGTERM test: reference run \(String(format: "%.2f", seconds)) s; \(stopped) of 10 signals stopped a running scene batch; slowest exit \(slowest)")
         #expect(stopped >= 5, "only \(stopped) of 10 signals hit a running process (reference run: \(seconds) s)")
+    }
+
+    @Test func sigtermWhileWaitingForTheLockExitsAtOnceAndLeavesTheHolderAlone() throws {
+        let (folder, pipeline) = try BatchFixture.make(scenes: 12, size: 96, output: "{folder: out, probabilities: true}",
+                                                       extra: "mode: dense\ntiling: {stride: 8}")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("out")
+        let database = out.appendingPathComponent("landcover-history.sqlite").path
+        let holder = try BatchCLI.Running(["run", pipeline], logs: folder, tag: "holder")
+        // Wait until the holder has the lock (it writes its pid into the lock file), then queue
+        // a second run behind it.
+        let deadline = Date().addingTimeInterval(30)
+        func locked() -> Bool {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
+            return entries.contains { entry in
+                entry.hasSuffix(".lock") && ((try? String(contentsOfFile: out.appendingPathComponent(entry).path, encoding: .utf8))?.contains("\(holder.pid)") ?? false)
+            }
+        }
+        while holder.process.isRunning, Date() < deadline, !locked() { usleep(10_000) }
+        try #require(holder.process.isRunning, "the first run finished before the second could queue behind it")
+        let waiting = try BatchCLI.Running(["run", pipeline, "--wait"], logs: folder, tag: "waiting")
+        while waiting.process.isRunning, Date() < deadline,
+              !((try? String(contentsOfFile: waiting.stderrPath, encoding: .utf8))?.contains("waiting for the lock") ?? false) {
+            usleep(10_000)
+        }
+        try #require(waiting.process.isRunning && holder.process.isRunning, "the second run did not wait: \(waiting.finish().stderr)")
+        let clock = ContinuousClock()
+        let sent = clock.now
+        kill(waiting.pid, SIGTERM)
+        let stopped = waiting.finish()
+        #expect(clock.now - sent < .seconds(5))
+        #expect(waiting.process.terminationReason == .exit && stopped.status == 143, "\(stopped.status): \(stopped.stderr)")
+        #expect(stopped.stderr.contains("waiting for the lock"), "\(stopped.stderr)")
+        let finished = holder.finish()
+        #expect(finished.status == 0, "\(finished.stderr)")
+        let runs = try Self.runs(pipeline, database: database, logs: folder)
+        #expect(runs.count == 1 && runs.first?["status"] as? String == "done", "\(runs)")
     }
 }
