@@ -143,6 +143,9 @@ struct RunCommand: ParsableCommand {
 
             let reportPath = try writeReports(result, folder: folder, shard: shard, database: database)
             print(Self.summary(result, shard: shard, report: reportPath))
+            // A scene refused for a setting of the pipeline file: retrying cannot help until the
+            // pipeline changes (exit 2), although the other scenes were done.
+            if result.scenes.contains(where: { $0.settingKey != nil }) { throw ExitCode(ExitCodes.invalidInput) }
             if result.failed > 0 { throw ExitCode(ExitCodes.someFailed) }
         }
     }

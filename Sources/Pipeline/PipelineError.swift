@@ -12,6 +12,10 @@ public enum PipelineError: Error, Equatable, Sendable, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     /// The model and the scene do not fit together.
     case contractMismatch(scene: String, reason: String)
+    /// A setting of the pipeline file (`key`) cannot be used for this scene (a `resolution` that
+    /// makes its grid too large for the bounds or the memory budget): the pipeline must change,
+    /// so `run` exits 2 although the other scenes are done.
+    case sceneSetting(scene: String, key: String, reason: String)
 
     public var description: String {
         switch self {
@@ -25,6 +29,8 @@ public enum PipelineError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): \(reason)"
         case .contractMismatch(let scene, let reason):
             return "\(scene): \(reason)"
+        case .sceneSetting(let scene, let key, let reason):
+            return "\(scene): \(key): \(reason)"
         }
     }
 }
@@ -36,7 +42,7 @@ extension PipelineError {
     public func message(pipelineFile: String) -> String {
         switch self {
         case .unknownKey, .missingKey, .invalidValue: return "\(pipelineFile): \(description)"
-        case .unreadable, .contractMismatch: return description
+        case .unreadable, .contractMismatch, .sceneSetting: return description
         }
     }
 }

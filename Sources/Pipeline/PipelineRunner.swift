@@ -422,6 +422,7 @@ public final class PipelineRunner {
         logger.error("scene failed", metadata: ["event": "scene", "status": "failed", "scene": "\(input.name ?? input.label)",
                                                 "reason": "\(reason)", "error": "\(message)"])
         var report = SceneReport.failure(name: input.name ?? input.label, inputs: input.paths, error: message)
+        if case .sceneSetting(_, let key, _)? = error as? PipelineError { report.settingKey = key }
         report.reason = reason
         report.inputsFingerprint = fingerprint
         return report

@@ -108,6 +108,9 @@ public struct SceneReport: Codable, Sendable, Equatable {
     public var inputsFingerprint: String?
     /// Every output file with its size, modification time and SHA-256.
     public var outputs: [OutputFileRecord]?
+    /// When the scene failed because of a setting of the pipeline file that cannot be used for
+    /// it (a `resolution` that makes its grid too large): that key. `run` then exits 2.
+    public var settingKey: String?
 
     /// Creates a scene report.
     public init(name: String, inputs: [String], status: Status, error: String? = nil, output: String? = nil,
@@ -135,6 +138,7 @@ public struct SceneReport: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, inputs, status, error, output, preview, stac, width, height, epsg, mode, patches, classes, times
         case probabilities, polygons, reason, outputs
+        case settingKey = "setting_key"
         case classifiedPatches = "classified_patches", nodataPixels = "nodata_pixels", inputsFingerprint = "inputs_fingerprint"
     }
 

@@ -409,6 +409,8 @@ public struct PipelinePlan: Sendable {
         do {
             scene = try Scene.assemble(inputs: input.paths, options: SceneOptions(
                 bands: requested, bandOrder: pipeline.bandOrder, referenceResolution: pipeline.resolution, resampling: resampling))
+        } catch RasterIOError.gridTooLarge(let detail) {
+            throw PipelineError.sceneSetting(scene: input.label, key: pipeline.resolution == nil ? "inputs" : "resolution", reason: detail)
         } catch RasterIOError.bandNotFound(let band, let path, let available) {
             let mapped = modelBands.firstIndex(of: band).map { _ in "" } ?? (pipeline.bandMap.first { $0.value == band }.map { " (model band \($0.key))" } ?? "")
             throw PipelineError.contractMismatch(scene: path, reason: "has no band \(band)\(mapped), which the model needs; available: \(available.joined(separator: ", ")). Map it with 'bands: {\(band): OTHER}' or give band files that contain it")
@@ -474,7 +476,8 @@ public struct PipelinePlan: Sendable {
         let budget = Double(pipeline.runtime.memoryMiB) * 1_048_576
         if overflow || needed > budget {
             let detail = "its \(grid.width)x\(grid.height) grid at \(grid.resolution) map units per pixel needs about \(Int(min(needed, 9e15) / 1_048_576)) MiB for \(overflow ? "too many" : "\(patches)") patches of \(p) (stride \(stride)), more than runtime.memory_mb (\(pipeline.runtime.memoryMiB))"
-            throw PipelineError.contractMismatch(scene: label, reason: "\(detail); use a coarser resolution or a larger stride, or raise runtime.memory_mb")
+            throw PipelineError.sceneSetting(scene: label, key: pipeline.resolution == nil ? "runtime.memory_mb" : "resolution",
+                                             reason: "\(detail); use a coarser resolution or a larger stride, or raise runtime.memory_mb")
         }
     }
 

@@ -17,6 +17,9 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case duplicateBand(band: String, paths: [String])
     /// A window or size argument is invalid.
     case invalidArgument(String)
+    /// The requested grid resolution would make a scene grid larger than landcover handles
+    /// (``Scene/maximumGridSide`` pixels a side); `detail` gives the sizes and the fix.
+    case gridTooLarge(detail: String)
     /// A raster's pixel type is not one landcover reads.
     case unsupportedDataType(path: String, typeName: String)
     /// A write failed.
@@ -53,6 +56,8 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
             return "band \(band) is provided by more than one source (\(paths.joined(separator: ", "))); keep one, or name the bands explicitly"
         case .invalidArgument(let message):
             return message
+        case .gridTooLarge(let detail):
+            return detail
         case .unsupportedDataType(let path, let typeName):
             return "\(path): pixel type \(typeName) is not supported; convert it with gdal_translate -ot Float32"
         case .writeFailed(let path, let reason):

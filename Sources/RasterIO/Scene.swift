@@ -157,7 +157,7 @@ public struct Scene: Equatable, Sendable, Codable {
         let bounds = finest.grid.bounds
         let columns = (bounds.width / resolution).rounded(), rows = (bounds.height / resolution).rounded()
         guard columns.isFinite, rows.isFinite, columns <= Double(maximumGridSide), rows <= Double(maximumGridSide) else {
-            throw RasterIOError.invalidArgument("reference resolution \(resolution) makes a grid of \(String(format: "%.3g", columns)) x \(String(format: "%.3g", rows)) pixels for a scene of \(bounds.width) x \(bounds.height) map units, more than \(maximumGridSide) pixels a side; use a coarser resolution (the finest band's is \(finest.grid.resolution))")
+            throw RasterIOError.gridTooLarge(detail: "reference resolution \(resolution) makes a grid of \(String(format: "%.3g", columns)) x \(String(format: "%.3g", rows)) pixels for a scene of \(bounds.width) x \(bounds.height) map units, more than \(maximumGridSide) pixels a side; use a coarser resolution (the finest band's is \(finest.grid.resolution))")
         }
         let width = Int(columns), height = Int(rows)
         guard width > 0, height > 0 else {

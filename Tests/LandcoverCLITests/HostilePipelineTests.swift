@@ -276,7 +276,8 @@ struct HostilePipelineTests {
 
     /// `resolution: 0.0001` parses but makes a grid of millions of pixels a side for a
     /// 10 m scene: `validate` reports each scene's problem (exit 2) and `run` fails each scene
-    /// with one line (exit 1) without allocating the grid, crashing or leaving files.
+    /// with one line and exits 2 (the pipeline must change) without allocating the grid,
+    /// crashing or leaving files.
     @Test func gridTooLargeForTheBudgetIsRefusedPerScene() throws {
         let base = try CLI.temporaryFolder("hugegrid")
         defer { try? FileManager.default.removeItem(at: base) }
@@ -293,7 +294,7 @@ struct HostilePipelineTests {
             let problem = validate.stdout.split(separator: "\n").filter { $0.contains("PROBLEM") }
             #expect(problem.count == 1 && words.allSatisfy { problem[0].contains($0) }, "\(resolution): \(validate.stdout)")
             let (run, runExited) = try Self.boundedRun(["run", path], logs: logs, tag: "run")
-            #expect(runExited && run.status == 1, "\(resolution): run exit \(run.status): \(run.stderr)")
+            #expect(runExited && run.status == 2, "\(resolution): run exit \(run.status): \(run.stderr)")
             let errors = run.stderr.split(separator: "\n").filter { $0.contains("level=error") }
             #expect(errors.count == 1 && words.allSatisfy { errors[0].contains($0) }, "\(resolution): \(run.stderr)")
             #expect(Self.temporaries(base).isEmpty, "\(Self.temporaries(base))")
