@@ -50,6 +50,10 @@ public struct SceneJob: Sendable {
     public let outputPath: String
     /// Final path of the per-class probability raster (`<stem>_probabilities.tif`), when enabled.
     public let probabilitiesPath: String?
+    /// Final path of the confidence raster (`<stem>_confidence.tif`), when enabled.
+    public let confidencePath: String?
+    /// Final path of the map's QGIS style (`<stem>.qml`), always written.
+    public var stylePath: String { ClassStyle.qmlPath(forMap: outputPath) }
     /// Final path of the preview PNG, when enabled.
     public let previewPath: String?
     /// Final path of the STAC item, when enabled.
@@ -149,16 +153,18 @@ public struct PipelinePlan: Sendable {
         let modelBands = contract.bands
         let sceneBands = modelBands.map { pipeline.bandMap[$0] ?? $0 }
         var requested = sceneBands
-        var resampling = pipeline.resampling
         let maskBand = pipeline.nodata.maskBand
-        if let maskBand, !requested.contains(maskBand) {
-            requested.append(maskBand)
-            if resampling[maskBand] == nil { resampling[maskBand] = .nearest }
+        // The mask band holds class codes: nearest (up) and mode (down) unless `resampling` says otherwise.
+        var categorical = Set(pipeline.categorical)
+        if let maskBand {
+            if !requested.contains(maskBand) { requested.append(maskBand) }
+            categorical.insert(maskBand)
         }
         let scene: Scene
         do {
             scene = try Scene.assemble(inputs: input.paths, options: SceneOptions(
-                bands: requested, bandOrder: pipeline.bandOrder, referenceResolution: pipeline.resolution, resampling: resampling))
+                bands: requested, bandOrder: pipeline.bandOrder, referenceResolution: pipeline.resolution,
+                resampling: pipeline.resampling, categorical: categorical))
         } catch RasterIOError.bandNotFound(let band, let path, let available) {
             let mapped = modelBands.firstIndex(of: band).map { _ in "" } ?? (pipeline.bandMap.first { $0.value == band }.map { " (model band \($0.key))" } ?? "")
             throw PipelineError.contractMismatch(scene: path, reason: "has no band \(band)\(mapped), which the model needs; available: \(available.joined(separator: ", ")). Map it with 'bands: {\(band): OTHER}' or give band files that contain it")
@@ -198,6 +204,7 @@ public struct PipelinePlan: Sendable {
         return SceneJob(input: named, scene: scene, modelBandIndices: indices, maskBandIndex: maskIndex, tiler: tiler,
                         mode: mode, outputPath: outputPath,
                         probabilitiesPath: pipeline.output.probabilities ? stem + "_probabilities.tif" : nil,
+                        confidencePath: pipeline.output.confidence ? stem + "_confidence.tif" : nil,
                         previewPath: pipeline.output.preview ? stem + "_preview.png" : nil,
                         stacPath: pipeline.output.stac ? stem + ".stac.json" : nil,
                         polygonsPath: pipeline.output.polygons.map { stem + "." + $0.fileExtension }, date: date)
