@@ -59,7 +59,8 @@ public enum ClassPolygons {
             removeVector(stage)
             removeVector(temporary)
         }
-        let count = try polygonize(mapPath: mapPath, into: stage, eightConnected: eightConnected)
+        let count = try polygonize(mapPath: mapPath, into: stage, eightConnected: eightConnected,
+                                   needsCRS: format == .geojson && geographic, reportingAs: outputPath)
         try translate(stage, to: temporary, format: format, legend: legend, geographic: geographic, reportingAs: outputPath)
         if format == .gpkg {
             try ClassStyle.addLayerStyle(toGeoPackage: temporary, layerName: layerName, geometryColumn: geometryColumn, legend: legend)
@@ -69,7 +70,10 @@ public enum ClassPolygons {
     }
 
     /// Writes the class polygons of `mapPath` into a new GeoPackage at `stagePath`.
-    private static func polygonize(mapPath: String, into stagePath: String, eightConnected: Bool) throws -> Int {
+    /// - Throws: ``RasterIOError/writeFailed(path:reason:)`` naming `outputPath` when `needsCRS`
+    ///   (RFC 7946 GeoJSON) and the map has no CRS to reproject from.
+    private static func polygonize(mapPath: String, into stagePath: String, eightConnected: Bool, needsCRS: Bool,
+                                   reportingAs outputPath: String) throws -> Int {
         GDALCall.reset()
         let map = try GDALCall.check(GDALOpenEx(mapPath, UInt32(GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR), nil, nil, nil),
                                      "opening the class map to polygonize it", path: mapPath)
@@ -86,6 +90,9 @@ public enum ClassPolygons {
             srs = OSRNewSpatialReference(wkt)
         }
         defer { if let srs { OSRDestroySpatialReference(srs) } }
+        if needsCRS && srs == nil {
+            throw RasterIOError.writeFailed(path: outputPath, reason: "the map \(mapPath) has no CRS, so its polygons cannot be written in WGS 84 longitude/latitude (RFC 7946); set output.geojson_crs: native")
+        }
         if let srs { OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER) }
         let layer = try GDALCall.check(GDALDatasetCreateLayer(vector, layerName, srs, wkbPolygon, nil),
                                        "creating the polygon layer", path: stagePath)

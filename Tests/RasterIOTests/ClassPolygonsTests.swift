@@ -92,6 +92,26 @@ struct ClassPolygonsTests {
         #expect(qml.contains("<rasterrenderer type=\"paletted\" band=\"1\"") && qml.contains("value=\"5\" color=\"#0064c8\" alpha=\"255\" label=\"water\""))
     }
 
+    /// A map without a CRS cannot give RFC 7946 lon/lat: the error names the output and the key to
+    /// change; the native variant still works.
+    @Test func geoJSONOfAMapWithoutCRSAsksForTheNativeVariant() throws {
+        let folder = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let map = folder.appendingPathComponent("plain.tif").path
+        let grid = SceneGrid(width: 8, height: 8, geoTransform: GeoTransform(originX: 0, pixelWidth: 1, originY: 8, pixelHeight: -1),
+                             spatialReference: nil)
+        let writer = try ClassRasterWriter(path: map, sourceGrid: grid, legend: Self.legend, format: .gtiff)
+        let classes = (0..<64).map { UInt16($0 % 8 < 4 ? 0 : 1) }
+        try classes.withUnsafeBufferPointer { try writer.writeClasses(window: RasterWindow(width: 8, height: 8), values: $0.baseAddress!) }
+        try writer.commit()
+        let output = folder.appendingPathComponent("plain.geojson").path
+        #expect { try ClassPolygons.write(mapPath: map, legend: Self.legend, to: output, format: .geojson) } throws: { error in
+            "\(error)".contains("plain.geojson") && "\(error)".contains("set output.geojson_crs: native")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+        #expect(try ClassPolygons.write(mapPath: map, legend: Self.legend, to: output, format: .geojson, geographic: false) == 2)
+    }
+
     /// The minimum mapping unit: regions below the threshold join their largest neighbour, with
     /// the sieve's connectivity; nodata stays nodata.
     @Test func sieveRemovesRegionsBelowTheMinimumMappingUnit() throws {
