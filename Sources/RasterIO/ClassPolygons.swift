@@ -70,7 +70,7 @@ public enum ClassPolygons {
     }
 
     /// Writes the class polygons of `mapPath` into a new GeoPackage at `stagePath`.
-    /// - Throws: ``RasterIOError/writeFailed(path:reason:)`` naming `outputPath` when `needsCRS`
+    /// - Throws: ``RasterIOError/invalidArgument(_:)`` naming `outputPath` when `needsCRS`
     ///   (RFC 7946 GeoJSON) and the map has no CRS to reproject from.
     private static func polygonize(mapPath: String, into stagePath: String, eightConnected: Bool, needsCRS: Bool,
                                    reportingAs outputPath: String) throws -> Int {
@@ -91,7 +91,7 @@ public enum ClassPolygons {
         }
         defer { if let srs { OSRDestroySpatialReference(srs) } }
         if needsCRS && srs == nil {
-            throw RasterIOError.writeFailed(path: outputPath, reason: "the map \(mapPath) has no CRS, so its polygons cannot be written in WGS 84 longitude/latitude (RFC 7946); set output.geojson_crs: native")
+            throw RasterIOError.invalidArgument("\(outputPath): the map \(mapPath) has no CRS, so its polygons cannot be written in WGS 84 longitude/latitude (RFC 7946); set output.geojson_crs: native")
         }
         if let srs { OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER) }
         let layer = try GDALCall.check(GDALDatasetCreateLayer(vector, layerName, srs, wkbPolygon, nil),

@@ -153,7 +153,7 @@ public enum ClassStyle {
             try Data(rasterQML(legend: legend).utf8).write(to: URL(fileURLWithPath: temporary))
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw RasterIOError.writeFailed(path: qmlPath, reason: "cannot write the QGIS style (\(error.localizedDescription)); check the folder's permissions and free space")
+            throw RasterIOError.writeFailed(path: qmlPath, reason: "cannot write the QGIS style (\(error.localizedDescription))")
         }
         do {
             try FileCommit.moveIntoPlace(temporary, to: qmlPath)
