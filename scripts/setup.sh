@@ -36,6 +36,6 @@ fi
 if [ "${1:-}" = "--python" ]; then
   # Versions pinned so that reference outputs are reproducible.
   python3 -m pip install -q --disable-pip-version-check \
-    "numpy>=1.26" "onnx>=1.16" "onnxruntime>=1.18" "stac-pydantic>=3" \
+    "numpy>=1.26" "onnx>=1.16" "onnxruntime>=1.18" "stac-pydantic>=3" "rio-cogeo>=5" \
     "jsonschema>=4.18" "referencing>=0.28" "pystac>=1.10" 2>&1 | grep -v -i "warning" || true
 fi

@@ -46,7 +46,8 @@ struct ValidateCommand: ParsableCommand {
                     lines.append("  mode \(job.mode.rawValue), \(job.tiler.patchCount) patches of \(p) (stride \(job.tiler.stride), edge \(job.tiler.edge.rawValue)), \(String(format: "%.1f", Double(flops * job.tiler.patchCount) / 1e9)) GFLOP")
                     lines.append("  estimated memory: \(memoryMiB) MiB (buffers + GDAL cache, plus the model)")
                     lines.append("  output: \(job.outputPath)")
-                    let extras: [(String, String?)] = [("probabilities", job.probabilitiesPath), ("preview", job.previewPath),
+                    let extras: [(String, String?)] = [("style", job.stylePath), ("confidence", job.confidencePath),
+                                                       ("probabilities", job.probabilitiesPath), ("preview", job.previewPath),
                                                        ("polygons", job.polygonsPath), ("stac", job.stacPath)]
                     for case let (role, path?) in extras { lines.append("  \(role): \(path)") }
                     var entry: [String: Any] = ["name": job.input.name ?? job.scene.name, "width": grid.width, "height": grid.height,

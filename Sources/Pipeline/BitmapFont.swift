@@ -1,8 +1,24 @@
-/// A 5x7 pixel font for printable ASCII (32-126), used to label preview legends without any
-/// font library. Each glyph is five column bytes, least significant bit at the top row.
+/// A 5x7 pixel font for printable ASCII (32-126) with two descender rows below the baseline
+/// (a 5x9 cell), used to label preview legends without any font library. Each glyph is five
+/// column bytes, least significant bit at the top row; rows 0-6 hold capitals and the x-height,
+/// rows 7-8 the descenders of `g`, `j`, `p`, `q` and `y` (``descenders``).
 enum BitmapFont {
     static let glyphWidth = 5
-    static let glyphHeight = 7
+    /// Rows of a glyph cell: the 7 rows above the baseline and ``descenderRows`` below it.
+    static let glyphHeight = 9
+    /// Rows above the baseline (capital height).
+    static let bodyHeight = 7
+    /// Rows below the baseline.
+    static let descenderRows = 2
+
+    /// Glyphs that reach below the baseline, as nine-row columns (bit 0 = top row).
+    private static let descenders: [Character: [UInt16]] = [
+        "g": [0x118, 0x124, 0x124, 0x124, 0x0FC],
+        "j": [0x080, 0x100, 0x100, 0x0FD, 0x000],
+        "p": [0x1FC, 0x024, 0x024, 0x024, 0x018],
+        "q": [0x018, 0x024, 0x024, 0x024, 0x1FC],
+        "y": [0x11C, 0x120, 0x120, 0x120, 0x0FC],
+    ]
 
     private static let columns: [UInt8] = [
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x5F, 0x00, 0x00, 0x00, 0x07, 0x00, 0x07, 0x00, // space ! "
@@ -42,8 +58,10 @@ enum BitmapFont {
     /// True when pixel (`x`, `y`) of the glyph for `character` is set (unknown characters draw '?').
     static func isSet(_ character: Character, x: Int, y: Int) -> Bool {
         guard x >= 0, x < glyphWidth, y >= 0, y < glyphHeight else { return false }
+        if let glyph = descenders[character] { return glyph[x] & (1 << UInt16(y)) != 0 }
         var code = Int(character.asciiValue ?? 63)
         if code < 32 || code > 126 { code = 63 }
+        guard y < bodyHeight else { return false }
         let column = columns[(code - 32) * glyphWidth + x]
         return column & (1 << UInt8(y)) != 0
     }

@@ -65,6 +65,55 @@ public struct PipelineFile: Equatable, Sendable {
         public var polygons: PolygonFormat?
         /// Polygon connectivity: 4 (edge neighbours) or 8 (corners too).
         public var polygonConnectivity: Int
+        /// CRS of GeoJSON polygons: WGS 84 lon/lat per RFC 7946, or the map's own CRS.
+        public var geojsonCRS: GeoJSONCRS
+        /// Minimum mapping unit: regions of one class smaller than this are merged into their
+        /// largest neighbour (GDAL's sieve filter) in the map and so in the polygons; nil = none.
+        public var minMappingUnit: MinimumMappingUnit?
+    }
+
+    /// `output.geojson_crs`.
+    public enum GeoJSONCRS: String, Equatable, Sendable, CaseIterable {
+        /// WGS 84 longitude/latitude, no `crs` member, right-hand rings (RFC 7946).
+        case wgs84
+        /// The map's CRS and coordinates, with a legacy `crs` member naming it.
+        case native
+    }
+
+    /// `output.min_mapping_unit`: a number of pixels (`12`) or an area (`"5000 m2"`, `"0.5 ha"`).
+    public enum MinimumMappingUnit: Equatable, Sendable {
+        case pixels(Int)
+        case squareMetres(Double)
+
+        /// Parses `12`, `"12 px"`, `"5000 m2"`, `"5000 m²"` or `"0.5 ha"`; nil when malformed.
+        public init?(text: String) {
+            let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+            let units: [(String, Double?)] = [("px", nil), ("pixels", nil), ("m2", 1), ("m²", 1), ("ha", 10_000)]
+            for (unit, factor) in units where trimmed.hasSuffix(unit) {
+                let number = trimmed.dropLast(unit.count).trimmingCharacters(in: .whitespaces)
+                guard let value = Double(number), value.isFinite, value > 0 else { return nil }
+                if let factor {
+                    self = .squareMetres(value * factor)
+                } else {
+                    guard value == value.rounded(), value < 1e9 else { return nil }
+                    self = .pixels(Int(value))
+                }
+                return
+            }
+            guard let value = Int(trimmed), value > 0, value < 1_000_000_000 else { return nil }
+            self = .pixels(value)
+        }
+
+        /// The threshold in whole pixels for pixels of `pixelArea` square map units: regions of
+        /// fewer pixels are sieved away. An area is rounded up to whole pixels.
+        public func pixels(pixelArea: Double) -> Int {
+            switch self {
+            case .pixels(let count): return count
+            case .squareMetres(let area):
+                guard pixelArea > 0, pixelArea.isFinite else { return 1 }
+                return Int(min(1e9, (area / pixelArea - 1e-9).rounded(.up)))
+            }
+        }
     }
 
     /// Runtime settings.
@@ -86,6 +135,9 @@ public struct PipelineFile: Equatable, Sendable {
     public var bandOrder: [String]?
     public var resolution: Double?
     public var resampling: [String: Resampling]
+    /// Bands holding class codes (besides SCL and the mask band): resampled with nearest (up)
+    /// and mode (down) unless `resampling` names a method.
+    public var categorical: [String]
     public var tiling: Tiling
     public var mode: Mode
     public var nodata: Nodata
@@ -96,13 +148,13 @@ public struct PipelineFile: Equatable, Sendable {
 
     /// Every key the schema knows, by section ("" = top level); for validation and did-you-mean.
     public static let schema: [String: Set<String>] = [
-        "": ["version", "inputs", "model", "bands", "band_order", "resolution", "resampling", "tiling", "mode", "nodata", "output", "runtime"],
+        "": ["version", "inputs", "model", "bands", "band_order", "resolution", "resampling", "categorical", "tiling", "mode", "nodata", "output", "runtime"],
         "inputs[]": ["path", "paths", "name"],
         "tiling": ["patch_size", "stride", "edge"],
         "nodata": ["value", "min_valid_fraction", "mask"],
         "nodata.mask": ["band", "path", "invalid"],
         "output": ["folder", "name", "format", "compression", "confidence", "probabilities", "preview", "stac", "patch_resolution",
-                   "polygons", "polygon_connectivity"],
+                   "polygons", "polygon_connectivity", "geojson_crs", "min_mapping_unit"],
         "runtime": ["threads", "memory_mb", "batch_size"],
     ]
 
@@ -202,6 +254,7 @@ public struct PipelineFile: Equatable, Sendable {
                 resampling[SentinelBand.canonicalName(key)] = method
             }
         }
+        let categorical = try root.strings("categorical")?.map(SentinelBand.canonicalName) ?? []
         let resolution = try root.double("resolution")
         if let resolution, !Limits.resolution.contains(resolution) {
             throw PipelineError.invalidValue(key: "resolution", value: "\(resolution)", reason: "must be a pixel size in map units from \(Limits.resolution.lowerBound) to \(Limits.resolution.upperBound)")
@@ -262,11 +315,24 @@ public struct PipelineFile: Equatable, Sendable {
         if folderText.isEmpty || folderText.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw PipelineError.invalidValue(key: "output.folder", value: YAMLMap.excerpt(folderText), reason: "must be a folder path without control characters")
         }
+        let geojsonText = try outMap?.string("geojson_crs") ?? GeoJSONCRS.wgs84.rawValue
+        guard let geojsonCRS = GeoJSONCRS(rawValue: geojsonText.lowercased()) else {
+            throw PipelineError.invalidValue(key: "output.geojson_crs", value: geojsonText, reason: "must be wgs84 (RFC 7946) or native (the map's CRS)")
+        }
+        var minMappingUnit: MinimumMappingUnit?
+        if let node = outMap?["min_mapping_unit"] {
+            let text = node.string ?? ""
+            guard let unit = MinimumMappingUnit(text: text) else {
+                throw PipelineError.invalidValue(key: "output.min_mapping_unit", value: text, reason: "must be a number of pixels (12) or an area (\"5000 m2\", \"0.5 ha\")")
+            }
+            minMappingUnit = unit
+        }
         let output = Output(folder: folderText, name: nameTemplate,
                             format: format, compression: compression, confidence: try outMap?.bool("confidence") ?? true,
                             probabilities: try outMap?.bool("probabilities") ?? false, preview: try outMap?.bool("preview") ?? true,
                             stac: try outMap?.bool("stac") ?? true, patchResolution: try outMap?.bool("patch_resolution") ?? false,
-                            polygons: polygons, polygonConnectivity: connectivity)
+                            polygons: polygons, polygonConnectivity: connectivity, geojsonCRS: geojsonCRS,
+                            minMappingUnit: minMappingUnit)
 
         let runMap = try root.map("runtime", allowed: schema["runtime"])
         let runtime = Runtime(threads: try runMap?.int("threads", in: Limits.threads),
@@ -274,7 +340,7 @@ public struct PipelineFile: Equatable, Sendable {
                               batchSize: try runMap?.int("batch_size", in: Limits.batchSize))
 
         return PipelineFile(inputs: inputs, model: model, bandMap: bandMap, bandOrder: bandOrder, resolution: resolution,
-                            resampling: resampling, tiling: tiling, mode: mode, nodata: nodata, output: output,
+                            resampling: resampling, categorical: categorical, tiling: tiling, mode: mode, nodata: nodata, output: output,
                             runtime: runtime, baseFolder: baseFolder)
     }
 

@@ -92,7 +92,8 @@ public final class PipelineRunner {
                                   minValidFraction: p.nodata.minValidFraction, nodataValue: p.nodata.value,
                                   maskInvalidValues: p.nodata.invalidValues, confidence: p.output.confidence,
                                   probabilities: p.output.probabilities, format: p.output.format,
-                                  compression: p.output.compression)
+                                  compression: p.output.compression, minMappingUnit: p.output.minMappingUnit,
+                                  eightConnected: p.output.polygonConnectivity == 8)
     }
 
     /// The default `runtime.batch_size`: 8 patches for models of up to 1 M parameters (their
@@ -268,7 +269,8 @@ public final class PipelineRunner {
     /// Output roles this pipeline's settings require for a complete scene.
     private var requiredRoles: [String] {
         let output = plan.pipeline.output
-        return ["map"] + (output.probabilities ? ["probabilities"] : []) + (output.preview ? ["preview"] : [])
+        return ["map", "style"] + (output.confidence ? ["confidence"] : []) + (output.probabilities ? ["probabilities"] : [])
+            + (output.preview ? ["preview"] : [])
             + (output.polygons != nil ? ["polygons"] : []) + (output.stac ? ["stac"] : [])
     }
 
@@ -433,7 +435,8 @@ public final class PipelineRunner {
                           context: RunContext, progress: @escaping (RunProgress) -> Void) throws -> (SceneReport, [OutputFileRecord]) {
         let job = try plan.job(for: input)
         let name = job.input.name ?? job.scene.name
-        for path in [job.outputPath, job.probabilitiesPath, job.previewPath, job.polygonsPath, job.stacPath].compactMap({ $0 }) {
+        for path in [job.outputPath, job.stylePath, job.confidencePath, job.probabilitiesPath, job.previewPath, job.polygonsPath,
+                     job.stacPath].compactMap({ $0 }) {
             context.temporaries.removeStale(for: path)
         }
         let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
@@ -460,7 +463,8 @@ public final class PipelineRunner {
         if let polygonsPath = job.polygonsPath, let format = plan.pipeline.output.polygons {
             let started = DispatchTime.now().uptimeNanoseconds
             let count = try ClassPolygons.write(mapPath: job.outputPath, legend: legend, to: polygonsPath, format: format,
-                                                eightConnected: plan.pipeline.output.polygonConnectivity == 8)
+                                                eightConnected: plan.pipeline.output.polygonConnectivity == 8,
+                                                geographic: plan.pipeline.output.geojsonCRS == .wgs84)
             times.polygonize = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             logger.debug("polygons written", metadata: ["event": "polygons", "scene": "\(name)", "file": "\(polygonsPath)", "polygons": "\(count)"])
         }
@@ -468,6 +472,11 @@ public final class PipelineRunner {
         var outputs: [OutputFileRecord] = []
         var files: [(String, String)] = [("map", job.outputPath)]
         if FileManager.default.fileExists(atPath: job.outputPath + ".aux.xml") { files.append(("map_aux", job.outputPath + ".aux.xml")) }
+        files.append(("style", job.stylePath))
+        if let path = job.confidencePath {
+            files.append(("confidence", path))
+            if FileManager.default.fileExists(atPath: path + ".aux.xml") { files.append(("confidence_aux", path + ".aux.xml")) }
+        }
         if let path = job.probabilitiesPath {
             files.append(("probabilities", path))
             if FileManager.default.fileExists(atPath: path + ".aux.xml") { files.append(("probabilities_aux", path + ".aux.xml")) }

@@ -16,7 +16,8 @@ public enum PreviewRenderer {
         // Small maps are magnified so the preview is at least ~512 px on its long side.
         let magnify = max(1, 512 / max(1, max(width, height)))
         let mapWidth = width * magnify, mapHeight = height * magnify
-        let scale = 2, line = BitmapFont.glyphHeight * scale + 8, swatch = BitmapFont.glyphHeight * scale
+        // A legend line holds a whole glyph cell, descenders included; the swatch is as tall as capitals.
+        let scale = 2, line = BitmapFont.glyphHeight * scale + 6, swatch = BitmapFont.bodyHeight * scale
         let total = max(1, classPixels.reduce(0, +))
         let labels = legend.names.enumerated().map { index, name in
             let share = index < classPixels.count ? Double(classPixels[index]) * 100 / Double(total) : 0

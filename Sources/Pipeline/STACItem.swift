@@ -10,7 +10,7 @@ import RasterIO
 /// and MLM extensions (the model that made the map, see ``STACModelDescription``).
 ///
 /// Footprint and bbox are in WGS 84 longitude/latitude. Assets come from the scene's recorded
-/// outputs: the map (`classification`), its `.aux.xml`, probabilities, preview (role
+/// outputs: the map (`classification`), its `.aux.xml`, confidence, probabilities, preview (role
 /// `overview`), polygons, the QGIS style (output role `style`) and the model. Each input file
 /// is a `derived_from` link. Hrefs are relative to the item's folder where possible.
 public enum STACItem {
@@ -120,6 +120,12 @@ public enum STACItem {
                 asset["title"] = "Class probabilities (one band per class, percent)"
                 asset["roles"] = ["data"]
                 asset["raster:bands"] = try rasterBands(path: output.path, legend: legend, classes: classes)
+            case "confidence":
+                key = "confidence"
+                asset["type"] = "image/tiff; application=geotiff" + (cloudOptimized ? "; profile=cloud-optimized" : "")
+                asset["title"] = "Confidence: probability of the chosen class (percent)"
+                asset["roles"] = ["data"]
+                asset["raster:bands"] = try rasterBands(path: output.path, legend: legend, classes: classes)
             case "preview":
                 key = "preview"
                 asset["type"] = "image/png"
@@ -138,8 +144,8 @@ public enum STACItem {
                 asset["type"] = "application/xml"
                 asset["title"] = "QGIS layer style for the map (.qml)"
                 asset["roles"] = ["style", "metadata"]
-            case "map_aux", "probabilities_aux":
-                key = output.role == "map_aux" ? "classification_aux" : "probabilities_aux"
+            case "map_aux", "probabilities_aux", "confidence_aux":
+                key = output.role == "map_aux" ? "classification_aux" : output.role
                 asset["type"] = "application/xml"
                 asset["title"] = "GDAL auxiliary metadata (.aux.xml)"
                 asset["roles"] = ["metadata"]

@@ -16,7 +16,7 @@ public struct ClassifierSettings: Sendable, Equatable {
     public var nodataValue: Double?
     /// Values of the mask band that make a pixel nodata.
     public var maskInvalidValues: [Int]
-    /// Write a confidence band (top-1 probability, 0-100).
+    /// Write the confidence (top-1 probability, 0-100) to `NAME_confidence.tif` beside the map.
     public var confidence: Bool
     /// Write one probability band per class (0-100).
     public var probabilities: Bool
@@ -24,11 +24,16 @@ public struct ClassifierSettings: Sendable, Equatable {
     public var format: RasterFormat
     /// Compression.
     public var compression: RasterCompression
+    /// Minimum mapping unit applied to the finished map (GDAL's sieve filter); nil = none.
+    public var minMappingUnit: PipelineFile.MinimumMappingUnit?
+    /// Connectivity of the sieve's regions: 8 (corners join) or 4, as `output.polygon_connectivity`.
+    public var eightConnected: Bool
 
     /// Creates settings; defaults follow the pipeline-file defaults.
     public init(workers: Int = 2, batchSize: Int = 16, memoryBudget: Int = 512 << 20, minValidFraction: Double = 0.5,
                 nodataValue: Double? = nil, maskInvalidValues: [Int] = [], confidence: Bool = true,
-                probabilities: Bool = false, format: RasterFormat = .gtiff, compression: RasterCompression = .deflate) {
+                probabilities: Bool = false, format: RasterFormat = .gtiff, compression: RasterCompression = .deflate,
+                minMappingUnit: PipelineFile.MinimumMappingUnit? = nil, eightConnected: Bool = false) {
         self.workers = workers
         self.batchSize = batchSize
         self.memoryBudget = memoryBudget
@@ -39,6 +44,8 @@ public struct ClassifierSettings: Sendable, Equatable {
         self.probabilities = probabilities
         self.format = format
         self.compression = compression
+        self.minMappingUnit = minMappingUnit
+        self.eightConnected = eightConnected
     }
 }
 
@@ -220,23 +227,30 @@ public final class SceneClassifier: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         GDALEnvironment.setCacheMax(bytes: gdalCacheBytes)
         let legend = try ClassLegend(names: contract.classNames, colors: contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
-        let extras = settings.confidence ? ["confidence"] : []
         let factor = job.mode == .patchResolution ? job.tiler.patchSize : 1
+        // The map has one band: GDAL tags the second band of a paletted GeoTIFF/COG as alpha
+        // (QGIS then takes it as transparency) or QGIS draws two bands as RGB, so confidence and
+        // probabilities go to files of their own.
         let writer = try ClassRasterWriter(path: job.outputPath, sourceGrid: job.scene.grid, factor: factor, legend: legend,
-                                           extraBands: extras, format: self.settings.format, compression: self.settings.compression,
+                                           format: self.settings.format, compression: self.settings.compression,
                                            provenance: provenance)
-        // Per-class probabilities go to a sibling file: GeoTIFF allows a colour table only on
-        // files with one or two samples per pixel.
+        let metadata = Dictionary(uniqueKeysWithValues: provenance.map { ("LANDCOVER_\($0.key.uppercased())", $0.value) })
+        let confidenceWriter = try job.confidencePath.map { path in
+            try RasterWriter(path: path, spec: RasterWriteSpec(
+                grid: writer.grid, bandCount: 1, dataType: .byte, nodata: 255, bandDescriptions: ["confidence"],
+                format: self.settings.format, compression: self.settings.compression, metadata: metadata))
+        }
         let probabilityWriter = try job.probabilitiesPath.map { path in
             try RasterWriter(path: path, spec: RasterWriteSpec(
                 grid: writer.grid, bandCount: contract.classNames.count, dataType: .byte, nodata: Double(legend.nodataValue),
                 bandDescriptions: contract.classNames, format: self.settings.format, compression: self.settings.compression,
-                metadata: Dictionary(uniqueKeysWithValues: provenance.map { ("LANDCOVER_\($0.key.uppercased())", $0.value) })))
+                metadata: metadata))
         }
         var committed = false
         defer {
             if !committed {
                 writer.abort()
+                confidenceWriter?.abort()
                 probabilityWriter?.abort()
             }
         }
@@ -360,7 +374,7 @@ public final class SceneClassifier: Sendable {
                     if unitsLeftInRow == 0 {
                         var end = 0
                         try assembler.finishUnitRow(currentRow) { rows in
-                            try write(rows, to: writer, probabilities: probabilityWriter)
+                            try write(rows, to: writer, confidence: confidenceWriter, probabilities: probabilityWriter)
                             preview.consume(rows)
                             end = rows.firstRow + rows.rowCount
                         }
@@ -368,6 +382,7 @@ public final class SceneClassifier: Sendable {
                         // hold a whole row of 512x512 blocks until the end of the scene).
                         if end > 0 && end % RasterWriter.blockSize == 0 {
                             try writer.writer.flush()
+                            try confidenceWriter?.flush()
                             try probabilityWriter?.flush()
                         }
                     }
@@ -390,31 +405,63 @@ public final class SceneClassifier: Sendable {
         if let error = failure.value { throw error }
         try cancellation?.check()
         let t0 = DispatchTime.now().uptimeNanoseconds
+        let k = contract.classNames.count
+        var histogram = assembler.histogram
+        if let unit = settings.minMappingUnit {
+            let minimum = try Self.minimumPixels(unit, grid: writer.grid)
+            if minimum > 1 {
+                try writer.sieve(minimumPixels: minimum, eightConnected: settings.eightConnected)
+                // Class shares and the preview describe the sieved map.
+                histogram = [Int](repeating: 0, count: k + 1)
+                let nodata = UInt16(legend.nodataValue)
+                try writer.forEachClassRows(RasterWriter.blockSize) { firstRow, values in
+                    for value in values { histogram[value == nodata || Int(value) >= k ? k : Int(value)] += 1 }
+                    preview.consume(firstRow: firstRow, rowCount: values.count / writer.grid.width, width: writer.grid.width, classes: values)
+                }
+            }
+        }
         var files = try probabilityWriter?.commit() ?? []
+        files += try confidenceWriter?.commit() ?? []
         files += try writer.commit()
+        try ClassStyle.writeRasterQML(legend: legend, to: ClassStyle.qmlPath(forMap: job.outputPath))
         committed = true
         timing.add(write: DispatchTime.now().uptimeNanoseconds - t0)
 
         var times = timing.times
         times.wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let k = contract.classNames.count
         return SceneClassification(patches: totalPatches, classifiedPatches: classified,
-                                   classPixels: Array(assembler.histogram.prefix(k)), nodataPixels: assembler.histogram[k],
+                                   classPixels: Array(histogram.prefix(k)), nodataPixels: histogram[k],
                                    outputGrid: writer.grid, times: times, preview: preview.values,
                                    previewWidth: preview.previewWidth, previewHeight: preview.previewHeight, committed: files)
     }
 
-    private func write(_ rows: MapRows, to writer: ClassRasterWriter, probabilities: RasterWriter?) throws {
+    /// The minimum mapping unit in whole pixels of `grid`.
+    /// - Throws: ``PipelineError/invalidValue(key:value:reason:)`` for an area on a grid whose
+    ///   pixels have no area in square metres (geographic CRS or none).
+    static func minimumPixels(_ unit: PipelineFile.MinimumMappingUnit, grid: SceneGrid) throws -> Int {
+        switch unit {
+        case .pixels(let count):
+            return count
+        case .squareMetres(let area):
+            guard let pixelArea = grid.pixelAreaSquareMetres else {
+                throw PipelineError.invalidValue(key: "output.min_mapping_unit", value: "\(area) m2",
+                                                 reason: "is an area, but the map's CRS (\(grid.spatialReference?.description ?? "none")) is not projected in metres; give it in pixels")
+            }
+            return unit.pixels(pixelArea: pixelArea)
+        }
+    }
+
+    private func write(_ rows: MapRows, to writer: ClassRasterWriter, confidence: RasterWriter?, probabilities: RasterWriter?) throws {
         guard rows.rowCount > 0 else { return }
         let window = RasterWindow(column: 0, row: rows.firstRow, width: rows.width, height: rows.rowCount)
         try rows.classes.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
             try writer.writeClasses(window: window, values: base)
         }
-        if settings.confidence {
+        if let confidence {
             try rows.confidence.withUnsafeBufferPointer { buffer in
                 guard let base = buffer.baseAddress else { return }
-                try writer.writeExtra(0, window: window, values: base)
+                try confidence.write(band: 1, window: window, values: base)
             }
         }
         if let probabilities {
@@ -587,12 +634,20 @@ final class PreviewSampler {
     }
 
     func consume(_ rows: MapRows) {
+        rows.classes.withUnsafeBufferPointer { classes in
+            consume(firstRow: rows.firstRow, rowCount: rows.rowCount, width: rows.width, classes: classes)
+        }
+    }
+
+    /// Takes the samples falling into `rowCount` map rows from `firstRow` (`classes` row-major,
+    /// `width` per row).
+    func consume(firstRow: Int, rowCount: Int, width: Int, classes: UnsafeBufferPointer<UInt16>) {
         for py in 0..<previewHeight {
             let sourceRow = py * step + step / 2
-            guard sourceRow >= rows.firstRow, sourceRow < rows.firstRow + rows.rowCount else { continue }
+            guard sourceRow >= firstRow, sourceRow < firstRow + rowCount else { continue }
             for px in 0..<previewWidth {
-                let column = min(px * step + step / 2, rows.width - 1)
-                values[py * previewWidth + px] = rows.classes[(sourceRow - rows.firstRow) * rows.width + column]
+                let column = min(px * step + step / 2, width - 1)
+                values[py * previewWidth + px] = classes[(sourceRow - firstRow) * width + column]
             }
         }
     }

@@ -50,6 +50,10 @@ public struct SceneJob: Sendable {
     public let outputPath: String
     /// Final path of the per-class probability raster (`<stem>_probabilities.tif`), when enabled.
     public let probabilitiesPath: String?
+    /// Final path of the confidence raster (`<stem>_confidence.tif`), when enabled.
+    public let confidencePath: String?
+    /// Final path of the map's QGIS style (`<stem>.qml`), always written.
+    public var stylePath: String { ClassStyle.qmlPath(forMap: outputPath) }
     /// Final path of the preview PNG, when enabled.
     public let previewPath: String?
     /// Final path of the STAC item, when enabled.
@@ -251,16 +255,30 @@ public struct PipelinePlan: Sendable {
         String(String.UnicodeScalarView(name.unicodeScalars.map { $0.properties.generalCategory == .control || $0 == "/" ? "_" : $0 }))
     }
 
-    /// Every output file a scene writes with these settings (map and its `.aux.xml`,
-    /// probabilities and theirs, preview, polygons, STAC item), given the map's path.
-    func outputPaths(map: String) -> [String] {
-        let stem = (map as NSString).deletingPathExtension
-        var paths = [map, map + ".aux.xml"]
-        if pipeline.output.probabilities { paths += [stem + "_probabilities.tif", stem + "_probabilities.tif.aux.xml"] }
-        if pipeline.output.preview { paths.append(stem + "_preview.png") }
-        if let polygons = pipeline.output.polygons { paths.append(stem + "." + polygons.fileExtension) }
-        if pipeline.output.stac { paths.append(stem + ".stac.json") }
-        return paths
+    /// The files a scene writes with these settings, named from the map's path: the one place
+    /// output names are made (the scene job and the pre-run output checks both use it).
+    public struct OutputFiles: Sendable, Equatable {
+        /// The class map and the QGIS style beside it (always written).
+        public var map: String, style: String
+        /// Optional outputs, nil when the pipeline does not ask for them.
+        public var confidence: String?, probabilities: String?, preview: String?, polygons: String?, stac: String?
+
+        /// Every file, GDAL's `.aux.xml` sidecars of the rasters included.
+        public var all: [String] {
+            [map, map + ".aux.xml", style] + [confidence, probabilities].compactMap { $0 }.flatMap { [$0, $0 + ".aux.xml"] }
+                + [preview, polygons, stac].compactMap { $0 }
+        }
+    }
+
+    /// The output files for a class map at `map` (an absolute path in the output folder).
+    public func outputFiles(map: String) -> OutputFiles {
+        let stem = (map as NSString).deletingPathExtension, output = pipeline.output
+        return OutputFiles(map: map, style: ClassStyle.qmlPath(forMap: map),
+                           confidence: output.confidence ? stem + "_confidence.tif" : nil,
+                           probabilities: output.probabilities ? stem + "_probabilities.tif" : nil,
+                           preview: output.preview ? stem + "_preview.png" : nil,
+                           polygons: output.polygons.map { stem + "." + $0.fileExtension },
+                           stac: output.stac ? stem + ".stac.json" : nil)
     }
 
     /// `path` with symbolic links of its existing part resolved (the missing tail kept), so
@@ -308,7 +326,7 @@ public struct PipelinePlan: Sendable {
                 throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives scene \(input.label) the file name '\(YAMLMap.excerpt(name))', which \(problem); change output.name or the scene's name")
             }
             let map = URL(fileURLWithPath: folder).appendingPathComponent(name).standardizedFileURL.path
-            for path in outputPaths(map: map) {
+            for path in outputFiles(map: map).all {
                 guard (path as NSString).deletingLastPathComponent == folder else {
                     throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "puts scene \(input.label)'s output \(path) outside the output folder \(folder); use a file name")
                 }
@@ -394,21 +412,23 @@ public struct PipelinePlan: Sendable {
         let modelBands = contract.bands
         let sceneBands = modelBands.map { pipeline.bandMap[$0] ?? $0 }
         var requested = sceneBands
-        var resampling = pipeline.resampling
         let maskPath = pipeline.nodata.maskPath
         if maskPath != nil && pipeline.nodata.maskBand != nil {
             throw PipelineError.invalidValue(key: "nodata.mask", value: "band and path",
                                              reason: "give either band (a band of the scene) or path (a separate mask raster), not both")
         }
         let maskBand = maskPath == nil ? pipeline.nodata.maskBand : nil
-        if let maskBand, !requested.contains(maskBand) {
-            requested.append(maskBand)
-            if resampling[maskBand] == nil { resampling[maskBand] = .nearest }
+        // The mask band holds class codes: nearest (up) and mode (down) unless `resampling` says otherwise.
+        var categorical = Set(pipeline.categorical)
+        if let maskBand {
+            if !requested.contains(maskBand) { requested.append(maskBand) }
+            categorical.insert(maskBand)
         }
         var scene: Scene
         do {
             scene = try Scene.assemble(inputs: input.paths, options: SceneOptions(
-                bands: requested, bandOrder: pipeline.bandOrder, referenceResolution: pipeline.resolution, resampling: resampling))
+                bands: requested, bandOrder: pipeline.bandOrder, referenceResolution: pipeline.resolution,
+                resampling: pipeline.resampling, categorical: categorical))
         } catch RasterIOError.gridTooLarge(let detail) {
             throw PipelineError.sceneSetting(scene: input.label, key: pipeline.resolution == nil ? "inputs" : "resolution", reason: detail)
         } catch RasterIOError.bandNotFound(let band, let path, let available) {
@@ -449,13 +469,11 @@ public struct PipelinePlan: Sendable {
             throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives scene \(input.label) the file name '\(YAMLMap.excerpt(fileName))', which \(problem); change output.name or the scene's name")
         }
         let outputPath = URL(fileURLWithPath: outputFolder).appendingPathComponent(fileName).standardizedFileURL.path
-        let stem = (outputPath as NSString).deletingPathExtension
+        let files = outputFiles(map: outputPath)
         return SceneJob(input: named, scene: scene, modelBandIndices: indices, maskBandIndex: maskIndex, tiler: tiler,
-                        mode: mode, outputPath: outputPath,
-                        probabilitiesPath: pipeline.output.probabilities ? stem + "_probabilities.tif" : nil,
-                        previewPath: pipeline.output.preview ? stem + "_preview.png" : nil,
-                        stacPath: pipeline.output.stac ? stem + ".stac.json" : nil,
-                        polygonsPath: pipeline.output.polygons.map { stem + "." + $0.fileExtension }, date: date)
+                        mode: mode, outputPath: outputPath, probabilitiesPath: files.probabilities,
+                        confidencePath: files.confidence, previewPath: files.preview, stacPath: files.stac,
+                        polygonsPath: files.polygons, date: date)
     }
 
     /// Refuses a scene whose grid would need more memory than `runtime.memory_mb` for its tiling

@@ -16,9 +16,12 @@ public enum PolygonFormat: String, CaseIterable, Sendable, Codable {
 
 /// Polygons of a finished class map: every connected region of one class becomes one polygon
 /// feature with the attributes `class` (the class index, as in the map) and `name` (the class name
-/// from the legend), in the map's CRS and coordinates (GeoJSON is written in the map's CRS too,
-/// with its `crs` member, as `ogr2ogr` does without `-t_srs`). The layer is named ``layerName``
-/// in both formats. Nodata pixels belong to no polygon.
+/// from the legend). GeoPackages are in the map's CRS and coordinates and carry the class style
+/// in their `layer_styles` table (``ClassStyle``), which QGIS applies when the layer is opened.
+/// GeoJSON follows RFC 7946 by default: WGS 84 longitude/latitude, no `crs` member,
+/// counter-clockwise outer rings; with `geographic: false` it is in the map's CRS with a legacy
+/// `crs` member. The layer is named ``layerName`` in both formats. Nodata pixels belong to no
+/// polygon.
 ///
 /// Connectivity is 4 (edge neighbours) unless `eightConnected`. GDAL's polygonizer
 /// (`GDALPolygonize`) works a row at a time, so memory follows the map width and the number of
@@ -27,6 +30,8 @@ public enum PolygonFormat: String, CaseIterable, Sendable, Codable {
 public enum ClassPolygons {
     /// The layer name (GeoPackage table; GeoJSON `name` member).
     public static let layerName = "landcover"
+    /// The geometry column of the GeoPackage layer.
+    public static let geometryColumn = "geom"
 
     /// Polygonizes band 1 of the class map at `mapPath` into `outputPath`.
     /// - Parameters:
@@ -36,11 +41,12 @@ public enum ClassPolygons {
     ///   - outputPath: the vector file to write; an existing file is replaced.
     ///   - format: GeoPackage or GeoJSON.
     ///   - eightConnected: join pixels that touch only at a corner.
+    ///   - geographic: GeoJSON only: WGS 84 lon/lat per RFC 7946 (true) or the map's CRS (false).
     /// - Returns: the number of polygons written.
     /// - Throws: ``RasterIOError`` naming the map or the output when GDAL fails.
     @discardableResult
     public static func write(mapPath: String, legend: ClassLegend, to outputPath: String, format: PolygonFormat,
-                             eightConnected: Bool = false) throws -> Int {
+                             eightConnected: Bool = false, geographic: Bool = true) throws -> Int {
         GDALEnvironment.ensureInitialized()
         let url = URL(fileURLWithPath: outputPath)
         let unique = "\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
@@ -53,14 +59,21 @@ public enum ClassPolygons {
             removeVector(stage)
             removeVector(temporary)
         }
-        let count = try polygonize(mapPath: mapPath, into: stage, eightConnected: eightConnected)
-        try translate(stage, to: temporary, format: format, legend: legend, reportingAs: outputPath)
+        let count = try polygonize(mapPath: mapPath, into: stage, eightConnected: eightConnected,
+                                   needsCRS: format == .geojson && geographic, reportingAs: outputPath)
+        try translate(stage, to: temporary, format: format, legend: legend, geographic: geographic, reportingAs: outputPath)
+        if format == .gpkg {
+            try ClassStyle.addLayerStyle(toGeoPackage: temporary, layerName: layerName, geometryColumn: geometryColumn, legend: legend)
+        }
         try FileCommit.moveIntoPlace(temporary, to: outputPath)
         return count
     }
 
     /// Writes the class polygons of `mapPath` into a new GeoPackage at `stagePath`.
-    private static func polygonize(mapPath: String, into stagePath: String, eightConnected: Bool) throws -> Int {
+    /// - Throws: ``RasterIOError/invalidArgument(_:)`` naming `outputPath` when `needsCRS`
+    ///   (RFC 7946 GeoJSON) and the map has no CRS to reproject from.
+    private static func polygonize(mapPath: String, into stagePath: String, eightConnected: Bool, needsCRS: Bool,
+                                   reportingAs outputPath: String) throws -> Int {
         GDALCall.reset()
         let map = try GDALCall.check(GDALOpenEx(mapPath, UInt32(GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR), nil, nil, nil),
                                      "opening the class map to polygonize it", path: mapPath)
@@ -77,6 +90,9 @@ public enum ClassPolygons {
             srs = OSRNewSpatialReference(wkt)
         }
         defer { if let srs { OSRDestroySpatialReference(srs) } }
+        if needsCRS && srs == nil {
+            throw RasterIOError.invalidArgument("\(outputPath): the map \(mapPath) has no CRS, so its polygons cannot be written in WGS 84 longitude/latitude (RFC 7946); set output.geojson_crs: native")
+        }
         if let srs { OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER) }
         let layer = try GDALCall.check(GDALDatasetCreateLayer(vector, layerName, srs, wkbPolygon, nil),
                                        "creating the polygon layer", path: stagePath)
@@ -100,7 +116,7 @@ public enum ClassPolygons {
 
     /// Copies the staged polygons into `format` at `temporary`, adding each class's name.
     private static func translate(_ stage: String, to temporary: String, format: PolygonFormat, legend: ClassLegend,
-                                  reportingAs outputPath: String) throws {
+                                  geographic: Bool, reportingAs outputPath: String) throws {
         GDALCall.reset()
         let source = try GDALCall.check(GDALOpenEx(stage, UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR), nil, nil, nil),
                                         "reopening the staged polygons", path: stage)
@@ -111,8 +127,10 @@ public enum ClassPolygons {
         let name = cases.isEmpty ? "''" : "CASE class \(cases) ELSE '' END"
         let sql = "SELECT class, \(name) AS name, geom FROM \(layerName)"
         var arguments = ["-f", format.driverName, "-dialect", "SQLITE", "-sql", sql, "-nln", layerName]
-        if format == .gpkg { arguments += ["-gt", "65536"] }
-        if format == .geojson { arguments += ["-lco", "RFC7946=NO"] }
+        if format == .gpkg { arguments += ["-gt", "65536", "-lco", "GEOMETRY_NAME=\(geometryColumn)"] }
+        if format == .geojson {
+            arguments += geographic ? ["-t_srs", "EPSG:4326", "-lco", "RFC7946=YES"] : ["-lco", "RFC7946=NO"]
+        }
         let options = try GDALCall.withStringList(arguments) { list in
             try GDALCall.check(GDALVectorTranslateOptionsNew(list, nil), "preparing the polygon copy", path: outputPath)
         }

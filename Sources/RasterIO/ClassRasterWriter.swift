@@ -48,8 +48,11 @@ public struct ClassLegend: Equatable, Sendable, Codable {
 }
 
 /// Writes georeferenced class maps: band 1 holds class values (nodata where there is no data) with
-/// a colour table and category names; optional extra bands (confidence 0-100, per-class
-/// probabilities 0-100) follow with their descriptions. The grid is the source scene's grid, or a
+/// a colour table, category names and a raster attribute table (value, class, colour; see
+/// ``ClassStyle``); optional extra bands follow with their descriptions and a neutral colour
+/// interpretation (`Undefined`). Note that GDAL's COG and GeoTIFF copies tag the second band of a
+/// paletted two-band file as alpha, so landcover's pipelines write confidence and probabilities to
+/// files of their own and keep the map single-band. The grid is the source scene's grid, or a
 /// grid coarser by an integer factor (patch-resolution outputs), with the source's CRS.
 ///
 /// Output goes to a temporary file renamed at ``commit()`` (see ``RasterWriter``).
@@ -84,6 +87,12 @@ public final class ClassRasterWriter {
         self.writer = try RasterWriter(path: path, spec: spec)
         try writer.withBand(1) { band in
             try applyLegend(band)
+            try ClassStyle.attachAttributeTable(legend: legend, to: band, path: path)
+        }
+        for index in extraBands.indices {
+            try writer.withBand(2 + index) { band in
+                try GDALCall.check(GDALSetRasterColorInterpretation(band, GCI_Undefined), "setting band \(2 + index)'s colour interpretation", path: path)
+            }
         }
     }
 
@@ -126,6 +135,50 @@ public final class ClassRasterWriter {
     /// Writes an extra band (`index` 0 = the first extra band) for a window of the output grid.
     public func writeExtra(_ index: Int, window: RasterWindow, values: UnsafePointer<UInt16>) throws {
         try writer.write(band: 2 + index, window: window, values: values)
+    }
+
+    /// Applies a minimum mapping unit to the written classes: every 4-connected (or, with
+    /// `eightConnected`, 8-connected) region of one class smaller than `minimumPixels` pixels takes
+    /// the class of its largest neighbouring region (GDAL's sieve filter, `GDALSieveFilter`, in
+    /// place on band 1). Nodata pixels are neither changed nor used as neighbours, so the valid
+    /// area and the nodata area keep their size; class areas shift between classes. A region
+    /// whose neighbours are all smaller than the threshold stays. Call after the last
+    /// ``writeClasses(window:values:)`` and before ``commit()``; works a row at a time (memory
+    /// follows the map width and the number of regions).
+    public func sieve(minimumPixels: Int, eightConnected: Bool) throws {
+        guard minimumPixels > 1 else { return }
+        try writer.flush()
+        try writer.withBand(1) { band in
+            GDALCall.reset()
+            let mask = GDALGetMaskBand(band)
+            let result = GDALSieveFilter(band, mask, band, Int32(clamping: minimumPixels), eightConnected ? 8 : 4, nil, nil, nil)
+            try GDALCall.check(result, "applying the minimum mapping unit (sieve filter)", path: writer.path)
+        }
+    }
+
+    /// Reads the written classes back, `rows` rows at a time from the top (after ``sieve(minimumPixels:eightConnected:)``,
+    /// for statistics and previews of the final map). `body` gets the first row and the values,
+    /// row-major, `grid.width` per row.
+    public func forEachClassRows(_ rows: Int, _ body: (Int, UnsafeBufferPointer<UInt16>) throws -> Void) throws {
+        try writer.flush()
+        let width = grid.width, height = grid.height, step = max(1, rows)
+        var buffer = [UInt16](repeating: 0, count: width * step)
+        try writer.withBand(1) { band in
+            var row = 0
+            while row < height {
+                let count = min(step, height - row)
+                GDALCall.reset()
+                let result = buffer.withUnsafeMutableBytes { raw in
+                    GDALRasterIO(band, GF_Read, 0, Int32(row), Int32(width), Int32(count), raw.baseAddress,
+                                 Int32(width), Int32(count), GDT_UInt16, 0, 0)
+                }
+                try GDALCall.check(result, "reading back rows \(row)-\(row + count - 1) of the class map", path: writer.path)
+                try buffer.withUnsafeBufferPointer { all in
+                    try body(row, UnsafeBufferPointer(rebasing: all[0..<(count * width)]))
+                }
+                row += count
+            }
+        }
     }
 
     /// Finishes the output and moves it into place (see ``RasterWriter/commit()``).

@@ -23,8 +23,12 @@ public enum Resampling: String, Sendable, Codable, CaseIterable {
     }
 
     /// landcover's default: bilinear when a band is up-sampled (source pixels coarser than the
-    /// grid), average when it is down-sampled.
-    public static func defaultMethod(sourceResolution: Double, targetResolution: Double) -> Resampling {
-        sourceResolution > targetResolution ? .bilinear : .average
+    /// grid), average when it is down-sampled. Categorical layers (class codes such as the
+    /// Sentinel-2 scene classification SCL, or masks) get nearest when up-sampled and mode when
+    /// down-sampled, so that every output pixel holds a class the source has there (bilinear
+    /// would invent codes between neighbouring classes, e.g. 6 "water" between 5 and 7).
+    public static func defaultMethod(sourceResolution: Double, targetResolution: Double, categorical: Bool = false) -> Resampling {
+        if categorical { return sourceResolution > targetResolution ? .nearest : .mode }
+        return sourceResolution > targetResolution ? .bilinear : .average
     }
 }

@@ -30,13 +30,22 @@ public struct SceneOptions: Equatable, Sendable, Codable {
     public var referenceResolution: Double?
     /// Per-band resampling overrides (canonical band name -> method).
     public var resampling: [String: Resampling]
+    /// Bands holding class codes (masks, label layers) besides ``SentinelBand/categoricalLayers``
+    /// (SCL): without an override they are resampled with nearest (up) and mode (down).
+    public var categorical: Set<String>
 
     public init(bands: [String]? = nil, bandOrder: [String]? = nil, referenceResolution: Double? = nil,
-                resampling: [String: Resampling] = [:]) {
+                resampling: [String: Resampling] = [:], categorical: Set<String> = []) {
         self.bands = bands
         self.bandOrder = bandOrder
         self.referenceResolution = referenceResolution
         self.resampling = resampling
+        self.categorical = categorical
+    }
+
+    /// Whether `name` (canonical) is a categorical layer for these options.
+    public func isCategorical(_ name: String) -> Bool {
+        SentinelBand.categoricalLayers.contains(name) || categorical.contains(name)
     }
 }
 
@@ -129,7 +138,8 @@ public struct Scene: Equatable, Sendable, Codable {
             guard let (source, band) = chosen[name] else { return nil }
             let direct = grid.integerOffset(of: source.grid) != nil
             let method = direct ? nil : (options.resampling[name]
-                ?? Resampling.defaultMethod(sourceResolution: source.grid.resolution, targetResolution: grid.resolution))
+                ?? Resampling.defaultMethod(sourceResolution: source.grid.resolution, targetResolution: grid.resolution,
+                                            categorical: options.isCategorical(name)))
             return StackedBand(name: name, sourcePath: source.path, sourceBand: band.index,
                                sourceResolution: source.grid.resolution, dataType: band.dataType,
                                nodata: band.nodata, resampling: method)

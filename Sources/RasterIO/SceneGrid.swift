@@ -1,3 +1,5 @@
+import CGDAL
+
 /// The pixel grid a scene's bands are stacked onto: size, pixel-to-map transform and CRS.
 public struct SceneGrid: Equatable, Hashable, Sendable, Codable {
     /// Width in pixels.
@@ -25,6 +27,18 @@ public struct SceneGrid: Equatable, Hashable, Sendable, Codable {
 
     /// Pixel size in map units (x).
     public var resolution: Double { geoTransform.resolution.x }
+
+    /// Area of one pixel in square metres, when the CRS is projected (its linear unit converted
+    /// to metres); nil for geographic CRSs (degrees) and grids without a CRS.
+    public var pixelAreaSquareMetres: Double? {
+        guard let wkt = spatialReference?.wkt, let srs = OSRNewSpatialReference(wkt) else { return nil }
+        defer { OSRDestroySpatialReference(srs) }
+        guard OSRIsProjected(srs) != 0 else { return nil }
+        let metres = OSRGetLinearUnits(srs, nil)
+        let t = geoTransform
+        let area = abs(t.pixelWidth * t.pixelHeight - t.rowRotation * t.columnRotation) * metres * metres
+        return area.isFinite && area > 0 ? area : nil
+    }
 
     /// Map bounds of the grid.
     public var bounds: MapBounds { MapBounds(transform: geoTransform, width: width, height: height) }

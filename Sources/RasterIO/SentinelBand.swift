@@ -50,6 +50,10 @@ public enum SentinelBand {
     /// vapour, cloud and snow probabilities). They are stacked only when asked for by name.
     public static let auxiliaryLayers: Set<String> = ["SCL", "AOT", "WVP", "CLD", "SNW", "CLDPRB", "SNWPRB"]
 
+    /// Layers whose values are class codes, not measurements: resampled with nearest (up) and mode
+    /// (down) by default (see ``Resampling/defaultMethod(sourceResolution:targetResolution:categorical:)``).
+    public static let categoricalLayers: Set<String> = ["SCL"]
+
     /// Finds a band name inside a file name: the last `_`/`-`/`.`-separated token that is a band label
     /// (`T33UUU_20170216T102101_B8A.jp2` -> `B8A`, `B05.tif` -> `B05`, `x_B04_10m.jp2` -> `B04`).
     public static func nameInFileName(_ fileName: String) -> String? {

@@ -113,7 +113,8 @@ struct BatchRunCLITests {
             try #require(result.status == 0, "\(result.stderr)")
         }
         reference = try Self.finalFiles(out)
-        #expect(reference.keys.filter { $0.hasSuffix(".tif") }.count == 12, "6 maps and 6 probability files: \(reference.keys.sorted())")
+        #expect(reference.keys.filter { $0.hasSuffix(".tif") }.count == 18, "6 maps, 6 confidence and 6 probability files: \(reference.keys.sorted())")
+        #expect(reference.keys.filter { $0.hasSuffix(".qml") }.count == 6, "a QGIS style beside each map")
         #expect(reference.keys.contains { $0.hasSuffix(".tif.aux.xml") })
         // A second, warm run (forced: it redoes everything) times a run better than the first.
         let warm = try clock.measure {

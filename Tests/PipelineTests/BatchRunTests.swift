@@ -96,6 +96,27 @@ struct BatchRunTests {
         #expect(runs.map(\.skipped) == [0, 6, 0])
     }
 
+    /// The map's `.qml` style and its confidence file are recorded outputs like the others.
+    @Test func aMissingStyleOrConfidenceFileRedoesItsScene() throws {
+        let batch = try Batch("style", count: 3)
+        defer { batch.remove() }
+        let first = try batch.run()
+        #expect(first.succeeded == 3)
+        let byName = Dictionary(uniqueKeysWithValues: first.scenes.map { ($0.name, $0) })
+        let names = byName.keys.sorted()
+        let stem = { (name: String) throws -> String in ((try #require(byName[name]?.output)) as NSString).deletingPathExtension }
+        try FileManager.default.removeItem(atPath: try stem(names[0]) + ".qml")
+        try FileManager.default.removeItem(atPath: try stem(names[1]) + "_confidence.tif")
+        let roles = Set((byName[names[2]]?.outputs ?? []).map(\.role))
+        #expect(roles.isSuperset(of: ["map", "style", "confidence"]), "\(roles)")
+        let second = try batch.run()
+        let reasons = Dictionary(uniqueKeysWithValues: second.scenes.map { ($0.name, $0.reason ?? "") })
+        #expect(reasons[names[0]] == "style output missing")
+        #expect(reasons[names[1]] == "confidence output missing")
+        #expect(second.skipped == 1)
+        #expect(FileManager.default.fileExists(atPath: try stem(names[0]) + ".qml"))
+    }
+
     @Test func missingOrReplacedOutputsAndChangedInputsRedoOnlyThoseScenes() throws {
         let batch = try Batch("incomplete", count: 4)
         defer { batch.remove() }

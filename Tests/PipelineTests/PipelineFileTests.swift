@@ -22,7 +22,8 @@ struct PipelineFileTests {
         mode: dense
         nodata: {value: 0, min_valid_fraction: 0.25, mask: {band: SCL, invalid: [0, 3, 8, 9]}}
         output: {folder: out, name: "{scene}_{model}.tif", format: cog, compression: zstd, confidence: true, probabilities: true, preview: false, stac: true,
-                 polygons: geojson, polygon_connectivity: 8}
+                 polygons: geojson, polygon_connectivity: 8, geojson_crs: native, min_mapping_unit: "0.5 ha"}
+        categorical: [lulc]
         runtime: {threads: 2, memory_mb: 256, batch_size: 8}
         """
         let p = try PipelineFile.parse(text, baseFolder: "/data/pipes")
@@ -34,6 +35,7 @@ struct PipelineFileTests {
         #expect(p.nodata.value == 0 && p.nodata.minValidFraction == 0.25 && p.nodata.maskBand == "SCL" && p.nodata.invalidValues == [0, 3, 8, 9])
         #expect(p.output.format == .cog && p.output.compression == .zstd && p.output.probabilities && !p.output.preview)
         #expect(p.output.polygons == .geojson && p.output.polygonConnectivity == 8)
+        #expect(p.output.geojsonCRS == .native && p.output.minMappingUnit == .squareMetres(5000) && p.categorical == ["lulc"])
         #expect(p.runtime.threads == 2 && p.runtime.memoryMiB == 256 && p.runtime.batchSize == 8)
     }
 
@@ -42,6 +44,29 @@ struct PipelineFileTests {
         #expect(p.mode == .auto && p.tiling.edge == .shift && p.tiling.patchSize == nil && p.output.format == .gtiff)
         #expect(p.output.confidence && p.output.preview && p.output.stac && p.runtime.memoryMiB == 512 && p.nodata.minValidFraction == 0.5)
         #expect(p.output.polygons == nil && p.output.polygonConnectivity == 4)
+        #expect(p.output.geojsonCRS == .wgs84 && p.output.minMappingUnit == nil && p.categorical.isEmpty)
+    }
+
+    @Test("minimum mapping units", arguments: [
+        ("12", PipelineFile.MinimumMappingUnit.pixels(12)), ("12 px", .pixels(12)), ("5000 m2", .squareMetres(5000)),
+        ("5000 m²", .squareMetres(5000)), ("0.5 ha", .squareMetres(5000)), ("0.12ha", .squareMetres(1200)),
+    ])
+    func minimumMappingUnit(text: String, unit: PipelineFile.MinimumMappingUnit) throws {
+        let p = try PipelineFile.parse("inputs: [x.tif]\nmodel: m.onnx\noutput: {min_mapping_unit: \"\(text)\"}\n", baseFolder: "/p")
+        #expect(p.output.minMappingUnit == unit)
+        // 10 m pixels: an area rounds up to whole pixels.
+        #expect(PipelineFile.MinimumMappingUnit.squareMetres(1200).pixels(pixelArea: 100) == 12)
+        #expect(PipelineFile.MinimumMappingUnit.squareMetres(1201).pixels(pixelArea: 100) == 13)
+    }
+
+    @Test("bad minimum mapping units and GeoJSON CRSs name the key", arguments: ["0", "-3", "1.5", "12 acres", "ha", "[1]"])
+    func badMinimumMappingUnit(text: String) throws {
+        #expect(throws: PipelineError.self) {
+            try PipelineFile.parse("inputs: [x.tif]\nmodel: m.onnx\noutput: {min_mapping_unit: \(text)}\n", baseFolder: "/p")
+        }
+        #expect(throws: PipelineError.invalidValue(key: "output.geojson_crs", value: "utm", reason: "must be wgs84 (RFC 7946) or native (the map's CRS)")) {
+            try PipelineFile.parse("inputs: [x.tif]\nmodel: m.onnx\noutput: {geojson_crs: utm}\n", baseFolder: "/p")
+        }
     }
 
     @Test("errors name the key", arguments: [

@@ -85,7 +85,10 @@ struct SeamAndOutputTests {
         #expect(info.width == 300 && info.height == 200)
         #expect(info.bands.first?.nodata == 255)
         #expect(Array(info.bands.first?.categoryNames.prefix(4) ?? []) == PipelineFixtures.classNames)
-        #expect(info.bands.count == 2)
+        #expect(info.bands.count == 1, "the class band; confidence has its own file")
+        let confidence = try RasterDataset(path: output.replacingOccurrences(of: ".tif", with: "_confidence.tif"))
+        #expect(confidence.bands.count == 1 && confidence.width == 300 && confidence.bands.first?.nodata == 255)
+        #expect(FileManager.default.fileExists(atPath: output.replacingOccurrences(of: ".tif", with: ".qml")))
 
         let preview = try RasterDataset(path: try #require(scene.preview))
         #expect(preview.bands.count == 4)
