@@ -14,6 +14,7 @@ packages=(
   libopenblas-dev   # CBLAS
   libsqlite3-dev    # the run history (GRDB links the system SQLite)
   sqlite3           # inspect the run history by hand
+  time              # GNU time: tests measure a command's peak RSS with it
 )
 
 missing=()

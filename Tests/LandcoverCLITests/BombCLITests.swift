@@ -36,15 +36,25 @@ enum MeasuredRun {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        let binary = CLI.binary
-        let argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { strdup($0) } + [nil]
+        // The peak RSS comes from GNU time, which forks landcover from its own small process:
+        // on Linux a child spawned straight from this test process (vfork + exec) inherits the
+        // test process's peak RSS as its own ru_maxrss, hundreds of MiB after other tests ran.
+        let timePath = logs.appendingPathComponent("measured-\(tag).time").path
+        let binary = "/usr/bin/time"
+        let argv: [UnsafeMutablePointer<CChar>?] = ([binary, "-f", "%M", "-o", timePath, CLI.binary] + arguments).map { strdup($0) } + [nil]
         let environment = BatchCLI.environment([:]).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }
             for pointer in environment { free(pointer) }
         }
+        // Its own process group, so that a hung landcover is killed with the time process.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, binary, &actions, nil, argv, environment)
+        let spawned = posix_spawn(&pid, binary, &actions, &attributes, argv, environment)
         guard spawned == 0 else { throw BatchCLI.CLIFailure(message: "posix_spawn \(binary) failed: \(String(cString: strerror(spawned)))") }
         var status: Int32 = 0
         var usage = rusage()
@@ -56,16 +66,24 @@ enum MeasuredRun {
             if waited < 0 && errno != EINTR { throw BatchCLI.CLIFailure(message: "wait4 failed: \(String(cString: strerror(errno)))") }
             if Date() > deadline {
                 hung = true
-                kill(pid, SIGKILL)
+                kill(-pid, SIGKILL)
                 _ = wait4(pid, &status, 0, &usage)
                 break
             }
             usleep(5_000)
         }
-        let signal = status & 0x7F
         let read = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-        return Result(status: signal == 0 ? (status >> 8) & 0xFF : -1, signal: signal == 0 ? nil : signal,
-                      stdout: read(outPath), stderr: read(errPath), peakKiB: Int(usage.ru_maxrss), hung: hung)
+        // time's report: "Command terminated by signal N" when landcover died of a signal, then
+        // the peak RSS in KiB; its own exit status is landcover's (128 + N after a signal).
+        let report = read(timePath).split(separator: "\n")
+        let killedBy = report.first { $0.hasPrefix("Command terminated by signal ") }.flatMap { Int32($0.split(separator: " ").last ?? "") }
+        let ownSignal = status & 0x7F
+        let signal = ownSignal != 0 ? ownSignal : killedBy
+        guard let peak = report.last.flatMap({ Int($0) }) else {
+            throw BatchCLI.CLIFailure(message: "GNU time reported no peak RSS: \(report)")
+        }
+        return Result(status: signal == nil ? (status >> 8) & 0xFF : -1, signal: signal,
+                      stdout: read(outPath), stderr: read(errPath), peakKiB: peak, hung: hung)
     }
 }
 

@@ -23,8 +23,8 @@ import Testing
         try writer.commit()
     }
 
-    /// Runs the pipeline with `nodata` settings into `out-<tag>` and returns the map's two bands
-    /// (class, confidence) as read back by GDAL.
+    /// Runs the pipeline with `nodata` settings into `out-<tag>` and returns the map's classes and
+    /// its confidence file's values as read back by GDAL.
     private func run(_ folder: URL, tag: String, nodata: String) throws -> (classes: [Float], confidence: [Float], valid: [UInt8]) {
         let pipeline = folder.appendingPathComponent("pipeline-\(tag).yaml").path
         try """
@@ -38,9 +38,10 @@ import Testing
         #expect(result.status == 0, "\(tag): \(result.stderr)")
         let map = try RasterDataset(path: folder.appendingPathComponent("out-\(tag)/scene_landcover.tif").path)
         #expect(map.width == 64 && map.height == 48)
-        let buffer = try map.read(window: map.fullWindow, bands: [1, 2])
-        let plane = map.width * map.height
-        return (Array(buffer.values[0..<plane]), Array(buffer.values[plane..<(2 * plane)]), buffer.validity)
+        let classes = try map.read(window: map.fullWindow, bands: [1])
+        let confidence = try RasterDataset(path: folder.appendingPathComponent("out-\(tag)/scene_landcover_confidence.tif").path)
+        let confidenceValues = try confidence.read(window: confidence.fullWindow, bands: [1])
+        return (classes.values, confidenceValues.values, classes.validity)
     }
 
     @Test("an all-cloud mask makes the whole map nodata; a half-cloud mask exactly that half, the other half as without a mask")

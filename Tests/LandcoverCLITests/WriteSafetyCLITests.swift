@@ -64,7 +64,8 @@ import TestTools
         try #require(good.status == 0, "\(good.stderr)")
         let expected = try BatchRunCLITests.finalFiles(out)
         let outputBytes = expected.values.reduce(0) { $0 + $1.count }
-        #expect(expected.keys.filter { $0.hasSuffix(".tif") }.count == 4, "\(expected.keys.sorted())")
+        // Per scene: the map, its confidence file and its probabilities.
+        #expect(expected.keys.filter { $0.hasSuffix(".tif") }.count == 6, "\(expected.keys.sorted())")
         try FileManager.default.removeItem(at: out)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
 
