@@ -6,8 +6,8 @@
 //
 //   LandcoverCLI -> Pipeline -> RasterIO -> CGDAL, CDeflate
 //        |             |
-//        |             +------> CNN -> CBLAS
-//        +-> Training -> CNN
+//        |             +------> CNN
+//        +-> Training -> CNN, CBLAS
 //
 //   TrainingData -> Pipeline, RasterIO, Training, CNN, Yams   (training files, samples from scenes + labels or class
 //                   folders, training runs, evaluation; LandcoverCLI's train and evaluate use it)
@@ -50,8 +50,9 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         .target(name: "RasterIO", dependencies: ["CGDAL", "CDeflate"]),
-        .target(name: "CNN", dependencies: ["CBLAS"], swiftSettings: hostCPU),
-        .target(name: "Training", dependencies: ["CNN"], swiftSettings: hostCPU),
+        .target(name: "CNN", swiftSettings: hostCPU),
+        // OpenBLAS: Training's convolution weight gradients (single-threaded sgemm per worker).
+        .target(name: "Training", dependencies: ["CNN", "CBLAS"], swiftSettings: hostCPU),
         .target(
             name: "Pipeline",
             dependencies: ["RasterIO", "CNN", .product(name: "Yams", package: "Yams"),
@@ -69,7 +70,7 @@ let package = Package(
         // Engine benchmark: landcover's CNN engine on ONNX files, patches/s at 1 and 2 threads
         // (benchmarks/engine.py runs it beside onnxruntime and prints the ratios), and training
         // throughput of the Training module's networks (`landcover-bench train`).
-        .executableTarget(name: "LandcoverBench", dependencies: ["CNN", "Training"], swiftSettings: hostCPU),
+        .executableTarget(name: "LandcoverBench", dependencies: ["CNN", "Training", "CBLAS"], swiftSettings: hostCPU),
 
         // Test helpers shared by the test targets (running gdalinfo, ogr2ogr, ...).
         .target(name: "TestTools", path: "Tests/TestTools"),

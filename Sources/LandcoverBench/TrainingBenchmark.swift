@@ -11,20 +11,30 @@ import Training
 /// CPU-second of the process (which a shared, busy machine does not distort: with perfect
 /// scaling it is the same at 1 and 2 workers).
 enum TrainingBenchmark {
-    static func run(options: BenchOptions, workerCounts: [Int]) throws {
-        let bands = 13, classes = 10
+    static let bands = 13, classes = 10
+
+    /// The benchmark's models (seed 1), by the names the table prints.
+    static let models: [(name: String, make: @Sendable () throws -> Network)] = [
+        ("small CNN", { try ModelZoo.smallCNN(inputChannels: bands, classes: classes, seed: 1) }),
+        ("small CNN + BN", { try ModelZoo.smallCNN(inputChannels: bands, classes: classes, batchNormalization: true, seed: 1) }),
+        ("ResNet-18", { try ModelZoo.resnet18(inputChannels: bands, classes: classes, seed: 1) }),
+    ]
+
+    /// The seeded batch: `[batch, 13, size, size]` standard normal inputs and uniform targets.
+    static func batch(options: BenchOptions) throws -> TrainingBatch {
         var generator = SeededGenerator(seed: 42)
         let count = options.batch * bands * options.size * options.size
         let inputs = try Tensor(shape: [options.batch, bands, options.size, options.size],
                                 scalars: (0..<count).map { _ in generator.nextGaussian() })
         let targets = (0..<options.batch).map { _ in Int32(generator.next() % UInt64(classes)) }
-        let batch = TrainingBatch(inputs: inputs, targets: targets)
-        let models: [(String, () throws -> Network)] = [
-            ("small CNN", { try ModelZoo.smallCNN(inputChannels: bands, classes: classes, seed: 1) }),
-            ("small CNN + BN", { try ModelZoo.smallCNN(inputChannels: bands, classes: classes, batchNormalization: true, seed: 1) }),
-            ("ResNet-18", { try ModelZoo.resnet18(inputChannels: bands, classes: classes, seed: 1) }),
-        ]
+        return TrainingBatch(inputs: inputs, targets: targets)
+    }
+
+    static func run(options: BenchOptions, workerCounts: [Int]) throws {
+        let batch = try batch(options: options)
+        // A model named exactly, else every model whose name contains the filter.
         let filter = options.positional.first.map { $0.lowercased() }
+        let exact = models.contains { $0.name.lowercased() == filter }
         // Weight gradients run partly on OpenBLAS, whose speed depends on the kernels it picked.
         print("batch \(options.batch) x \(bands) x \(options.size) x \(options.size), micro-batches of \(Network.microBatchSize), "
               + "OpenBLAS core \(String(cString: openblas_get_corename())), median of \(options.repeats) steps, patches/s")
@@ -32,7 +42,7 @@ enum TrainingBenchmark {
         print("| model | " + workerCounts.map { "\($0) worker\($0 == 1 ? "" : "s")" }.joined(separator: " | ") + " | "
               + workerCounts.map { "per CPU-second, \($0) worker\($0 == 1 ? "" : "s")" }.joined(separator: " | ") + " |")
         print("|---|" + workerCounts.map { _ in "---|---|" }.joined())
-        for (name, make) in models where filter.map({ name.lowercased().contains($0) }) ?? true {
+        for (name, make) in models where filter.map({ exact ? name.lowercased() == $0 : name.lowercased().contains($0) }) ?? true {
             let network = try make()
             var cells = [String](), cpuCells = [String]()
             for workers in workerCounts {

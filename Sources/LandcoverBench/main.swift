@@ -11,8 +11,12 @@
 //       Training throughput (forward + backward) of the Training module's small CNN (with and
 //       without BatchNormalization) and ResNet-18 at 1 and 2 workers (or only --threads N),
 //       as a markdown table of patches/s.
+//   landcover-bench gradients <small|small-bn|resnet> <folder> [--batch 64] [--size 64]
+//       Writes the train command's seeded batch, one model's weights and its gradients on that
+//       batch (2 workers) as .npy files for benchmarks/train.py's comparison with torch.
 //
-// benchmarks/engine.py runs it beside onnxruntime and prints the ratios.
+// benchmarks/engine.py runs it beside onnxruntime and prints the ratios; benchmarks/train.py runs
+// train and gradients beside PyTorch.
 import CNN
 import Dispatch
 import Foundation
@@ -54,7 +58,8 @@ enum BenchError: Error, CustomStringConvertible {
         case .usage(let message):
             return "landcover-bench: \(message)\nusage: landcover-bench model <file.onnx> [--batch N] [--threads N] "
                 + "[--repeats N] [--size N] | landcover-bench kernels [--threads N] [--batch N] "
-                + "| landcover-bench train [small|resnet] [--batch N] [--repeats N] [--threads N]"
+                + "| landcover-bench train [small|resnet] [--batch N] [--repeats N] [--threads N] "
+                + "| landcover-bench gradients <small|small-bn|resnet> <folder> [--batch N] [--size N]"
         }
     }
 }
@@ -141,6 +146,8 @@ do {
     case "train":
         let explicitThreads = arguments.contains("--threads")
         try TrainingBenchmark.run(options: options, workerCounts: explicitThreads ? [options.threads] : [1, 2])
+    case "gradients":
+        try GradientDump.run(options: options)
     default:
         throw BenchError.usage("unknown command \(command)")
     }

@@ -88,7 +88,11 @@ public final class Conv2DKernel: Sendable {
     ///   - weights: OIHW `[outputChannels, inputChannels / groups, kernelHeight, kernelWidth]`.
     ///   - bias: `[outputChannels]`, or nil for zero bias.
     ///   - activation: applied after bias and residual.
-    public init(shape: Conv2DShape, weights: [Float], bias: [Float]?, activation: FusedActivation) {
+    ///   - allowsWinograd: false runs the direct kernels even where the geometry would use the
+    ///     channel-vectorised Winograd F(2x2, 3x3), whose weight transform costs more than it saves
+    ///     on small calls; training, which rebuilds its kernels every step, uses it (inference
+    ///     always keeps the default, so a prediction never depends on the batch).
+    public init(shape: Conv2DShape, weights: [Float], bias: [Float]?, activation: FusedActivation, allowsWinograd: Bool = true) {
         precondition(shape.groups >= 1 && shape.inputChannels % shape.groups == 0
                      && shape.outputChannels % shape.groups == 0,
                      "Conv2DKernel: groups must divide input and output channels")
@@ -108,7 +112,7 @@ public final class Conv2DKernel: Sendable {
         let biasStorage = AlignedBuffer(count: shape.outputChannels + PixelBroadcastKernel.channels)
         if let bias { biasStorage.pointer.update(from: bias, count: shape.outputChannels) }
         self.biasStorage = biasStorage
-        self.winograd = Self.usesWinograd(shape) ? WinogradConvolution(shape: shape, weights: weights) : nil
+        self.winograd = allowsWinograd && Self.usesWinograd(shape) ? WinogradConvolution(shape: shape, weights: weights) : nil
         self.winogradRows = WinogradRowConvolution.supports(shape)
             ? WinogradRowConvolution(shape: shape, weights: weights) : nil
 

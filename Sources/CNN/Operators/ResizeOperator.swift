@@ -72,45 +72,14 @@ struct ResizeOperator: GraphOperator {
         let legacy = isUpsample || opset < 11
         let coordinateMode = legacy ? "asymmetric" : try attributes.string("coordinate_transformation_mode", default: "half_pixel")
         let nearestMode = legacy ? "simple" : try attributes.string("nearest_mode", default: "round_prefer_floor")
-        let supportedModes = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn", "half_pixel_symmetric"]
-        guard supportedModes.contains(coordinateMode) else { throw attributes.invalid("coordinate_transformation_mode \(coordinateMode) is not supported") }
+        guard ResizeKernel.coordinateTransformations.contains(coordinateMode) else { throw attributes.invalid("coordinate_transformation_mode \(coordinateMode) is not supported") }
 
-        func original(_ x: Int, axis: Int) -> Float {
-            let scale = axisScales[axis], inSize = Float(self.inputShape(x: inputs)[axis]), outSize = Float(outputShape[axis])
-            let xf = Float(x)
-            switch coordinateMode {
-            case "half_pixel": return (xf + 0.5) / scale - 0.5
-            case "pytorch_half_pixel": return outSize > 1 ? (xf + 0.5) / scale - 0.5 : 0
-            case "align_corners": return outSize == 1 ? 0 : xf * (inSize - 1) / (outSize - 1)
-            case "tf_half_pixel_for_nn": return (xf + 0.5) / scale
-            case "half_pixel_symmetric":
-                let adjustment = outSize / (scale * inSize)
-                let center = inSize / 2
-                return center * (1 - adjustment) + (xf + 0.5) / scale - 0.5
-            default: return xf / scale
-            }
-        }
         let count = outputShape.reduce(1, *)
         switch mode {
         case "nearest":
-            var maps = [[Int]]()
-            for axis in 0..<rank {
-                let inSize = x.shape[axis]
-                maps.append((0..<outputShape[axis]).map { o in
-                    // Clamped first so that extreme scales cannot overflow the conversion.
-                    let value = min(max(original(o, axis: axis), -2), Float(inSize + 1))
-                    var index: Int
-                    switch nearestMode {
-                    case "round_prefer_ceil": index = Int(saturating: value.rounded(.toNearestOrAwayFromZero))
-                        if value < 0 && value == value.rounded(.down) + 0.5 { index = Int(saturating: value.rounded(.up)) }
-                    case "floor": index = Int(saturating: value.rounded(.down))
-                    case "ceil": index = Int(saturating: value.rounded(.up))
-                    case "simple": index = axisScales[axis] < 1 ? Int(saturating: value.rounded(.up)) : Int(saturating: value.rounded(.down))
-                    default:
-                        index = value == value.rounded(.down) + 0.5 ? Int(saturating: value.rounded(.down)) : Int(saturating: value.rounded(.toNearestOrAwayFromZero))
-                    }
-                    return min(max(index, 0), max(inSize - 1, 0))
-                })
+            let maps = (0..<rank).map { axis in
+                ResizeKernel.nearestIndices(coordinateTransformation: coordinateMode, nearestMode: nearestMode, scale: axisScales[axis],
+                                            inputSize: x.shape[axis], outputSize: outputShape[axis])
             }
             let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
             let kernel: OperatorKernel = { inputs, outputs, _ in mapping.run(inputs[0], outputs[0], fill: 0) }
@@ -121,41 +90,21 @@ struct ResizeOperator: GraphOperator {
             for axis in 0..<rank where !spatialAxes.contains(axis) {
                 guard outputShape[axis] == x.shape[axis] else { throw attributes.invalid("linear resize of axis \(axis) is not supported (only the last two)") }
             }
-            // Per output coordinate: lower index, upper index, weight of upper.
-            func table(_ axis: Int) -> [(Int, Int, Float)] {
-                let inSize = x.shape[axis]
-                return (0..<outputShape[axis]).map { o in
-                    let value = min(max(original(o, axis: axis), 0), Float(inSize - 1))
-                    let low = min(Int(saturating: value), inSize - 1)
-                    let high = min(low + 1, inSize - 1)
-                    return (low, high, value - Float(low))
-                }
+            func table(_ axis: Int) -> [ResizeKernel.LinearTap] {
+                ResizeKernel.linearTaps(coordinateTransformation: coordinateMode, scale: axisScales[axis],
+                                        inputSize: x.shape[axis], outputSize: outputShape[axis])
             }
-            let hTable = spatialAxes.count == 2 ? table(rank - 2) : [(0, 0, Float(0))]
+            let hTable = spatialAxes.count == 2 ? table(rank - 2) : [ResizeKernel.LinearTap(low: 0, high: 0, weight: 0)]
             let wTable = table(rank - 1)
             let inH = spatialAxes.count == 2 ? x.shape[rank - 2] : 1, inW = x.shape[rank - 1]
-            let outH = hTable.count, outW = wTable.count
             let planes = x.shape.dropLast(spatialAxes.count).reduce(1, *)
             let kernel: OperatorKernel = { inputs, outputs, _ in
-                for plane in 0..<planes {
-                    let src = inputs[0] + plane * inH * inW
-                    let dst = outputs[0] + plane * outH * outW
-                    for oh in 0..<outH {
-                        let (h0, h1, dy) = hTable[oh]
-                        for ow in 0..<outW {
-                            let (w0, w1, dx) = wTable[ow]
-                            let top = src[h0 * inW + w0] * (1 - dx) + src[h0 * inW + w1] * dx
-                            let bottom = src[h1 * inW + w0] * (1 - dx) + src[h1 * inW + w1] * dx
-                            dst[oh * outW + ow] = top * (1 - dy) + bottom * dy
-                        }
-                    }
-                }
+                ResizeKernel.bilinear(input: inputs[0], planes: planes, inputHeight: inH, inputWidth: inW,
+                                      rows: hTable, columns: wTable, output: outputs[0])
             }
             return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel, flops: 8 * count)
         default:
             throw attributes.invalid("mode \(mode) is not supported (use nearest or linear)")
         }
     }
-
-    private func inputShape(x inputs: [PlanValue?]) -> [Int] { (inputs.first ?? nil)?.shape ?? [] }
 }

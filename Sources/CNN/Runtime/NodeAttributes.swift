@@ -1,17 +1,23 @@
-/// Typed access to a node's attributes with errors that name the node.
-struct NodeAttributes {
-    let node: ONNXNode
+/// Typed access to a node's attributes with errors that name the node: the one place ONNX
+/// attribute values are interpreted (the engine's operators, and Training's ONNX import for
+/// fine-tuning). Errors are ``ONNXError/invalidAttribute(node:detail:)``.
+public struct NodeAttributes: Sendable {
+    /// The node whose attributes are read.
+    public let node: ONNXNode
     /// `Conv node "conv1"`-style label used in every error about this node.
-    let label: String
+    public let label: String
 
-    init(_ node: ONNXNode) {
+    /// Reads the attributes of `node`.
+    public init(_ node: ONNXNode) {
         self.node = node
         self.label = node.displayName
     }
 
-    func has(_ name: String) -> Bool { node.attribute(name) != nil }
+    /// Whether the attribute is present.
+    public func has(_ name: String) -> Bool { node.attribute(name) != nil }
 
-    func int(_ name: String, default value: Int) throws -> Int {
+    /// An integer attribute (a float is converted), or `value` when absent.
+    public func int(_ name: String, default value: Int) throws -> Int {
         guard let attribute = node.attribute(name) else { return value }
         switch attribute.value {
         case .int(let int): return Int(int)
@@ -20,7 +26,8 @@ struct NodeAttributes {
         }
     }
 
-    func float(_ name: String, default value: Float) throws -> Float {
+    /// A float attribute (an integer is converted), or `value` when absent.
+    public func float(_ name: String, default value: Float) throws -> Float {
         guard let attribute = node.attribute(name) else { return value }
         switch attribute.value {
         case .float(let float): return float
@@ -29,7 +36,8 @@ struct NodeAttributes {
         }
     }
 
-    func ints(_ name: String) throws -> [Int]? {
+    /// A list of integers (a single integer is a list of one), or nil when absent.
+    public func ints(_ name: String) throws -> [Int]? {
         guard let attribute = node.attribute(name) else { return nil }
         switch attribute.value {
         case .ints(let ints): return ints.map { Int($0) }
@@ -38,7 +46,8 @@ struct NodeAttributes {
         }
     }
 
-    func floats(_ name: String) throws -> [Float]? {
+    /// A list of floats (a single float is a list of one), or nil when absent.
+    public func floats(_ name: String) throws -> [Float]? {
         guard let attribute = node.attribute(name) else { return nil }
         switch attribute.value {
         case .floats(let floats): return floats
@@ -47,13 +56,15 @@ struct NodeAttributes {
         }
     }
 
-    func string(_ name: String, default value: String) throws -> String {
+    /// A string attribute, or `value` when absent.
+    public func string(_ name: String, default value: String) throws -> String {
         guard let attribute = node.attribute(name) else { return value }
         guard case .string(let string) = attribute.value else { throw invalid("attribute \(name) must be a string") }
         return string
     }
 
-    func tensor(_ name: String) throws -> ONNXTensor? {
+    /// A tensor attribute, or nil when absent.
+    public func tensor(_ name: String) throws -> ONNXTensor? {
         guard let attribute = node.attribute(name) else { return nil }
         guard case .tensor(let tensor) = attribute.value else { throw invalid("attribute \(name) must be a tensor") }
         return tensor

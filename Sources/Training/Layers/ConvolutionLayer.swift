@@ -21,7 +21,8 @@ func validateConvolution(_ a: ConvolutionAttributes, initializers: [Parameter], 
 }
 
 /// `Conv` (2-D, NCHW): forward on the engine's ``Conv2DKernel``; backward by im2col + GEMM
-/// (`dW = dY * columns^T`, `dX = col2im(W^T * dY)`) over chunks of images of one micro-batch.
+/// (`dW = dY * columns^T`, `dX = col2im(W^T * dY)`) over chunks of images of one micro-batch,
+/// or for stride 1 `dX` as a convolution on the engine's kernels.
 final class ConvolutionLayer: Layer, @unchecked Sendable {
     let node: NetworkNode
     let attributes: ConvolutionAttributes
@@ -31,9 +32,9 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
     /// The weights and bias `kernel` was built from (reused while the parameters are unchanged;
     /// comparing shares storage with the parameter arrays, so an unchanged array compares in O(1)).
     private var kernelWeights: [Float] = [], kernelBias: [Float]?
-    /// Training forward passes of layers the engine would run as Winograd, on few output pixels:
-    /// im2col + GEMM instead (see `prepare`).
-    private var usesGemmForward = false
+    /// Whether `kernel` was built without the channel-vectorised Winograd (training calls with
+    /// few output pixels, see `prepare`).
+    private var kernelIsDirect = false
     /// Stride-1 layers in training: `dX` as a convolution of `dY` with the flipped, transposed
     /// weights (on the engine's direct/Winograd kernels) instead of GEMM + col2im.
     private var inputGradientKernel: Conv2DKernel?
@@ -99,17 +100,19 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
     /// Builds the forward kernel (and in training the input-gradient kernel) from the current
     /// weights. Building a Winograd kernel transforms every (output, input) channel pair, about
     /// 250 ns each (67 ms for a 512x512 layer), which in training is paid every step: when the
-    /// call has fewer than ``winogradPixelThreshold`` output pixels, training runs such layers
-    /// as im2col + GEMM instead. Inference always uses the engine's kernel, so a sample's
-    /// prediction never depends on the batch.
+    /// call has fewer than ``winogradPixelThreshold`` output pixels, training builds the engine's
+    /// direct kernels for such layers instead (`allowsWinograd: false`). Inference always uses
+    /// the engine's default kernel, so a sample's prediction never depends on the batch.
     func prepare(training: Bool, batch: Int, outputShape: [Int]) throws {
         weightValues = weight.value
         biasSnapshot = bias?.value
         let pixels = batch * outputShape.dropFirst(2).reduce(1, *)
-        usesGemmForward = training && isWinogradGeometry && pixels < Self.winogradPixelThreshold
-        if !usesGemmForward && (kernel == nil || kernelWeights != weight.value || kernelBias != bias?.value) {
+        let direct = training && isWinogradGeometry && pixels < Self.winogradPixelThreshold
+        if kernel == nil || kernelIsDirect != direct || kernelWeights != weight.value || kernelBias != bias?.value {
             // The kernel's geometry does not depend on the image size (only its channel fields matter).
-            kernel = Conv2DKernel(shape: geometry(height: 1, width: 1), weights: weight.value, bias: bias?.value, activation: .identity)
+            kernel = Conv2DKernel(shape: geometry(height: 1, width: 1), weights: weight.value, bias: bias?.value, activation: .identity,
+                                  allowsWinograd: !direct)
+            kernelIsDirect = direct
             kernelWeights = weight.value
             kernelBias = bias?.value
         }
@@ -117,7 +120,8 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
     }
 
     /// Output pixels per call (micro-batch x height x width) below which a Winograd layer trains
-    /// on im2col + GEMM instead of paying the weight transform every step. Measured with
+    /// on the engine's direct kernels instead of paying the weight transform every step (until
+    /// 2026-12 on im2col + GEMM, which is what these figures compared against). Measured with
     /// `LandcoverBench train resnet` (micro-batches of 16 at 64x64, 1 worker, median of 8 steps,
     /// three alternating rounds) after the weight transform got cheaper: 256 or 1024 -> 110
     /// patches/s, 2048 -> 104 (ResNet's layer2, 1,024 pixels, back on GEMM), 8192 -> 99; 2
@@ -135,10 +139,9 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         let pads = [reach[0] - a.pads[0], reach[1] - a.pads[1], reach[0] - a.pads[2], reach[1] - a.pads[3]]
         guard pads.allSatisfy({ $0 >= 0 }) else { return nil }
         // A kernel the engine would run as Winograd pays its weight transform every step: on
-        // small calls GEMM + col2im is cheaper (see `winogradPixelThreshold`).
+        // small calls its direct kernels are cheaper (see `winogradPixelThreshold`).
         let winograd = a.kernelShape == [3, 3] && a.dilations == [1, 1] && a.groups == 1
             && outputChannels >= 64 && inputChannels >= 32
-        guard !winograd || pixels >= Self.winogradPixelThreshold else { return nil }
         let groups = a.groups
         let outputPerGroup = outputChannels / groups, inputPerGroup = inputChannels / groups
         let kh = a.kernelShape[0], kw = a.kernelShape[1]
@@ -159,15 +162,12 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         let shape = Conv2DShape(inputChannels: outputChannels, outputChannels: inputChannels, kernelHeight: kh, kernelWidth: kw,
                                 dilationHeight: a.dilations[0], dilationWidth: a.dilations[1],
                                 padTop: pads[0], padLeft: pads[1], padBottom: pads[2], padRight: pads[3], groups: groups)
-        return Conv2DKernel(shape: shape, weights: flipped, bias: nil, activation: .identity)
+        return Conv2DKernel(shape: shape, weights: flipped, bias: nil, activation: .identity,
+                            allowsWinograd: !winograd || pixels >= Self.winogradPixelThreshold)
     }
 
     func forward(inputs: [FloatBuffer], inputShapes: [[Int]], output: FloatBuffer, outputShape: [Int],
                  saved: SavedState, context: inout ForwardContext) {
-        if usesGemmForward {
-            gemmForward(input: inputs[0], x: inputShapes[0], output: output, y: outputShape, scratch: context.scratch)
-            return
-        }
         guard let kernel else { return }
         let x = inputShapes[0]
         let scratch = context.scratch.block(0, count: kernel.scratchCount(height: x[2], width: x[3]))
@@ -181,39 +181,6 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
                                strideHeight: a.strides[0], strideWidth: a.strides[1], padTop: a.pads[0], padLeft: a.pads[1],
                                dilationHeight: a.dilations[0], dilationWidth: a.dilations[1],
                                outputHeight: y[2], outputWidth: y[3])
-    }
-
-    /// `Y = W * im2col(X) + B` over chunks of images (groups == 1 layers only).
-    private func gemmForward(input: FloatBuffer, x: [Int], output: FloatBuffer, y: [Int], scratch: ScratchSpace) {
-        let batch = x[0], pixels = y[2] * y[3]
-        let reduction = inputChannels * attributes.kernelShape[0] * attributes.kernelShape[1]
-        let chunk = max(1, min(batch, Self.columnTarget / max(1, reduction * pixels)))
-        let columns = scratch.block(1, count: reduction * chunk * pixels)
-        let product = scratch.block(2, count: outputChannels * chunk * pixels)
-        let g = im2colGeometry(x: x, y: y)
-        let inputStride = inputChannels * x[2] * x[3]
-        let biasValues = biasSnapshot
-        weightValues.withUnsafeBufferPointer { w in
-            guard let wBase = w.baseAddress else { return }
-            var start = 0
-            while start < batch {
-                let count = min(chunk, batch - start)
-                let width = count * pixels
-                Im2Col.im2col(g, image: input.pointer + start * inputStride, channels: inputChannels, samples: count,
-                              sampleStride: inputStride, columns: columns)
-                Matrix.multiply(m: outputChannels, n: width, k: reduction, a: wBase, lda: reduction, b: columns, ldb: width,
-                                beta: 0, c: product, ldc: width)
-                for o in 0..<outputChannels {
-                    let b = biasValues?[o] ?? 0
-                    for s in 0..<count {
-                        let source = product + o * width + s * pixels
-                        let target = output.pointer + ((start + s) * outputChannels + o) * pixels
-                        for p in 0..<pixels { target[p] = source[p] + b }
-                    }
-                }
-                start += count
-            }
-        }
     }
 
     var writesFreshInputGradients: Bool { true }

@@ -1,7 +1,8 @@
 import CNN
 import Foundation
 
-/// `Relu`, `LeakyRelu`, `Clip` and `Sigmoid`: element-wise, any shape.
+/// `Relu`, `LeakyRelu`, `Clip` and `Sigmoid`: element-wise, any shape; forward on the engine's
+/// ``ActivationKernel``.
 final class ActivationLayer: Layer, @unchecked Sendable {
     let node: NetworkNode
 
@@ -20,13 +21,17 @@ final class ActivationLayer: Layer, @unchecked Sendable {
 
     func forward(inputs: [FloatBuffer], inputShapes: [[Int]], output: FloatBuffer, outputShape: [Int],
                  saved: SavedState, context: inout ForwardContext) {
-        let x = inputs[0].pointer, y = output.pointer, count = output.count
+        ActivationKernel.apply(activation, input: inputs[0].pointer, output: output.pointer, count: output.count)
+    }
+
+    /// The engine's activation of this node (the forward pass runs the inference engine's loop).
+    private var activation: FusedActivation {
         switch node.operation {
-        case .relu: for i in 0..<count { y[i] = max(x[i], 0) }
-        case .leakyRelu(let alpha): for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : alpha * x[i] }
-        case .clip(let low, let high): for i in 0..<count { y[i] = min(max(x[i], low), high) }
-        case .sigmoid: for i in 0..<count { y[i] = 1 / (1 + exp(-x[i])) }
-        default: break
+        case .relu: return .relu
+        case .leakyRelu(let alpha): return .leakyRelu(alpha: alpha)
+        case .clip(let low, let high): return .clip(min: low, max: high)
+        case .sigmoid: return .sigmoid
+        default: return .identity
         }
     }
 

@@ -85,7 +85,7 @@ final class Slots<Element>: @unchecked Sendable {
 }
 
 /// Shapes of every value for each micro-batch size of one call.
-struct ExecutionPlan {
+struct MicroBatchPlan {
     let batch: Int
     let microBatchSize: Int
     /// Value shapes keyed by micro-batch sample count (the full size and the remainder).
@@ -218,7 +218,7 @@ final class CompiledNetwork: @unchecked Sendable {
         return shapes
     }
 
-    func makePlan(inputShape: [Int], inputChannels: Int, inputName: String) throws -> ExecutionPlan {
+    func makePlan(inputShape: [Int], inputChannels: Int, inputName: String) throws -> MicroBatchPlan {
         guard inputShape.count >= 2, inputShape[1] == inputChannels, inputShape.allSatisfy({ $0 >= 0 }) else {
             throw NetworkError.invalidInput(detail: "\"\(inputName)\" must be [N, \(inputChannels), ...] (NCHW), got \(inputShape)")
         }
@@ -235,14 +235,14 @@ final class CompiledNetwork: @unchecked Sendable {
             shape[0] = 1
             shapes[1] = try inferShapes(inputShape: shape)
         }
-        return ExecutionPlan(batch: batch, microBatchSize: size, shapes: shapes)
+        return MicroBatchPlan(batch: batch, microBatchSize: size, shapes: shapes)
     }
 
     // MARK: - Passes
 
     /// Prepares every layer (kernel packing, weight snapshots), spread over `workers` threads:
     /// layers are independent, and each one's preparation is the same on any thread.
-    func prepare(training: Bool, plan: ExecutionPlan, workers: Int) throws {
+    func prepare(training: Bool, plan: MicroBatchPlan, workers: Int) throws {
         let shapes = plan.shapes[min(plan.batch, plan.microBatchSize)] ?? plan.shapes.values.first ?? []
         let errors = Slots<Error>(count: layers.count)
         distribute(count: layers.count, workers: workers) { index in
@@ -314,7 +314,7 @@ final class CompiledNetwork: @unchecked Sendable {
     /// With `backward`, every micro-batch's parameter gradients are added to the parameters'
     /// `gradient` in micro-batch order as soon as all earlier ones have been (see
     /// ``OrderedReducer``); the returned results then hold no gradient buffers.
-    func train(plan: ExecutionPlan, batch: TrainingBatch, loss: CrossEntropyOptions, gradientScale: Double,
+    func train(plan: MicroBatchPlan, batch: TrainingBatch, loss: CrossEntropyOptions, gradientScale: Double,
                workers: Int, generator: SeededGenerator, backward: Bool = true) -> [MicroBatchResult] {
         let count = plan.microBatchCount
         let slots = Slots<MicroBatchResult>(count: count)
@@ -387,7 +387,7 @@ final class CompiledNetwork: @unchecked Sendable {
         return result
     }
 
-    func infer(plan: ExecutionPlan, inputs: Tensor, workers: Int) throws -> Tensor {
+    func infer(plan: MicroBatchPlan, inputs: Tensor, workers: Int) throws -> Tensor {
         let count = plan.microBatchCount
         let slots = Slots<[Float]>(count: count)
         distribute(count: count, workers: workers) { index in

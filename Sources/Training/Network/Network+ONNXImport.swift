@@ -259,43 +259,28 @@ struct ONNXImporter {
     }
 }
 
-/// Typed attribute access for import errors that name the node.
+/// The engine's attribute reader (``NodeAttributes``, the one place ONNX attribute values are
+/// interpreted), its errors restated as import errors that name the node.
 struct ImportedAttributes {
-    let node: ONNXNode
+    let attributes: NodeAttributes
     let name: String
 
-    func error(_ detail: String) -> NetworkError {
-        .unsupportedOperator(node: name, operatorType: node.operatorType, detail: detail)
+    init(node: ONNXNode, name: String) {
+        attributes = NodeAttributes(node)
+        self.name = name
     }
-    func has(_ attribute: String) -> Bool { node.attribute(attribute) != nil }
-    func int(_ attribute: String, default value: Int) throws -> Int {
-        guard let a = node.attribute(attribute) else { return value }
-        guard case .int(let v) = a.value, let result = Int(exactly: v) else { throw error("attribute \(attribute) must be an integer") }
-        return result
-    }
-    func float(_ attribute: String, default value: Float) throws -> Float {
-        guard let a = node.attribute(attribute) else { return value }
-        switch a.value {
-        case .float(let v): return v
-        case .int(let v): return Float(v)
-        default: throw error("attribute \(attribute) must be a float")
+
+    private func read<T>(_ body: (NodeAttributes) throws -> T) throws -> T {
+        do { return try body(attributes) } catch let error as ONNXError {
+            var detail = error.localizedDescription
+            if case .invalidAttribute(_, let text) = error { detail = text }
+            throw NetworkError.unsupportedOperator(node: name, operatorType: attributes.node.operatorType, detail: detail)
         }
     }
-    func ints(_ attribute: String) throws -> [Int]? {
-        guard let a = node.attribute(attribute) else { return nil }
-        guard case .ints(let values) = a.value, values.allSatisfy({ abs($0) <= 1 << 20 }) else {
-            throw error("attribute \(attribute) must be a list of reasonable integers")
-        }
-        return values.map { Int($0) }
-    }
-    func string(_ attribute: String, default value: String) throws -> String {
-        guard let a = node.attribute(attribute) else { return value }
-        guard case .string(let s) = a.value else { throw error("attribute \(attribute) must be a string") }
-        return s
-    }
-    func tensor(_ attribute: String) throws -> ONNXTensor? {
-        guard let a = node.attribute(attribute) else { return nil }
-        guard case .tensor(let t) = a.value else { throw error("attribute \(attribute) must be a tensor") }
-        return t
-    }
+    func has(_ attribute: String) -> Bool { attributes.has(attribute) }
+    func int(_ attribute: String, default value: Int) throws -> Int { try read { try $0.int(attribute, default: value) } }
+    func float(_ attribute: String, default value: Float) throws -> Float { try read { try $0.float(attribute, default: value) } }
+    func ints(_ attribute: String) throws -> [Int]? { try read { try $0.ints(attribute) } }
+    func string(_ attribute: String, default value: String) throws -> String { try read { try $0.string(attribute, default: value) } }
+    func tensor(_ attribute: String) throws -> ONNXTensor? { try read { try $0.tensor(attribute) } }
 }
