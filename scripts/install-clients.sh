@@ -10,22 +10,7 @@ packages=(
   qgis-providers    # GDAL/OGR data providers QGIS opens GeoTIFF and GeoPackage with
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-
-if ((${#missing[@]})); then
-  echo "install-clients: installing ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  if ! { $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq &&
-         DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq \
-           --no-install-recommends "${missing[@]}" >/dev/null; }; then
-    echo "install-clients: apt-get could not install ${missing[*]}; the tests that need them will skip" >&2
-  fi
-else
-  echo "install-clients: QGIS present"
+source "$(dirname "$0")/apt-packages.sh"
+if ! install_packages install-clients "${packages[@]}"; then
+  echo "install-clients: apt-get could not install $(missing_packages "${packages[@]}" | tr '\n' ' '); the tests that need them will skip" >&2
 fi

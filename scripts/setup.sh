@@ -17,22 +17,8 @@ packages=(
   time              # GNU time: tests measure a command's peak RSS with it
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  echo "setup: system packages present"
-fi
+source "$(dirname "$0")/apt-packages.sh"
+install_packages setup "${packages[@]}"
 
 if [ "${1:-}" = "--python" ]; then
   # Versions pinned so that reference outputs are reproducible.

@@ -108,22 +108,12 @@ public enum STACItem {
                                         "file:checksum": "1220" + output.sha256, "file:size": Int(output.bytes)]
             let key: String
             switch output.role {
-            case "map":
-                key = "classification"
+            case "map", "probabilities", "confidence":
+                // GeoTIFF data assets, their bands described as GDAL reads them back.
+                key = output.role == "map" ? "classification" : output.role
                 asset["type"] = "image/tiff; application=geotiff" + (cloudOptimized ? "; profile=cloud-optimized" : "")
-                asset["title"] = "Land-cover classes"
-                asset["roles"] = ["data"]
-                asset["raster:bands"] = try rasterBands(path: output.path, legend: legend, classes: classes)
-            case "probabilities":
-                key = "probabilities"
-                asset["type"] = "image/tiff; application=geotiff" + (cloudOptimized ? "; profile=cloud-optimized" : "")
-                asset["title"] = "Class probabilities (one band per class, percent)"
-                asset["roles"] = ["data"]
-                asset["raster:bands"] = try rasterBands(path: output.path, legend: legend, classes: classes)
-            case "confidence":
-                key = "confidence"
-                asset["type"] = "image/tiff; application=geotiff" + (cloudOptimized ? "; profile=cloud-optimized" : "")
-                asset["title"] = "Confidence: probability of the chosen class (percent)"
+                asset["title"] = ["map": "Land-cover classes", "probabilities": "Class probabilities (one band per class, percent)",
+                                  "confidence": "Confidence: probability of the chosen class (percent)"][output.role]
                 asset["roles"] = ["data"]
                 asset["raster:bands"] = try rasterBands(path: output.path, legend: legend, classes: classes)
             case "preview":

@@ -5,16 +5,21 @@ public enum ActivationKernel {
     /// `output[i] = activation(input[i])` for `i < count`; `input` and `output` may be the same buffer.
     public static func apply(_ activation: FusedActivation, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                              count: Int) {
-        let function: UnaryOperator.Function
-        switch activation {
-        case .identity: function = .copy
-        case .relu: function = .relu
-        case .leakyRelu(let alpha): function = .leakyRelu(alpha: alpha)
-        case .clip(let low, let high): function = .clip(min: low, max: high)
-        case .sigmoid: function = .sigmoid
-        case .hardSigmoid(let alpha, let beta): function = .hardSigmoid(alpha: alpha, beta: beta)
-        case .hardSwish: function = .hardSwish
+        UnaryOperator.apply(activation.unaryFunction ?? .copy, input, output, count)
+    }
+}
+
+extension FusedActivation {
+    /// The elementwise function this activation applies, nil for the identity.
+    var unaryFunction: UnaryOperator.Function? {
+        switch self {
+        case .identity: return nil
+        case .relu: return .relu
+        case .leakyRelu(let alpha): return .leakyRelu(alpha: alpha)
+        case .clip(let low, let high): return .clip(min: low, max: high)
+        case .sigmoid: return .sigmoid
+        case .hardSigmoid(let alpha, let beta): return .hardSigmoid(alpha: alpha, beta: beta)
+        case .hardSwish: return .hardSwish
         }
-        UnaryOperator.apply(function, input, output, count)
     }
 }

@@ -183,16 +183,7 @@ struct ConvOperator: GraphOperator {
     }
 
     static func applyActivation(_ activation: FusedActivation, _ values: UnsafeMutablePointer<Float>, _ count: Int) {
-        let function: UnaryOperator.Function
-        switch activation {
-        case .identity: return
-        case .relu: function = .relu
-        case .leakyRelu(let alpha): function = .leakyRelu(alpha: alpha)
-        case .clip(let low, let high): function = .clip(min: low, max: high)
-        case .sigmoid: function = .sigmoid
-        case .hardSigmoid(let alpha, let beta): function = .hardSigmoid(alpha: alpha, beta: beta)
-        case .hardSwish: function = .hardSwish
-        }
+        guard let function = activation.unaryFunction else { return }
         UnaryOperator.apply(function, values, values, count)
     }
 }
