@@ -9,9 +9,10 @@
 # them in Package.swift; the normal build never does), generates seed corpora from the
 # repository's real files, then runs each target for N seconds (default 600), K at a time
 # (default 2). Everything goes under .build-fuzz/ (git-ignored): corpus/TARGET (seeds plus what
-# libFuzzer found), crashes/TARGET (crash-*, oom-*, timeout-* inputs) and logs/TARGET.log (the
-# final line "stat::..." has executions, coverage and duration). Exit status 1 when a target
-# found a crash. Not part of scripts/test.sh.
+# libFuzzer found), crashes/TARGET (crash-*, oom-*, timeout-* inputs) and logs/TARGET.log
+# (libFuzzer's fork mode: a finding is saved and fuzzing goes on; its last "#N: cov: ..." line
+# has executions, coverage and time). Exit status 1 when a target found anything. Not part of
+# scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -122,6 +123,7 @@ run_one() {
     ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 LANDCOVER_FUZZ_TMP="$root/tmp" \
         "$bin/$target" "$root/corpus/$target" "$root/seeds/$target" \
         -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 -max_len=65536 -print_final_stats=1 \
+        -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
         -artifact_prefix="$root/crashes/$target/" > "$root/logs/$target.log" 2>&1
 }
 
@@ -146,9 +148,11 @@ wait || true
 
 for target in "${targets[@]}"; do
     log="$root/logs/$target.log"
-    runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
-    rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}' | tail -1)
-    cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+    # Fork mode: one "#EXECUTIONS: cov: ... exec/s: ... oom/timeout/crash: ... time: ...s" line per job.
+    last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1)
+    runs=$(echo "$last" | grep -Eo '^#[0-9]+' | tr -d '#')
+    rate=$(echo "$last" | grep -Eo 'exec/s: [0-9]+' | awk '{print $2}')
+    cov=$(echo "$last" | grep -Eo 'cov: [0-9]+ ft: [0-9]+')
     found=$(find "$root/crashes/$target" -type f | wc -l)
     echo "$target: ${runs:-?} executions (${rate:-?}/s), ${cov:-no coverage line}, ${found} crash/oom/timeout inputs in $root/crashes/$target"
     [[ $found -eq 0 ]] || status=1

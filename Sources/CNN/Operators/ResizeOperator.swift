@@ -112,7 +112,7 @@ struct ResizeOperator: GraphOperator {
                     return min(max(index, 0), max(inSize - 1, 0))
                 })
             }
-            let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
+            let mapping = try AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps, node: attributes.label)
             let kernel: OperatorKernel = { inputs, outputs, _ in mapping.run(inputs[0], outputs[0], fill: 0) }
             return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel)
         case "linear", "bilinear":
