@@ -30,3 +30,45 @@ import Testing
         #expect(output.shape == [1, 1, 7, 8])
     }
 }
+
+/// The crashing inputs FuzzONNX found, kept as they were found (Tests/Fixtures/fuzz/onnx).
+@Suite("ONNX fuzz crash inputs") struct FuzzCrashInputTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/fuzz/onnx")
+
+    static var inputs: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".onnx") }.sorted()
+    }
+
+    @Test("each loads or fails with an ONNX error, without trapping", arguments: inputs)
+    func input(_ name: String) throws {
+        let data = try Data(contentsOf: Self.folder.appendingPathComponent(name))
+        do {
+            let model = try InferenceModel(data: data)
+            _ = model.summary()
+        } catch is ONNXError {
+        } catch is ModelContractError {
+        }
+    }
+
+    @Test("the crash inputs are all there (a fixture folder that went missing would make the test above vacuous)")
+    func present() {
+        #expect(Self.inputs.count == 4, "\(Self.inputs)")
+    }
+
+    @Test("Conv followed by a BatchNormalization without outputs (fuzz crash: index out of range in the fusion) loads")
+    func fusionIntoANodeWithoutOutputs() throws {
+        let w = ONNXTensor(name: "w", dimensions: [2, 1, 1, 1], floats: [1, 2])
+        let bn = ["scale", "bias", "mean", "var"].map { ONNXTensor(name: $0, dimensions: [2], floats: [1, 1]) }
+        let graph = ONNXGraph(name: "fuse", nodes: [
+            ONNXNode(operatorType: "Conv", inputs: ["x", "w"], outputs: ["c"], name: "conv"),
+            ONNXNode(operatorType: "BatchNormalization", inputs: ["c", "scale", "bias", "mean", "var"], outputs: [], name: "bn"),
+            ONNXNode(operatorType: "Relu", inputs: ["x"], outputs: ["y"], name: "relu"),
+        ], initializers: [w] + bn,
+        inputs: [ONNXValueInfo(name: "x", shape: [.parameter("N"), .value(1), .value(4), .value(4)])],
+        outputs: [ONNXValueInfo(name: "y", shape: nil)])
+        let model = try InferenceModel(model: ONNXModel(graph: graph))
+        let output = try model.makeSession().run(input: Tensor(zeros: [1, 1, 4, 4], value: -1))
+        #expect(output.scalars.allSatisfy { $0 == 0 })
+    }
+}
