@@ -14,6 +14,7 @@ packages=(
   libopenblas-dev   # CBLAS
   libsqlite3-dev    # the run history (GRDB links the system SQLite)
   sqlite3           # inspect the run history by hand
+  time              # /usr/bin/time: tests measure the peak RSS of landcover runs (header and model bombs)
 )
 
 missing=()
