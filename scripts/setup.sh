@@ -14,7 +14,7 @@ packages=(
   libopenblas-dev   # CBLAS
   libsqlite3-dev    # the run history (GRDB links the system SQLite)
   sqlite3           # inspect the run history by hand
-  time              # GNU time: tests measure a command's peak RSS with it
+  time              # GNU time: tests measure the peak RSS of landcover runs (header and model bombs)
 )
 
 source "$(dirname "$0")/apt-packages.sh"

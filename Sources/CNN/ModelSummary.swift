@@ -23,7 +23,8 @@ public struct ModelSummary: Sendable, Equatable {
     /// Runtime steps after folding and fusion.
     public let optimizedStepCount: Int
     /// Floating-point operations for one sample (multiply-adds count 2), planned with batch 1
-    /// and the declared (or contract patch size) spatial dims; nil when a dim is unknown.
+    /// and the declared (or contract patch size) spatial dims; nil when a dim is unknown or the
+    /// plan of one sample needs more than 256 MiB of working memory.
     public let flopsPerSample: Int?
     /// The input shape used for ``flopsPerSample``.
     public let flopsInputShape: [String: [Int]]?
@@ -67,7 +68,11 @@ extension InferenceModel {
         }
         var flops: Int?
         if let shapes {
-            flops = try? makeSession().flops(inputShapes: shapes)
+            // One sample's plan, within 256 MiB of working memory (a model whose shapes explode
+            // gets unknown FLOPs instead of a table of gigabytes).
+            let session = makeSession()
+            session.memoryLimit = 256 << 20
+            flops = try? session.flops(inputShapes: shapes)
         }
         return ModelSummary(inputs: inputs.map(describe), outputs: outputs.map(describe), operatorCounts: counts,
                             parameterCount: parameters, optimizedStepCount: graph.steps.count, flopsPerSample: flops,

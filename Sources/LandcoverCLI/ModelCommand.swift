@@ -103,6 +103,8 @@ struct ModelCommand: ParsableCommand {
             if let flops = summary.flopsPerSample, let shapes = summary.flopsInputShape {
                 let inputText = shapes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 lines.append(String(format: "FLOPs per patch: %d (%.2f MFLOP, input %@)", flops, Double(flops) / 1e6, inputText))
+            } else if summary.flopsInputShape != nil {
+                lines.append("FLOPs per patch: unknown (one sample cannot be planned within 256 MiB of working memory)")
             } else {
                 lines.append("FLOPs per patch: unknown (input dims are not fixed and the model has no contract)")
             }

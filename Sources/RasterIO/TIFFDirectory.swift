@@ -143,7 +143,11 @@ struct TIFFDirectory {
         let inline: UInt64 = isBigTIFF ? 8 : 4
         for tag in [offsetsTag, countsTag] {
             let name = tag == offsetsTag ? "\(what) offsets" : "\(what) byte counts"
-            guard let table = tables[tag] else { return "it has no table of \(name)" }
+            // libtiff derives missing byte counts of uncompressed strips; offsets are required.
+            guard let table = tables[tag] else {
+                if tag == countsTag { continue }
+                return "it has no table of \(name)"
+            }
             guard let size = Self.fieldSize(table.type) else { return "its table of \(name) has field type \(table.type)" }
             let (bytes, overflow) = table.count.multipliedReportingOverflow(by: UInt64(size))
             if overflow || bytes > inline && bytes > fileSize {

@@ -184,6 +184,10 @@ public struct ONNXTensor: Sendable, Equatable {
         guard rawData.count % byteWidth == 0 else {
             throw ONNXError.unsupportedTensor(name: name, detail: "raw_data has \(rawData.count) bytes, not a multiple of \(byteWidth)")
         }
+        // Dims are checked against the bytes present before anything is decoded.
+        guard rawData.count / byteWidth == elementCount else {
+            throw ONNXError.unsupportedTensor(name: name, detail: "holds \(rawData.count / byteWidth) values but its dims \(dimensions) need \(elementCount)")
+        }
         var values = [T]()
         values.reserveCapacity(rawData.count / byteWidth)
         var offset = 0

@@ -11,7 +11,10 @@ struct AxisIndexMap: Sendable {
     let inputPlaneSize: Int
     let outputPlaneSize: Int
 
-    init(inputShape: [Int], outputShape: [Int], maps: [[Int]]) {
+    /// - Throws: ``ONNXError/tooLarge(node:detail:)`` (naming `node`) before building the table
+    ///   when it would hold more entries than half ``ShapeMath/elementLimit`` (an entry is an
+    ///   `Int`, two Float32 elements of the plan's working memory).
+    init(inputShape: [Int], outputShape: [Int], maps: [[Int]], node: String) throws {
         let rank = inputShape.count
         let trailing = min(2, rank)
         let leadingIdentity = (0..<(rank - trailing)).allSatisfy { axis in
@@ -20,7 +23,9 @@ struct AxisIndexMap: Sendable {
         let split = leadingIdentity ? rank - trailing : 0
         let strides = ShapeMath.strides(inputShape)
         let tableShape = Array(outputShape[split...])
-        let count = tableShape.reduce(1, *)
+        guard let count = ShapeMath.checkedCount(tableShape), count <= ShapeMath.elementLimit / 2 else {
+            throw ONNXError.tooLarge(node: node, detail: "its index table for output \(outputShape) would need more than \(ShapeMath.elementLimit / 2) entries")
+        }
         var table = [Int](repeating: -1, count: count)
         var index = [Int](repeating: 0, count: tableShape.count)
         for flat in 0..<count {

@@ -74,7 +74,7 @@ struct PadOperator: GraphOperator {
             }
             maps.append(map)
         }
-        let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
+        let mapping = try AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps, node: attributes.label)
         if let ints = x.ints {
             try ShapeMath.computedCount(outputShape, inputs: inputs, node: attributes.label)
             return OperatorPlan(outputs: [.constant(outputShape, ints: mapping.gather(ints, fill: Int64(saturating: value)))])

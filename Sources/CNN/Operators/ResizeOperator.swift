@@ -81,7 +81,7 @@ struct ResizeOperator: GraphOperator {
                 ResizeKernel.nearestIndices(coordinateTransformation: coordinateMode, nearestMode: nearestMode, scale: axisScales[axis],
                                             inputSize: x.shape[axis], outputSize: outputShape[axis])
             }
-            let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
+            let mapping = try AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps, node: attributes.label)
             let kernel: OperatorKernel = { inputs, outputs, _ in mapping.run(inputs[0], outputs[0], fill: 0) }
             return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel)
         case "linear", "bilinear":

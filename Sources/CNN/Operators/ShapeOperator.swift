@@ -305,7 +305,7 @@ struct ShapeOperator: GraphOperator {
             begin[axis] = Int(start); step[axis] = Int(s)
         }
         let maps = (0..<rank).map { axis in (0..<outputShape[axis]).map { begin[axis] + $0 * step[axis] } }
-        let mapping = AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps)
+        let mapping = try AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps, node: attributes.label)
         let shape = outputShape
         if let ints = x.ints {
             return OperatorPlan(outputs: [.constant(shape, ints: mapping.gather(ints, fill: 0))])

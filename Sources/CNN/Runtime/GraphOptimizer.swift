@@ -75,7 +75,8 @@ struct GraphOptimizer {
             var maxPool = false
             while !graphOutputs.contains(current), let users = consumers[current], users.count == 1 {
                 let next = nodes[users[0]]
-                guard next.domain.isEmpty, !removed.contains(users[0]) else { break }
+                // A node without a (named) first output cannot be fused into (fuzz finding).
+                guard next.domain.isEmpty, !removed.contains(users[0]), let nextOutput = next.outputs.first, !nextOutput.isEmpty else { break }
                 let extraOutputs = next.outputs.dropFirst().contains { !$0.isEmpty }
                 if next.operatorType == "BatchNormalization", residual == nil, activation == .identity, !extraOutputs,
                    next.inputs.count >= 5, next.inputs[0] == current,
@@ -101,7 +102,7 @@ struct GraphOptimizer {
                 }
                 absorbed.append(users[0])
                 last = users[0]
-                current = next.outputs[0]
+                current = nextOutput
                 // After an activation only a max pool may follow; nothing after the pool.
                 if maxPool { break }
             }

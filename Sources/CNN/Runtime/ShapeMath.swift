@@ -55,7 +55,8 @@ enum ShapeMath {
         let largestInput = inputs.map { value in value.flatMap { checkedCount($0.shape) } ?? 0 }.max() ?? 0
         let limit = max(maximumComputedCount, largestInput)
         guard count <= limit else {
-            throw ONNXError.tooLarge(node: node, detail: "it computes a constant of shape \(shape) (\(count) elements) from inputs of at most \(largestInput) elements; the engine computes at most \(limit) elements per value while loading a model")
+            let from = largestInput > 0 ? " from inputs of at most \(largestInput) elements" : ""
+            throw ONNXError.tooLarge(node: node, detail: "it computes a constant of shape \(shape) (\(count) elements)\(from); the engine computes at most \(limit) elements per value while loading a model")
         }
         return count
     }
