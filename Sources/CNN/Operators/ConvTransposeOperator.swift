@@ -45,6 +45,11 @@ struct ConvTransposeOperator: GraphOperator {
               bounded(outputShapeAttribute ?? []) else {
             throw attributes.invalid("strides, dilations, output_padding need \(spatialRank) entries and pads \(2 * spatialRank)")
         }
+        // output_shape lists the spatial dims (some exporters prepend N and C); fewer entries
+        // once made the planner index before the array (fuzz finding).
+        if let outputShapeAttribute, outputShapeAttribute.count != spatialRank, outputShapeAttribute.count != spatialRank + 2 {
+            throw attributes.invalid("output_shape \(outputShapeAttribute) needs \(spatialRank) entries (or \(spatialRank + 2) with N and C)")
+        }
     }
 
     func plan(_ inputs: [PlanValue?]) throws -> OperatorPlan {

@@ -297,10 +297,11 @@ struct ShapeOperator: GraphOperator {
             if start < 0 { start += dim }; if end < 0 { end += dim }
             if s > 0 {
                 start = min(max(start, 0), dim); end = min(max(end, 0), dim)
-                outputShape[axis] = end > start ? Int((end - start + s - 1) / s) : 0
+                // ceil((end - start) / s) without overflow for steps near Int64.max (fuzz finding).
+                outputShape[axis] = end > start ? Int((end - start - 1) / s + 1) : 0
             } else {
                 start = min(max(start, -1), dim - 1); end = min(max(end, -1), dim - 1)
-                outputShape[axis] = start > end ? Int((start - end + (-s) - 1) / (-s)) : 0
+                outputShape[axis] = start > end ? Int((start - end - 1) / (-s) + 1) : 0
             }
             begin[axis] = Int(start); step[axis] = Int(s)
         }
