@@ -9,4 +9,4 @@ bash scripts/setup.sh
 swift build -c release --product landcover -q
 .build/release/landcover run pipelines/sample.yaml "$@"
 echo "outputs:"
-ls -1 out/sample/*.tif out/sample/*.gpkg out/sample/*.png out/sample/*.json 2>/dev/null | sed 's/^/  /'
+ls -1 out/sample/*.tif out/sample/*.qml out/sample/*.gpkg out/sample/*.png out/sample/*.json 2>/dev/null | sed 's/^/  /'
