@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "TestTools", path: "Tests/TestTools"),
         .testTarget(name: "RasterIOTests", dependencies: ["RasterIO", "TestTools"]),
         .testTarget(name: "CNNTests", dependencies: ["CNN"], swiftSettings: hostCPU),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN"], swiftSettings: hostCPU),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN"], exclude: ["Fixtures"], swiftSettings: hostCPU),
         .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "RasterIO", "Pipeline", "CNN", "Training", "TestTools"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RasterIO", "CNN", "TestTools"]),
         .testTarget(name: "SceneSynthesisTests", dependencies: ["SceneSynthesis", "RasterIO"]),
