@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Pipeline
+import RasterIO
 
 /// `landcover run PIPELINE.yaml [SCENE...]`: classify every scene of a pipeline file, as a
 /// restartable, idempotent batch (see README, "Batch runs").

@@ -106,10 +106,12 @@ public struct PipelinePlan: Sendable {
             throw PipelineError.unreadable(path: modelPath, reason: ErrorText.describe(error))
         }
         // A model whose plan for one patch needs more working memory than the whole budget (a
-        // shape that explodes at run time) is refused before any scene.
+        // shape that explodes at run time) is refused before any scene. The plan is cached in
+        // this session, which the tiling check below asks again.
+        let onePatch = model.makeSession()
+        onePatch.memoryLimit = Self.memoryLimit(pipeline)
         if let input = model.inputs.first {
-            let probe = model.makeSession()
-            probe.memoryLimit = Self.memoryLimit(pipeline)
+            let probe = onePatch
             let patch = pipeline.tiling.patchSize ?? contract.patchSize
             do {
                 _ = try probe.flops(inputShapes: [input.name: [1, contract.bands.count, patch, patch]])
@@ -131,7 +133,7 @@ public struct PipelinePlan: Sendable {
             throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(size)", reason: "differs from the model's patch size \(contract.patchSize); remove the key or use \(contract.patchSize)")
         }
         batchSize = try Self.batchSize(pipeline: pipeline, model: model, modelPath: modelPath)
-        try checkTiling()
+        try checkTiling(onePatch: onePatch)
         let shape = [batchSize, contract.bands.count, patchSize, patchSize]
         do {
             sessionWorkingBytes = try model.makeSession().workingBytes(inputShapes: [model.inputs.first?.name ?? "input": shape])
@@ -175,7 +177,8 @@ public struct PipelinePlan: Sendable {
 
     /// Checks the tiling against the model before any scene: the stride, the mode, the patch size
     /// the model's input takes (fixed height and width, and a plan of the model at that size).
-    func checkTiling() throws {
+    /// `onePatch` is a session of the model (its plans are cached).
+    func checkTiling(onePatch: InferenceSession) throws {
         let p = patchSize
         guard PipelineFile.Limits.patchSize.contains(p) else {
             throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(p)", reason: "(the model's) must be from \(PipelineFile.Limits.patchSize.lowerBound) to \(PipelineFile.Limits.patchSize.upperBound) pixels")
@@ -194,7 +197,7 @@ public struct PipelinePlan: Sendable {
             }
         }
         do {
-            _ = try model.makeSession().workingBytes(inputShapes: [model.inputs.first?.name ?? "input": [1, contract.bands.count, p, p]])
+            _ = try onePatch.workingBytes(inputShapes: [model.inputs.first?.name ?? "input": [1, contract.bands.count, p, p]])
         } catch {
             throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(p)", reason: "is a patch size the model cannot take (\(ErrorText.describe(error))); use the model's patch size \(contract.patchSize)")
         }

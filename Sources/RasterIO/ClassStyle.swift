@@ -142,25 +142,11 @@ public enum ClassStyle {
         """
     }
 
-    /// Writes the map's `.qml` under a hidden temporary name beside `qmlPath` and moves it into
-    /// place (``FileCommit``): complete or absent, never partial.
-    /// - Throws: ``RasterIOError/writeFailed(path:reason:)`` naming `qmlPath`.
+    /// Writes the map's `.qml` through ``AtomicFile``: complete or absent, never partial.
+    /// - Throws: ``RasterIOError/writeFailed(path:reason:)`` or ``RasterIOError/noSpace(path:folder:)``
+    ///   naming `qmlPath`.
     public static func writeRasterQML(legend: ClassLegend, to qmlPath: String) throws {
-        let url = URL(fileURLWithPath: qmlPath)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(
-            ".\(url.lastPathComponent)\(RasterWriter.temporaryMarker)\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max)).qml").path
-        do {
-            try Data(rasterQML(legend: legend).utf8).write(to: URL(fileURLWithPath: temporary))
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw RasterIOError.writeFailed(path: qmlPath, reason: "cannot write the QGIS style (\(error.localizedDescription))")
-        }
-        do {
-            try FileCommit.moveIntoPlace(temporary, to: qmlPath)
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
-        }
+        try AtomicFile.write(Data(rasterQML(legend: legend).utf8), to: qmlPath)
     }
 
     /// Attaches the legend as band 1's default raster attribute table: columns `value` (min-max),

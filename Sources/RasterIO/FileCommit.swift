@@ -113,3 +113,31 @@ public enum FileCommit {
         }
     }
 }
+
+/// Writes files so that the final path only ever holds complete content.
+public enum AtomicFile {
+    /// Writes `data` to a hidden temporary file beside `path` (every `write` and the `close`
+    /// checked) and moves it into place durably (``FileCommit/moveIntoPlace(_:to:)``), then reads
+    /// the file under the final name back and compares it with `data`; a file that differs is
+    /// removed.
+    /// - Throws: ``RasterIOError/writeFailed(path:reason:)`` or ``RasterIOError/noSpace(path:folder:)``
+    ///   naming the path.
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent)\(RasterWriter.temporaryMarker)\(ProcessInfo.processInfo.processIdentifier)").path
+        // A file of an earlier process with the same pid.
+        unlink(temporary)
+        try FileCommit.writeNew(data, to: temporary, reportingAs: path)
+        do {
+            try FileCommit.moveIntoPlace(temporary, to: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+        guard FileManager.default.contents(atPath: path) == data else {
+            try? FileManager.default.removeItem(atPath: path)
+            throw RasterIOError.writeFailed(path: path, reason: "the file on disk differs from what was written")
+        }
+    }
+}
