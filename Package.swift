@@ -2,20 +2,19 @@
 //
 // landcover: Sentinel-2 scenes -> georeferenced land-cover maps with a CNN.
 //
-// Module graph (arrows: "depends on"); keep it one-way:
+// Module graph (arrows: "may import"); keep it one-way. Tests/ArchitectureTests checks every
+// source file's imports and these target declarations against the same table:
 //
-//   LandcoverCLI -> Pipeline -> RasterIO -> CGDAL, CDeflate
-//        |             |
-//        |             +------> CNN
-//        +-> Training -> CNN, CBLAS
+//   LandcoverCLI -> BatchRun -> Products -> Classification -> Config -> RasterIO -> CGDAL, CDeflate
+//        |            |                          +---------------------> CNN
+//        |            +-> GRDB, Crypto, Logging
+//        +-> TrainingData -> Training -> CNN, CBLAS
+//                 +-> Classification, Config, RasterIO
+//   SceneSynthesis -> RasterIO   (deterministic synthetic Sentinel-2 scenes; LandcoverCLI uses it)
 //
-//   TrainingData -> Pipeline, RasterIO, Training, CNN, Yams   (training files, samples from scenes + labels or class
-//                   folders, training runs, evaluation; LandcoverCLI's train and evaluate use it)
-//   SceneSynthesis -> RasterIO   (deterministic synthetic Sentinel-2 scenes with labels; LandcoverCLI uses it)
-//
-// RasterIO is the only module that imports CGDAL; CNN never sees GDAL; inference never
-// depends on Training. Set LANDCOVER_PORTABLE=1 when building to get a binary that runs on
-// any x86-64 CPU instead of one tuned for the build machine.
+// RasterIO is the only module that imports CGDAL; CNN and Training never see GDAL; inference
+// (Classification, Products, BatchRun) never depends on Training. Set LANDCOVER_PORTABLE=1 when
+// building to get a binary that runs on any x86-64 CPU instead of one tuned for the build machine.
 import PackageDescription
 import Foundation
 
@@ -32,14 +31,20 @@ let package = Package(
         .library(name: "RasterIO", targets: ["RasterIO"]),
         .library(name: "CNN", targets: ["CNN"]),
         .library(name: "Training", targets: ["Training"]),
-        .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "Config", targets: ["Config"]),
+        .library(name: "Classification", targets: ["Classification"]),
+        .library(name: "Products", targets: ["Products"]),
+        .library(name: "BatchRun", targets: ["BatchRun"]),
+        .library(name: "TrainingData", targets: ["TrainingData"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        // The run history (SQLite, through the system's libsqlite3; Pipeline only).
+        // The run history (SQLite, through the system's libsqlite3; BatchRun only).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // SHA-256 of inputs, models, settings and outputs (BatchRun only).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(name: "CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
@@ -53,17 +58,24 @@ let package = Package(
         .target(name: "CNN", swiftSettings: hostCPU),
         // OpenBLAS: Training's convolution weight gradients (single-threaded sgemm per worker).
         .target(name: "Training", dependencies: ["CNN", "CBLAS"], swiftSettings: hostCPU),
-        .target(
-            name: "Pipeline",
-            dependencies: ["RasterIO", "CNN", .product(name: "Yams", package: "Yams"),
-                           .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift")],
-            swiftSettings: hostCPU),
-        .target(name: "TrainingData", dependencies: ["RasterIO", "Pipeline", "CNN", "Training", .product(name: "Yams", package: "Yams")],
+        // Pipeline files: the strict YAML reader, the typed pipeline settings and their defaults.
+        .target(name: "Config", dependencies: ["RasterIO", .product(name: "Yams", package: "Yams")]),
+        // Scene plans, the raster <-> tensor conversion, the classification stages and map assembly.
+        .target(name: "Classification", dependencies: ["Config", "RasterIO", "CNN"], swiftSettings: hostCPU),
+        // What a classified scene becomes beside its map: preview, STAC item, model description.
+        .target(name: "Products", dependencies: ["Classification", "Config", "RasterIO", "CNN"]),
+        // Batches: the runner, run history (SQLite through GRDB), locks, shards, fingerprints, reports.
+        .target(name: "BatchRun",
+                dependencies: ["Products", "Classification", "Config", "RasterIO", "CNN",
+                               .product(name: "Logging", package: "swift-log"), .product(name: "GRDB", package: "GRDB.swift"),
+                               .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "TrainingData", dependencies: ["Config", "Classification", "RasterIO", "CNN", "Training", .product(name: "Yams", package: "Yams")],
                 swiftSettings: hostCPU),
         .target(name: "SceneSynthesis", dependencies: ["RasterIO"]),
         .executableTarget(
             name: "LandcoverCLI",
-            dependencies: ["RasterIO", "CNN", "Training", "Pipeline", "TrainingData", "SceneSynthesis", "CMalloc",
+            dependencies: ["RasterIO", "CNN", "Training", "Config", "Classification", "Products", "BatchRun", "TrainingData",
+                           "SceneSynthesis", "CMalloc",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")]),
 
@@ -72,15 +84,22 @@ let package = Package(
         // throughput of the Training module's networks (`landcover-bench train`).
         .executableTarget(name: "LandcoverBench", dependencies: ["CNN", "Training", "CBLAS"], swiftSettings: hostCPU),
 
-        // Test helpers shared by the test targets (running gdalinfo, ogr2ogr, ...).
-        .target(name: "TestTools", path: "Tests/TestTools"),
-        .testTarget(name: "RasterIOTests", dependencies: ["RasterIO", "TestTools"]),
-        .testTarget(name: "CNNTests", dependencies: ["CNN"], swiftSettings: hostCPU),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN"], exclude: ["Fixtures"], swiftSettings: hostCPU),
-        .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "RasterIO", "Pipeline", "CNN", "Training", "TestTools"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "RasterIO", "CNN", "TestTools"]),
-        .testTarget(name: "SceneSynthesisTests", dependencies: ["SceneSynthesis", "RasterIO"]),
-        .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO", "CNN", "TestTools"]),
+        // Test helpers shared by every test target: one temporary-folder helper, one package root,
+        // one process runner (for landcover and for gdalinfo, ogrinfo, QGIS ...), scene and model fixtures.
+        .target(name: "TestSupport", dependencies: ["RasterIO", "CNN"], path: "Tests/TestSupport"),
+        .testTarget(name: "RasterIOTests", dependencies: ["RasterIO", "TestSupport"]),
+        .testTarget(name: "CNNTests", dependencies: ["CNN", "TestSupport"], swiftSettings: hostCPU),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CNN", "TestSupport"], exclude: ["Fixtures"], swiftSettings: hostCPU),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "RasterIO", "TestSupport"]),
+        .testTarget(name: "ClassificationTests", dependencies: ["Classification", "Config", "RasterIO", "CNN", "TestSupport"]),
+        .testTarget(name: "ProductsTests", dependencies: ["Products", "Classification", "Config", "RasterIO", "CNN", "TestSupport"]),
+        .testTarget(name: "BatchRunTests", dependencies: ["BatchRun", "Products", "Classification", "Config", "RasterIO", "CNN", "TestSupport",
+                                                         .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "TrainingDataTests", dependencies: ["TrainingData", "Config", "RasterIO", "CNN", "Training", "TestSupport"]),
+        .testTarget(name: "SceneSynthesisTests", dependencies: ["SceneSynthesis", "RasterIO", "TestSupport"]),
+        .testTarget(name: "LandcoverCLITests", dependencies: ["RasterIO", "CNN", "TestSupport"]),
+        // Checks the module rules above against every source file's imports.
+        .testTarget(name: "ArchitectureTests", dependencies: ["TestSupport"]),
     ]
 )
 
@@ -91,6 +110,6 @@ if ProcessInfo.processInfo.environment["LANDCOVER_FUZZ"] == "1" {
     package.targets += [
         .executableTarget(name: "FuzzTIFF", dependencies: ["RasterIO"], path: "Fuzz/FuzzTIFF"),
         .executableTarget(name: "FuzzONNX", dependencies: ["CNN"], path: "Fuzz/FuzzONNX", swiftSettings: hostCPU),
-        .executableTarget(name: "FuzzPipelineYAML", dependencies: ["Pipeline"], path: "Fuzz/FuzzPipelineYAML"),
+        .executableTarget(name: "FuzzPipelineYAML", dependencies: ["Config"], path: "Fuzz/FuzzPipelineYAML"),
     ]
 }

@@ -1,7 +1,7 @@
 // libFuzzer target: the pipeline-file YAML and schema layer.
 // Built only by scripts/fuzz.sh (LANDCOVER_FUZZ=1, -sanitize=fuzzer,address); see scripts/README.md.
 import Foundation
-import Pipeline
+import Config
 
 /// Parses the input as a pipeline file (YAML, strict keys, types and bounds of every key) and,
 /// when it parses, describes it (`description` of the result touches every value).

@@ -1,5 +1,5 @@
 /// The landcover CNN engine: NCHW Float32 tensors, Swift SIMD kernels, ONNX load/save and
-/// inference. This module never imports GDAL; rasters reach it only through the Pipeline module.
+/// inference. This module never imports GDAL; rasters reach it only through the Classification module (the one raster <-> tensor conversion).
 ///
 /// ## Overview
 /// - Load: ``InferenceModel`` reads a `.onnx` file (``ONNXModel`` is the decoded protobuf),

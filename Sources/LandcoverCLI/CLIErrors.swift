@@ -1,7 +1,10 @@
 import ArgumentParser
 import CNN
 import Foundation
-import Pipeline
+import BatchRun
+import Classification
+import Config
+import Products
 import RasterIO
 
 /// Process exit codes, one per class of failure (documented in README, "Exit codes", and relied

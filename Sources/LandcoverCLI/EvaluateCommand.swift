@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import Pipeline
+import BatchRun
+import Classification
+import Config
+import Products
 import RasterIO
 import Training
 import TrainingData
@@ -124,7 +127,7 @@ struct EvaluateCommand: ParsableCommand {
                 let selection: ModelEvaluation.Selection
                 if let rectangle { selection = .rectangle(rectangle) } else if split == "all" { selection = .all } else if let part = split.flatMap(DatasetSplit.init(rawValue:)) { selection = .part(part) } else { selection = .heldOut }
                 let (result, coverage) = try ModelEvaluation.evaluate(modelPath: model, trainingFile: file, selection: selection,
-                                                                      mode: mode, stride: stride, workers: threads, mapPath: saveMap)
+                                                                      mode: mode.flatMap(PipelineFile.Mode.init(rawValue:)), stride: stride, workers: threads, mapPath: saveMap)
                 report = result
                 source = ["trainingFile": trainingFile, "sources": coverage.sources, "region": coverage.region]
                 if let split = coverage.split, let data = try? JSONEncoder().encode(split), let object = try? JSONSerialization.jsonObject(with: data) {
@@ -147,7 +150,7 @@ struct EvaluateCommand: ParsableCommand {
                 if mapping == nil { referenceNames = contract.classNames }
                 let attribute = self.attribute, layer = self.layer, band = self.band
                 let options = ModelEvaluation.SceneOptions(inputs: scene, bandOrder: order, region: rectangle.map { .rectangle($0) } ?? .all,
-                                                           mode: mode, stride: stride, workers: threads, mapPath: saveMap)
+                                                           mode: mode.flatMap(PipelineFile.Mode.init(rawValue:)), stride: stride, workers: threads, mapPath: saveMap)
                 report = try ModelEvaluation.evaluateScene(modelPath: model, scene: options, referenceNames: referenceNames) { grid in
                     if let attribute {
                         var values: [String: Int] = [:]

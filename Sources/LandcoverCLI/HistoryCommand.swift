@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import Pipeline
+import BatchRun
+import Classification
+import Config
+import Products
 
 /// `landcover history [PIPELINE | --history PATH]`: recent runs, failures, or one run's scenes,
 /// from the run history database.
@@ -141,7 +144,7 @@ struct HistoryCommand: ParsableCommand {
     static func sceneTable(_ scenes: [SceneRecord]) -> String {
         table(["scene", "status", "reason", "seconds", "map sha256", "output / error"], scenes.map { scene in
             [scene.name, scene.status, scene.reason ?? "", scene.seconds.map { String(format: "%.2f", $0) } ?? "-",
-             String(scene.outputs.first { $0.role == "map" }?.sha256.prefix(12) ?? "-"), scene.error ?? scene.output ?? ""]
+             String(scene.outputs.first { $0.role == .map }?.sha256.prefix(12) ?? "-"), scene.error ?? scene.output ?? ""]
         })
     }
 }

@@ -1,7 +1,10 @@
 import ArgumentParser
 import CNN
 import Foundation
-import Pipeline
+import BatchRun
+import Classification
+import Config
+import Products
 import RasterIO
 
 /// `landcover model info|predict`: inspect an ONNX model and run it on NumPy arrays.
@@ -77,7 +80,7 @@ struct ModelCommand: ParsableCommand {
         /// The model's MLM STAC Item as pretty-printed JSON with sorted keys.
         static func stacItem(_ model: InferenceModel, path: String) throws -> String {
             let stamp = try FileStamp(path: path)
-            let description = try STACModelDescription(model: model, path: path, sha256: try SHA256.hex(ofFile: path),
+            let description = try STACModelDescription(model: model, path: path, sha256: try SHA256Hex.hex(ofFile: path),
                                                        bytes: Int(stamp.bytes))
             let modified = Date(timeIntervalSince1970: TimeInterval(stamp.modifiedSeconds))
             let item = description.item(href: path, modified: modified)

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Pipeline
+import BatchRun
+import Classification
+import Config
+import Products
 import RasterIO
 
 /// `landcover run PIPELINE.yaml [SCENE...]`: classify every scene of a pipeline file, as a

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import Pipeline
+import BatchRun
+import Classification
+import Config
+import Products
 import Training
 import TrainingData
 

@@ -1,7 +1,10 @@
 import ArgumentParser
 import CNN
 import Foundation
-import Pipeline
+import BatchRun
+import Classification
+import Config
+import Products
 
 /// `landcover validate PIPELINE.yaml`: a dry run.
 struct ValidateCommand: ParsableCommand {
@@ -45,15 +48,15 @@ struct ValidateCommand: ParsableCommand {
                     lines += bands.map { "  \($0)" }
                     lines.append("  mode \(job.mode.rawValue), \(job.tiler.patchCount) patches of \(p) (stride \(job.tiler.stride), edge \(job.tiler.edge.rawValue)), \(String(format: "%.1f", Double(flops * job.tiler.patchCount) / 1e9)) GFLOP")
                     lines.append("  estimated memory: \(memoryMiB) MiB (buffers + GDAL cache, plus the model)")
-                    lines.append("  output: \(job.outputPath)")
-                    let extras: [(String, String?)] = [("style", job.stylePath), ("confidence", job.confidencePath),
-                                                       ("probabilities", job.probabilitiesPath), ("preview", job.previewPath),
-                                                       ("polygons", job.polygonsPath), ("stac", job.stacPath)]
+                    lines.append("  output: \(job.files.map)")
+                    let extras: [(String, String?)] = [("style", job.files.style), ("confidence", job.files.confidence),
+                                                       ("probabilities", job.files.probabilities), ("preview", job.files.preview),
+                                                       ("polygons", job.files.polygons), ("stac", job.files.stac)]
                     for case let (role, path?) in extras { lines.append("  \(role): \(path)") }
                     var entry: [String: Any] = ["name": job.input.name ?? job.scene.name, "width": grid.width, "height": grid.height,
                                                 "bands": bands, "mode": job.mode.rawValue, "patches": job.tiler.patchCount,
                                                 "gflop": Double(flops * job.tiler.patchCount) / 1e9, "estimated_memory_mib": memoryMiB,
-                                                "output": job.outputPath, "ok": true]
+                                                "output": job.files.map, "ok": true]
                     for case let (role, path?) in extras { entry[role] = path }
                     scenes.append(entry)
                 } catch {

@@ -1,6 +1,7 @@
 import CNN
 import Foundation
-import Pipeline
+import Classification
+import Config
 import RasterIO
 import Training
 
@@ -45,7 +46,7 @@ public enum EvaluationRegion: Sendable, Equatable {
 
 /// Accuracy assessment of a model with a landcover contract.
 ///
-/// - Scenes: the scene is classified with the Pipeline's `SceneClassifier` exactly as
+/// - Scenes: the scene is classified with Classification's `SceneClassifier` exactly as
 ///   `landcover run` would (the model's bands, normalization and patch size; `dense` blending
 ///   for patch classifiers by default, `segmentation` for segmentation models), the map is
 ///   compared per pixel with the labels rasterized on the scene grid. Pixels without a label,
@@ -67,7 +68,7 @@ public enum ModelEvaluation {
         public var region: EvaluationRegion
         /// `dense`, `patch` or `segmentation`; nil = `dense` for patch classifiers,
         /// `segmentation` for segmentation models.
-        public var mode: String?
+        public var mode: PipelineFile.Mode?
         /// Distance between patch origins in pixels; nil = half the patch size.
         public var stride: Int?
         /// Classifier threads.
@@ -77,7 +78,7 @@ public enum ModelEvaluation {
 
         /// Creates options.
         public init(inputs: [String], bandOrder: [String]? = nil, resolution: Double? = nil, region: EvaluationRegion = .all,
-                    mode: String? = nil, stride: Int? = nil, workers: Int = 2, mapPath: String? = nil) {
+                    mode: PipelineFile.Mode? = nil, stride: Int? = nil, workers: Int = 2, mapPath: String? = nil) {
             self.inputs = inputs
             self.bandOrder = bandOrder
             self.resolution = resolution
@@ -131,37 +132,37 @@ public enum ModelEvaluation {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
 
-        let mode = scene.mode ?? (contract.task == .segmentation ? "segmentation" : "dense")
-        let stride = scene.stride ?? max(1, contract.patchSize / 2)
-        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
-        var pipeline: [String: Any] = [
-            "inputs": [["paths": scene.inputs.map(absolute)]],
-            "model": absolute(modelPath),
-            "mode": mode,
-            "tiling": ["stride": stride],
-            "output": ["folder": folder, "name": "map.tif", "confidence": false, "preview": false, "stac": false],
-            "runtime": ["threads": max(1, scene.workers)],
-        ]
-        if let order = scene.bandOrder { pipeline["band_order"] = order }
-        if let resolution = scene.resolution { pipeline["resolution"] = resolution }
-        // JSON is YAML: build the pipeline through the one parser (same defaults as `landcover run`).
-        let text = String(decoding: try JSONSerialization.data(withJSONObject: pipeline, options: [.sortedKeys]), as: UTF8.self)
-        let file = try PipelineFile.parse(text, baseFolder: folder, source: "evaluation of \(modelPath)")
-        let plan = try PipelinePlan(pipeline: file)
+        // The pipeline `landcover run` would get for this scene (its defaults), except: dense
+        // mode for patch classifiers (a per-pixel map to compare with per-pixel labels), a stride
+        // of half the patch unless given (overlapping patches, as the sample pipeline uses), and
+        // only the map written.
+        var pipeline = PipelineFile(inputs: [.init(paths: scene.inputs.map { URL(fileURLWithPath: $0).standardizedFileURL.path })],
+                                    model: URL(fileURLWithPath: modelPath).standardizedFileURL.path, baseFolder: folder)
+        pipeline.mode = scene.mode ?? (contract.task == .segmentation ? .segmentation : .dense)
+        pipeline.tiling.stride = scene.stride ?? max(1, contract.patchSize / 2)
+        pipeline.bandOrder = scene.bandOrder
+        pipeline.resolution = scene.resolution
+        pipeline.output.folder = folder
+        pipeline.output.name = "map.tif"
+        pipeline.output.confidence = false
+        pipeline.output.preview = false
+        pipeline.output.stac = false
+        pipeline.runtime.threads = max(1, scene.workers)
+        let plan = try PipelinePlan(pipeline: pipeline, model: model, contract: contract)
         guard let input = plan.scenes.first else { throw TrainingDataError.invalidOption(option: "scene", value: "", reason: "names no file") }
         let job = try plan.job(for: input)
         let classifier = try SceneClassifier(job: job, model: model, contract: contract,
-                                             settings: ClassifierSettings(workers: max(1, scene.workers), confidence: false))
+                                             settings: ClassifierSettings(plan: plan, workers: max(1, scene.workers)))
         _ = try classifier.run()
         defer {
-            if let keep = scene.mapPath { try? FileManager.default.removeItem(atPath: keep); try? FileManager.default.moveItem(atPath: job.outputPath, toPath: keep) }
+            if let keep = scene.mapPath { try? FileManager.default.removeItem(atPath: keep); try? FileManager.default.moveItem(atPath: job.files.map, toPath: keep) }
         }
 
         let grid = job.scene.grid
         guard let window = scene.region.bounds(width: grid.width, height: grid.height) else {
             throw TrainingDataError.invalidOption(option: "region", value: "\(scene.region)", reason: "lies outside the scene (\(grid.width)x\(grid.height) pixels)")
         }
-        let map = try RasterDataset(path: job.outputPath).read(window: window, bands: [1])
+        let map = try RasterDataset(path: job.files.map).read(window: window, bands: [1])
         let reference = try labels(grid).labels(window: window)
         var matrix = try ConfusionMatrix(classCount: contract.classNames.count)
         for row in 0..<window.height {
@@ -233,7 +234,7 @@ extension ModelEvaluation {
     /// - Throws: ``TrainingDataError/invalidOption(option:value:reason:)`` when the requested
     ///   part has no pixels; errors naming the file at fault.
     public static func evaluate(modelPath: String, trainingFile file: TrainingFile, selection: Selection,
-                                mode: String?, stride: Int?, workers: Int, mapPath: String? = nil) throws -> (AccuracyReport, Coverage) {
+                                mode: PipelineFile.Mode?, stride: Int?, workers: Int, mapPath: String? = nil) throws -> (AccuracyReport, Coverage) {
         let run = TrainingRun(file: file)
         var rectangle: RasterWindow?
         let chosen: DatasetSplit?

@@ -1,5 +1,6 @@
 import CNN
-import Pipeline
+import Classification
+import Config
 import RasterIO
 import Training
 
@@ -7,7 +8,7 @@ import Training
 ///
 /// Samples are patches of raw DN kept compactly (see ``storageKind``); ``batch(indices:)``
 /// normalizes them with ``normalization`` (the model contract's form, raw DN to network input)
-/// through Pipeline's `PatchTensorConverter` (the one band-sequential to NCHW conversion: invalid
+/// through Classification's `PatchTensorConverter` (the one band-sequential to NCHW conversion: invalid
 /// pixels become 0) and returns NCHW Float32 inputs `[N, bands, size, size]` with integer targets.
 /// Oversampled samples repeat a stored patch. The value is `Sendable` and cheap to copy (the
 /// patches are shared copy-on-write with the other splits).

@@ -112,7 +112,7 @@ struct PatchStorage: Sendable {
     }
 
     /// Copies patch `patch` into `buffer` (a `size` x `size` band-sequential window, see
-    /// `RasterIO.BandBuffer`): the form the one layout conversion, Pipeline's
+    /// `RasterIO.BandBuffer`): the form the one layout conversion, Classification's
     /// `PatchTensorConverter`, takes.
     func copy(patch: Int, into values: inout [Float], validity mask: inout [UInt8]) {
         let base = patch * valuesPerPatch

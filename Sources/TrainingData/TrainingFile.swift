@@ -1,5 +1,6 @@
 import Foundation
-import Pipeline
+import Classification
+import Config
 import RasterIO
 import Training
 import Yams

@@ -1,4 +1,5 @@
-import Pipeline
+import Classification
+import Config
 
 /// Errors in a training file (`training/README.md`). Every case names the file and the key, and
 /// its description says how to fix it.

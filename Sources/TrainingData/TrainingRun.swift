@@ -1,6 +1,7 @@
 import CNN
 import Foundation
-import Pipeline
+import Classification
+import Config
 import RasterIO
 import Training
 

@@ -40,7 +40,7 @@ struct CorruptModelTests {
     }
 
     @Test func mutatedFixtureModelsNeverCrash() throws {
-        let directory = try TestSupport.ensureFixtures().deletingLastPathComponent()
+        let directory = try CNNFixtures.ensureFixtures().deletingLastPathComponent()
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".onnx") }.sorted()
         var state: UInt64 = 777
         func next() -> Int {

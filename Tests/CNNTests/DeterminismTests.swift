@@ -7,14 +7,14 @@ import Testing
 struct DeterminismTests {
     @Test(arguments: ["net_resnet18_c13", "net_mobilenet_se_c13", "net_unet_c13", "net_vgg_c13"])
     func oneAndTwoWorkersGiveIdenticalBits(fixture: String) throws {
-        let directory = try TestSupport.ensureFixtures().deletingLastPathComponent()
+        let directory = try CNNFixtures.ensureFixtures().deletingLastPathComponent()
         let model = try InferenceModel(contentsOf: directory.appendingPathComponent("\(fixture).onnx"))
         guard let inputName = model.inputs.first?.name, let outputName = model.outputs.first?.name else {
             Issue.record("\(fixture) has no input or output"); return
         }
         let declared = model.inputs[0].shape ?? []
         let shape = [64] + declared.dropFirst().map { dim -> Int in if case .value(let v) = dim { return Int(v) }; return 32 }
-        let input = try Tensor(shape: shape, scalars: TestSupport.randomFloats(shape.reduce(1, *), seed: 42))
+        let input = try Tensor(shape: shape, scalars: CNNFixtures.randomFloats(shape.reduce(1, *), seed: 42))
         #expect(model.hasSplittableBatch, "\(fixture): the batch would not be split across workers")
         let one = try model.run(inputs: [inputName: input], threads: 1)[outputName]
         let two = try model.run(inputs: [inputName: input], threads: 2)[outputName]
@@ -45,12 +45,12 @@ struct GemmDeterminismTests {
         let k = 300, n = 37
         let node = ONNXNode(operatorType: "Gemm", inputs: ["x", "w", "b"], outputs: ["y"], name: "fc",
                             attributes: [ONNXAttribute(name: "transB", value: .int(1))])
-        let model = TestSupport.singleNodeModel(
+        let model = CNNFixtures.singleNodeModel(
             node, inputs: [("x", [.parameter("N"), .value(Int64(k))])], outputs: ["y"],
-            initializers: [ONNXTensor(name: "w", dimensions: [n, k], floats: TestSupport.randomFloats(n * k, seed: 5)),
-                           ONNXTensor(name: "b", dimensions: [n], floats: TestSupport.randomFloats(n, seed: 6))])
+            initializers: [ONNXTensor(name: "w", dimensions: [n, k], floats: CNNFixtures.randomFloats(n * k, seed: 5)),
+                           ONNXTensor(name: "b", dimensions: [n], floats: CNNFixtures.randomFloats(n, seed: 6))])
         let loaded = try InferenceModel(model: model)
-        let input = try Tensor(shape: [batch, k], scalars: TestSupport.randomFloats(batch * k, seed: 7))
+        let input = try Tensor(shape: [batch, k], scalars: CNNFixtures.randomFloats(batch * k, seed: 7))
         let session = loaded.makeSession()
         let all = try session.run(input: input)
         for row in 0..<batch {

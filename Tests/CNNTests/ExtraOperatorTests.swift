@@ -1,5 +1,6 @@
 import CNN
 import Foundation
+import TestSupport
 import Testing
 
 /// Operators beyond the fixture set (Split, Max/Min/Sum/Mean, Expand, Floor/Ceil/Round) and the
@@ -8,7 +9,7 @@ import Testing
 struct ExtraOperatorTests {
     /// Saves `model`, runs it in onnxruntime and in the engine, and compares every output.
     static func expectMatchesOnnxruntime(_ model: ONNXModel, inputs: [String: Tensor], label: String) throws {
-        let directory = try TestSupport.temporaryDirectory()
+        let directory = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let modelURL = directory.appendingPathComponent("model.onnx")
         try model.write(to: modelURL)
@@ -25,7 +26,8 @@ struct ExtraOperatorTests {
         for o, v in zip(s.get_outputs(), s.run(None, feeds)):
             np.save(os.path.join(sys.argv[2], 'out_' + o.name + '.npy'), v.astype(np.float32))
         """
-        let (status, output) = try TestSupport.run("python3", ["-c", script] + arguments)
+        let result = try CommandLineTool.outcome("python3", ["-c", script] + arguments)
+        let (status, output) = (result.status, result.stdout + result.stderr)
         #expect(status == 0, "\(label): onnxruntime failed: \(output)")
         guard status == 0 else { return }
         let got = try InferenceModel(model: model).makeSession().run(inputs)
@@ -46,7 +48,7 @@ struct ExtraOperatorTests {
     }
 
     static func random(_ shape: [Int], seed: UInt64) throws -> Tensor {
-        try Tensor(shape: shape, scalars: TestSupport.randomFloats(shape.reduce(1, *), seed: seed).map { $0 * 3 })
+        try Tensor(shape: shape, scalars: CNNFixtures.randomFloats(shape.reduce(1, *), seed: seed).map { $0 * 3 })
     }
 
     @Test func splitWithSizesAndEqualParts() throws {

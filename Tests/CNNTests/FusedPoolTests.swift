@@ -84,9 +84,9 @@ struct FusedPoolTests {
         let (height, width) = size
         let (inputChannels, outputChannels) = (13, 16)
         let weights = ONNXTensor(name: "w", dimensions: [outputChannels, inputChannels, 3, 3],
-                                 floats: TestSupport.randomFloats(outputChannels * inputChannels * 9, seed: 3))
+                                 floats: CNNFixtures.randomFloats(outputChannels * inputChannels * 9, seed: 3))
         let bias = ONNXTensor(name: "b", dimensions: [outputChannels],
-                              floats: TestSupport.randomFloats(outputChannels, seed: 4))
+                              floats: CNNFixtures.randomFloats(outputChannels, seed: 4))
         let conv = ONNXNode(operatorType: "Conv", inputs: ["x", "w", "b"], outputs: ["c"], name: "conv",
                             attributes: [ONNXAttribute(name: "pads", value: .ints([1, 1, 1, 1])),
                                          ONNXAttribute(name: "kernel_shape", value: .ints([3, 3]))])
@@ -110,7 +110,7 @@ struct FusedPoolTests {
         #expect(fused.summary().optimizedStepCount == 1, "Conv, Relu and MaxPool fuse into one step")
         let batch = 3
         let input = try Tensor(shape: [batch, inputChannels, height, width],
-                               scalars: TestSupport.randomFloats(batch * inputChannels * height * width, seed: 9))
+                               scalars: CNNFixtures.randomFloats(batch * inputChannels * height * width, seed: 9))
         let direct = try fused.makeSession().run(input: input)
         let staged = try pooling.makeSession().run(input: convolution.makeSession().run(input: input))
         #expect(direct.shape == [batch, outputChannels, height / 2, width / 2])
@@ -120,7 +120,7 @@ struct FusedPoolTests {
 
     /// MaxPools the kernels cannot fuse (3x3 windows, pads, ceil mode) stay separate steps.
     @Test func unfusablePoolsStaySeparate() throws {
-        let weights = ONNXTensor(name: "w", dimensions: [8, 3, 3, 3], floats: TestSupport.randomFloats(216, seed: 1))
+        let weights = ONNXTensor(name: "w", dimensions: [8, 3, 3, 3], floats: CNNFixtures.randomFloats(216, seed: 1))
         let variants: [[ONNXAttribute]] = [[ONNXAttribute(name: "kernel_shape", value: .ints([3, 3])), ONNXAttribute(name: "strides", value: .ints([2, 2]))],
                            [ONNXAttribute(name: "kernel_shape", value: .ints([2, 2])), ONNXAttribute(name: "strides", value: .ints([2, 2])),
                             ONNXAttribute(name: "pads", value: .ints([1, 1, 1, 1]))],
@@ -137,7 +137,7 @@ struct FusedPoolTests {
                                   outputs: [ONNXValueInfo(name: "p", shape: nil)])
             let model = try InferenceModel(model: ONNXModel(graph: graph, opsetImports: [ONNXOperatorSetID(domain: "", version: 17)]))
             #expect(model.summary().optimizedStepCount == 2, "\(attributes.map(\.name))")
-            let input = try Tensor(shape: [2, 3, 9, 9], scalars: TestSupport.randomFloats(2 * 3 * 81, seed: 2))
+            let input = try Tensor(shape: [2, 3, 9, 9], scalars: CNNFixtures.randomFloats(2 * 3 * 81, seed: 2))
             _ = try model.makeSession().run(input: input)
         }
     }

@@ -28,7 +28,7 @@ struct ModelErrorTests {
 
     @Test func unsupportedOperatorNamesOpDomainAndOpset() throws {
         let node = ONNXNode(operatorType: "FancyAttention", inputs: ["x"], outputs: ["y"], name: "attn", domain: "com.example")
-        let model = TestSupport.singleNodeModel(node, inputs: [("x", [.parameter("N"), .value(4)])], outputs: ["y"], opset: 13)
+        let model = CNNFixtures.singleNodeModel(node, inputs: [("x", [.parameter("N"), .value(4)])], outputs: ["y"], opset: 13)
         #expect(throws: ONNXError.unsupportedOperator(operatorType: "FancyAttention", domain: "com.example", opset: 13, node: "attn")) {
             try InferenceModel(model: model)
         }
@@ -39,19 +39,19 @@ struct ModelErrorTests {
 
     @Test func missingInitializerNamesTheValueAndNode() throws {
         let node = ONNXNode(operatorType: "Add", inputs: ["x", "bias"], outputs: ["y"], name: "add_bias")
-        let model = TestSupport.singleNodeModel(node, inputs: [("x", [.parameter("N"), .value(4)])], outputs: ["y"])
+        let model = CNNFixtures.singleNodeModel(node, inputs: [("x", [.parameter("N"), .value(4)])], outputs: ["y"])
         #expect(throws: ONNXError.missingValue(name: "bias", node: "Add node \"add_bias\"")) { try InferenceModel(model: model) }
     }
 
     @Test func missingConvWeightsAreReported() throws {
         let node = ONNXNode(operatorType: "Conv", inputs: ["x", "w"], outputs: ["y"], name: "conv")
-        let model = TestSupport.singleNodeModel(node, inputs: [("x", [.parameter("N"), .value(3), .value(8), .value(8)])], outputs: ["y"])
+        let model = CNNFixtures.singleNodeModel(node, inputs: [("x", [.parameter("N"), .value(3), .value(8), .value(8)])], outputs: ["y"])
         #expect(throws: ONNXError.self) { try InferenceModel(model: model) }
     }
 
     @Test func inconsistentShapesNameTheNode() throws {
         let node = ONNXNode(operatorType: "Add", inputs: ["a", "b"], outputs: ["y"], name: "bad_add")
-        let model = TestSupport.singleNodeModel(node, inputs: [("a", [.parameter("N"), .unknown]), ("b", [.parameter("N"), .unknown])], outputs: ["y"])
+        let model = CNNFixtures.singleNodeModel(node, inputs: [("a", [.parameter("N"), .unknown]), ("b", [.parameter("N"), .unknown])], outputs: ["y"])
         let loaded = try InferenceModel(model: model)
         let a = Tensor(zeros: [2, 3]), b = Tensor(zeros: [2, 4])
         do {

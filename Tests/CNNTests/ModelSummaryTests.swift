@@ -19,7 +19,7 @@ struct ModelSummaryTests {
     }
 
     @Test func batchNormFoldsIntoConvAndResidualAddFuses() throws {
-        let directory = try TestSupport.ensureFixtures().deletingLastPathComponent()
+        let directory = try CNNFixtures.ensureFixtures().deletingLastPathComponent()
         let model = try InferenceModel(contentsOf: directory.appendingPathComponent("net_resnet18_c13.onnx"))
         let summary = model.summary()
         #expect(summary.operatorCounts["BatchNormalization"] == 20)
@@ -31,7 +31,7 @@ struct ModelSummaryTests {
     /// keeps only the initializers' shapes, but a model value the caller passes in stays whole
     /// (value semantics), and both ways of loading give the same outputs.
     @Test func loadingReleasesWeightsButLeavesTheCallersModelWhole() throws {
-        let directory = try TestSupport.ensureFixtures().deletingLastPathComponent()
+        let directory = try CNNFixtures.ensureFixtures().deletingLastPathComponent()
         let url = directory.appendingPathComponent("net_resnet18_c13.onnx")
         let decoded = try ONNXModel(serializedData: try Data(contentsOf: url))
         let fromValue = try InferenceModel(model: decoded)
@@ -41,7 +41,7 @@ struct ModelSummaryTests {
         }
         #expect(fromFile.proto.graph.initializers.allSatisfy { $0.rawData.isEmpty && $0.floatData.isEmpty })
         #expect(fromFile.parameterCount == fromValue.parameterCount && fromFile.parameterCount > 10_000_000)
-        let input = try Tensor(shape: [2, 13, 32, 32], scalars: TestSupport.randomFloats(2 * 13 * 32 * 32, seed: 5))
+        let input = try Tensor(shape: [2, 13, 32, 32], scalars: CNNFixtures.randomFloats(2 * 13 * 32 * 32, seed: 5))
         #expect(try fromFile.makeSession().run(input: input) == fromValue.makeSession().run(input: input))
     }
 }

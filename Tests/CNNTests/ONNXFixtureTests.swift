@@ -33,7 +33,7 @@ struct ONNXFixtureTests {
 
     @Test("all fixtures match onnxruntime at batch 1, 7 and 64")
     func fixturesMatchOnnxruntime() throws {
-        let manifestURL = try TestSupport.ensureFixtures()
+        let manifestURL = try CNNFixtures.ensureFixtures()
         let directory = manifestURL.deletingLastPathComponent()
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: manifestURL))
         #expect(manifest.fixtures.count > 100)

@@ -1,5 +1,6 @@
 import CNN
 import Foundation
+import TestSupport
 import Testing
 
 /// The protobuf writer and reader: lossless round trips, and onnxruntime loads what we write.
@@ -7,9 +8,9 @@ import Testing
 struct ONNXRoundTripTests {
     /// A small conv classifier with a dynamic batch, every attribute kind and a contract.
     static func sampleModel() -> ONNXModel {
-        let weights = TestSupport.randomFloats(8 * 3 * 3 * 3, seed: 1)
-        let bias = TestSupport.randomFloats(8, seed: 2)
-        let dense = TestSupport.randomFloats(5 * 8, seed: 3)
+        let weights = CNNFixtures.randomFloats(8 * 3 * 3 * 3, seed: 1)
+        let bias = CNNFixtures.randomFloats(8, seed: 2)
+        let dense = CNNFixtures.randomFloats(5 * 8, seed: 3)
         let nodes = [
             ONNXNode(operatorType: "Conv", inputs: ["x", "w", "b"], outputs: ["c"], name: "conv",
                      attributes: [ONNXAttribute(name: "pads", value: .ints([1, 1, 1, 1])),
@@ -50,7 +51,7 @@ struct ONNXRoundTripTests {
     }
 
     @Test func fixtureModelsSurviveARoundTrip() throws {
-        let manifest = try TestSupport.ensureFixtures()
+        let manifest = try CNNFixtures.ensureFixtures()
         let directory = manifest.deletingLastPathComponent()
         for name in ["net_mobilenet_se_c13", "constant_tensor_float_data", "pad_opset21_axes_input", "clip_opset6_attrs"] {
             let original = try ONNXModel(serializedData: Data(contentsOf: directory.appendingPathComponent("\(name).onnx")))
@@ -60,11 +61,11 @@ struct ONNXRoundTripTests {
     }
 
     @Test func onnxruntimeLoadsAWrittenModelAndAgrees() throws {
-        let directory = try TestSupport.temporaryDirectory()
+        let directory = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let modelURL = directory.appendingPathComponent("sample.onnx")
         try Self.sampleModel().write(to: modelURL)
-        let input = try Tensor(shape: [3, 3, 8, 8], scalars: TestSupport.randomFloats(3 * 3 * 64, seed: 9))
+        let input = try Tensor(shape: [3, 3, 8, 8], scalars: CNNFixtures.randomFloats(3 * 3 * 64, seed: 9))
         try NumpyFile.write(.float32(input), to: directory.appendingPathComponent("x.npy"))
         let script = """
         import onnx, onnxruntime as ort, numpy as np, sys
@@ -74,9 +75,10 @@ struct ONNXRoundTripTests {
         s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])
         np.save(sys.argv[3], s.run(None, {'x': np.load(sys.argv[2])})[0])
         """
-        let (status, output) = try TestSupport.run("python3", ["-c", script, modelURL.path,
+        let result = try CommandLineTool.outcome("python3", ["-c", script, modelURL.path,
                                                                directory.appendingPathComponent("x.npy").path,
                                                                directory.appendingPathComponent("y.npy").path])
+        let (status, output) = (result.status, result.stdout + result.stderr)
         #expect(status == 0, "onnxruntime rejected the written model: \(output)")
         guard status == 0 else { return }
         let expected = try NumpyFile.read(contentsOf: directory.appendingPathComponent("y.npy")).floatTensor
@@ -88,7 +90,7 @@ struct ONNXRoundTripTests {
     }
 
     @Test func npyRoundTrip() throws {
-        let tensor = try Tensor(shape: [2, 3, 4], scalars: TestSupport.randomFloats(24, seed: 4))
+        let tensor = try Tensor(shape: [2, 3, 4], scalars: CNNFixtures.randomFloats(24, seed: 4))
         #expect(try NumpyFile.decode(NumpyFile.encode(.float32(tensor))) == .float32(tensor))
         let ints = try Int64Tensor(shape: [5], values: [0, -1, 7, Int64.max, Int64.min])
         #expect(try NumpyFile.decode(NumpyFile.encode(.int64(ints))) == .int64(ints))

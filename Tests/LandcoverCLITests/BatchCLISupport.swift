@@ -1,6 +1,7 @@
 import CNN
 import Foundation
 import RasterIO
+import TestSupport
 
 /// Small generated batches for end-to-end `landcover run` tests: 4-band UInt16 scenes named like
 /// Sentinel-2 products, a patch-16 ONNX model with a landcover contract, and a pipeline file.
@@ -98,7 +99,7 @@ enum BatchFixture {
     /// A batch folder with scenes, model and pipeline.
     static func make(_ label: String = #function, scenes: Int, size: Int = 48, output: String = "{folder: out, probabilities: true}",
                      extra: String = "") throws -> (folder: URL, pipeline: String) {
-        let folder = try CLI.temporaryFolder(label)
+        let folder = try TestPaths.temporaryFolder(label)
         try writeScenes(in: folder, count: scenes, size: size)
         try writeModel(folder.appendingPathComponent("model.onnx").path)
         return (folder, try writePipeline(in: folder, output: output, extra: extra))

@@ -1,7 +1,7 @@
 import CNN
 import Foundation
 import RasterIO
-import TestTools
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -206,7 +206,7 @@ enum BombFixture {
     @Test("a 300-byte GeoTIFF claiming 65536² or 131072² pixels: info, validate and run refuse it in a few MiB",
           arguments: [65536, 131072])
     func tiffHeaderBomb(side: Int) throws {
-        let folder = try CLI.temporaryFolder("tiffbomb\(side)")
+        let folder = try TestPaths.temporaryFolder("tiffbomb\(side)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let bomb = folder.appendingPathComponent("bomb.tif")
         let bytes = BombFixture.tiffHeaderBomb(side: side)
@@ -242,12 +242,12 @@ enum BombFixture {
 
     @Test("a plain tiled GeoTIFF still opens and reads after the table check (16x16 tiles, DEFLATE, predictor 2)")
     func realTiledFileStillReads() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let tiled = folder.appendingPathComponent("tiled.tif").path
         try CommandLineTool.run("gdal_translate", ["-q", "-co", "TILED=YES", "-co", "BLOCKXSIZE=16", "-co", "BLOCKYSIZE=16",
                                                          "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2", "-co", "INTERLEAVE=BAND",
-                                                         CLI.packageRoot.appendingPathComponent("Tests/Fixtures/eurosat_ms/Highway/Highway_8.tif").path, tiled])
+                                                         TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/eurosat_ms/Highway/Highway_8.tif").path, tiled])
         let result = try MeasuredRun.run(["info", tiled], logs: folder)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("16x16") || result.stdout.contains("16 x 16"), "\(result.stdout)")
@@ -256,7 +256,7 @@ enum BombFixture {
     @Test("ONNX bombs: model info, model predict and run refuse them in one line, under 300 MiB",
           arguments: BombFixture.onnxBombs.map(\.name))
     func onnxBomb(name: String) throws {
-        let folder = try CLI.temporaryFolder("onnxbomb\(name)")
+        let folder = try TestPaths.temporaryFolder("onnxbomb\(name)")
         defer { try? FileManager.default.removeItem(at: folder) }
         guard let bomb = BombFixture.onnxBombs.first(where: { $0.name == name })?.model else { throw BatchCLI.CLIFailure(message: "no bomb \(name)") }
         let path = folder.appendingPathComponent("\(name).onnx")

@@ -1,5 +1,6 @@
 import Foundation
 import RasterIO
+import TestSupport
 import Testing
 
 /// The sample pipeline's outputs opened in the programs users open them with: real QGIS (Debian's
@@ -11,7 +12,7 @@ import Testing
 struct ClientInteropTests {
     static let classNames = ["cropland", "forest", "grassland", "shrubland", "built-up", "water", "wetland"]
     static let scene = "s2l1c_33UUU_20170216_west"
-    static let pipelines = CLI.packageRoot.appendingPathComponent("pipelines")
+    static let pipelines = TestPaths.packageRoot.appendingPathComponent("pipelines")
 
     /// The class colours of the sample model, `#rrggbb`, from the map's own colour table.
     static func classColors(_ map: String) throws -> [String] {
@@ -26,8 +27,8 @@ struct ClientInteropTests {
         let text = """
         version: 1
         inputs:
-          - \(CLI.packageRoot.appendingPathComponent("samples/\(scene)").path)
-        model: \(CLI.packageRoot.appendingPathComponent("samples/model/landcover-33UUU.onnx").path)
+          - \(TestPaths.packageRoot.appendingPathComponent("samples/\(scene)").path)
+        model: \(TestPaths.packageRoot.appendingPathComponent("samples/model/landcover-33UUU.onnx").path)
         resolution: 10
         tiling:
           stride: 8
@@ -55,7 +56,7 @@ struct ClientInteropTests {
         try FileManager.default.createDirectory(at: runtime, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let report = folder.appendingPathComponent("qgis.json").path
-        let script = CLI.packageRoot.appendingPathComponent("scripts/clients/qgis_render.py").path
+        let script = TestPaths.packageRoot.appendingPathComponent("scripts/clients/qgis_render.py").path
         let result = try CLI.run([script, report] + layers, executable: "/usr/bin/python3",
                                  environment: ["QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": runtime.path])
         #expect(result.status == 0, "QGIS helper: \(result.stderr)")
@@ -103,7 +104,7 @@ struct ClientInteropTests {
     /// The sample pipeline as shipped (COG + GeoPackage): QGIS, GDAL's attribute table,
     /// `rio cogeo validate --strict`, and the polygons' `layer_styles` row in QGIS and ogrinfo.
     @Test func sampleCOGAndGeoPackageInQGISAndGDAL() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let run = try CLI.run(["run", Self.pipelines.appendingPathComponent("sample.yaml").path, "--output-folder", folder.path, "--quiet"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -150,7 +151,7 @@ struct ClientInteropTests {
     /// GeoJSON is in lon/lat within the scene's WGS 84 bounds, without a `crs` member, with
     /// counter-clockwise outer rings.
     @Test func plainGTiffWithMinimumMappingUnitGeoJSONAndGeoPackage() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let one = folder.appendingPathComponent("one"), two = folder.appendingPathComponent("two")
         for sub in [one, two] { try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true) }
@@ -240,10 +241,10 @@ struct ClientInteropTests {
     /// that `gdalwarp -r near` onto the same grid does not have (bilinear made 5,843 pixels of
     /// class 6 "water" out of neighbouring classes).
     @Test func stackedSCLHasOnlyNearestClasses() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let stacked = folder.appendingPathComponent("stack.tif").path
-        let result = try CLI.run(["stack", CLI.real("s2l2a_29RKH_20200219_riotilerpds"), "--bands", "B04,SCL", "-o", stacked])
+        let result = try CLI.run(["stack", TestPaths.real("s2l2a_29RKH_20200219_riotilerpds"), "--bands", "B04,SCL", "-o", stacked])
         #expect(result.status == 0, "\(result.stderr)")
         let stack = try RasterDataset(path: stacked)
         let grid = try #require(stack.geoTransform)
@@ -251,7 +252,7 @@ struct ClientInteropTests {
         let bounds = MapBounds(transform: grid, width: stack.width, height: stack.height)
         _ = try CLI.run(["-q", "-r", "near", "-tr", "\(grid.pixelWidth)", "\(abs(grid.pixelHeight))",
                          "-te", "\(bounds.minX)", "\(bounds.minY)", "\(bounds.maxX)", "\(bounds.maxY)",
-                         CLI.real("s2l2a_29RKH_20200219_riotilerpds/SCL.tif"), reference], executable: "gdalwarp")
+                         TestPaths.real("s2l2a_29RKH_20200219_riotilerpds/SCL.tif"), reference], executable: "gdalwarp")
         let near = try RasterDataset(path: reference)
         #expect(near.width == stack.width && near.height == stack.height)
         let ours = try stack.read(window: stack.fullWindow, bands: [2]).values.map { Int($0) }

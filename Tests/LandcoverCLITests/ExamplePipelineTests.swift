@@ -1,12 +1,13 @@
 import Foundation
 import RasterIO
+import TestSupport
 import Testing
 
 /// Every example pipeline under `pipelines/` is run through the `landcover` binary, and the sample
 /// pipeline's outputs are checked the way a GIS user would open them.
 @Suite("example pipelines", .serialized)
 struct ExamplePipelineTests {
-    static let pipelinesFolder = CLI.packageRoot.appendingPathComponent("pipelines")
+    static let pipelinesFolder = TestPaths.packageRoot.appendingPathComponent("pipelines")
 
     static var examples: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: pipelinesFolder.path)) ?? []
@@ -17,7 +18,7 @@ struct ExamplePipelineTests {
         #expect(Self.examples.contains("sample.yaml"), "pipelines/ holds \(Self.examples)")
         for name in Self.examples {
             let pipeline = Self.pipelinesFolder.appendingPathComponent(name).path
-            let folder = try CLI.temporaryFolder("example-\(name)")
+            let folder = try TestPaths.temporaryFolder("example-\(name)")
             defer { try? FileManager.default.removeItem(at: folder) }
             let validate = try CLI.run(["validate", pipeline, "--json"])
             #expect(validate.status == 0, "\(name): \(validate.stdout) \(validate.stderr)")
@@ -43,7 +44,7 @@ struct ExamplePipelineTests {
     /// CRS and extent, the model's colour table and class names and nodata, a preview that shows
     /// that map beside a legend, and a STAC item that stac-pydantic accepts.
     @Test func samplePipelineOutputsOpenInGDALWithPreviewAndSTAC() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let run = try CLI.run(["run", Self.pipelinesFolder.appendingPathComponent("sample.yaml").path,
                                "--output-folder", folder.path, "--quiet"])
@@ -54,7 +55,7 @@ struct ExamplePipelineTests {
 
         // The map, as gdalinfo sees it, against the scene's 10 m band.
         let mapInfo = try Self.gdalinfo(map)
-        let source = CLI.packageRoot.appendingPathComponent("samples/s2l1c_33UUU_20170216_west/T33UUU_20170216T102101_B02.jp2").path
+        let source = TestPaths.packageRoot.appendingPathComponent("samples/s2l1c_33UUU_20170216_west/T33UUU_20170216T102101_B02.jp2").path
         let sourceInfo = try Self.gdalinfo(source)
         #expect(mapInfo["size"] as? [Int] == [1008, 768])
         #expect(mapInfo["size"] as? [Int] == sourceInfo["size"] as? [Int])

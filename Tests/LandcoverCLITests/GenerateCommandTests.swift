@@ -1,5 +1,6 @@
 import Foundation
 import RasterIO
+import TestSupport
 import Testing
 
 @Suite("landcover generate")
@@ -15,7 +16,7 @@ struct GenerateCommandTests {
 
     @Test("writes a 13-band scene and a label raster that gdalinfo reads")
     func multiBand() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("scene").path
         let result = try CLI.run(["generate", out, "--size", "300", "--seed", "5", "--clouds", "--nodata-border", "--threads", "2"])
@@ -54,7 +55,7 @@ struct GenerateCommandTests {
 
     @Test("the same seed writes the same bytes; another seed does not")
     func deterministic() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         var runs: [[String: Data]] = []
         for (name, seed, threads) in [("a", "77", "1"), ("b", "77", "2"), ("c", "78", "2")] {
@@ -71,7 +72,7 @@ struct GenerateCommandTests {
 
     @Test("per-band files stack onto the 10 m grid with landcover info")
     func perBandFiles() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("bands").path
         let result = try CLI.run(["generate", out, "--width", "240", "--height", "180", "--seed", "3", "--per-band-files",
@@ -104,7 +105,7 @@ struct GenerateCommandTests {
         (["--size", "64", "--seed", "1", "--threads", "0"], "--threads"),
     ])
     func invalidOptions(arguments: [String], option: String) throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("out").path
         let result = try CLI.run(["generate", out] + arguments)
@@ -116,7 +117,7 @@ struct GenerateCommandTests {
 
     @Test("an output path that is a file fails with exit status 2")
     func outputIsAFile() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("taken")
         try Data("x".utf8).write(to: file)

@@ -1,5 +1,6 @@
 import CNN
 import Foundation
+import TestSupport
 import Testing
 
 /// Hostile pipeline files, inputs and output folders (issue 13, items 3, 4, 7, 8, 9 and 11),
@@ -233,7 +234,7 @@ struct HostilePipelineTests {
 
     @Test(arguments: cases)
     func hostileCaseExitsWithOneLineAndTouchesNothing(_ hostile: Case) throws {
-        let base = try CLI.temporaryFolder("hostile")
+        let base = try TestPaths.temporaryFolder("hostile")
         defer { try? FileManager.default.removeItem(at: base) }
         // The batch sits two folders down so that an escape like ../../x stays inside `base`.
         let folder = base.appendingPathComponent("site/batch")
@@ -279,7 +280,7 @@ struct HostilePipelineTests {
     /// with one line and exits 2 (the pipeline must change) without allocating the grid,
     /// crashing or leaving files.
     @Test func gridTooLargeForTheBudgetIsRefusedPerScene() throws {
-        let base = try CLI.temporaryFolder("hugegrid")
+        let base = try TestPaths.temporaryFolder("hugegrid")
         defer { try? FileManager.default.removeItem(at: base) }
         try BatchFixture.writeScenes(in: base, count: 1)
         try BatchFixture.writeModel(base.appendingPathComponent("model.onnx").path)
@@ -306,7 +307,7 @@ struct HostilePipelineTests {
     /// What the output checks must not refuse: a scene listed twice (it runs once), and
     /// outputs in a folder beside the inputs.
     @Test func legitimatePipelinesPassTheOutputChecks() throws {
-        let folder = try CLI.temporaryFolder("legit")
+        let folder = try TestPaths.temporaryFolder("legit")
         defer { try? FileManager.default.removeItem(at: folder) }
         try BatchFixture.writeScenes(in: folder, count: 2)
         try BatchFixture.writeModel(folder.appendingPathComponent("model.onnx").path)
@@ -324,7 +325,7 @@ struct HostilePipelineTests {
     /// `runtime.batch_size` out: the runner feeds it one patch per batch, and the map equals the
     /// map of the same weights with a dynamic batch.
     @Test func modelWithFixedBatchOfOneRuns() throws {
-        let folder = try CLI.temporaryFolder("fixedbatch")
+        let folder = try TestPaths.temporaryFolder("fixedbatch")
         defer { try? FileManager.default.removeItem(at: folder) }
         try BatchFixture.writeScenes(in: folder, count: 1)
         try BatchFixture.writeModel(folder.appendingPathComponent("model.onnx").path)

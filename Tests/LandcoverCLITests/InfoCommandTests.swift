@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("landcover info and stack on the real Sentinel-2 layouts")
@@ -19,7 +20,7 @@ struct InfoCommandTests {
         ("eurosat_ms/Highway_8.tif", 13),
     ])
     func infoAgreesWithGdalinfo(layout: String, stackedBands: Int) throws {
-        var arguments = ["info", "--json", CLI.real(layout)]
+        var arguments = ["info", "--json", TestPaths.real(layout)]
         if layout.hasSuffix(".tif") { arguments += ["--band-order", "eurosat"] }
         let result = try CLI.run(arguments)
         #expect(result.status == 0, "\(result.stderr)")
@@ -60,10 +61,10 @@ struct InfoCommandTests {
     }
 
     @Test func stackWritesAGeoreferencedMultiBandFile() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("stack.tif").path
-        let result = try CLI.run(["stack", CLI.real("s2l2a_29RKH_20200219_riotilerpds"), "--bands", "B04,B05,B8A", "-o", out])
+        let result = try CLI.run(["stack", TestPaths.real("s2l2a_29RKH_20200219_riotilerpds"), "--bands", "B04,B05,B8A", "-o", out])
         #expect(result.status == 0, "\(result.stderr)")
         let info = try CLI.json(try CLI.run(["-json", out], executable: "gdalinfo").stdout)
         #expect(info["size"] as? [Int] == [1098, 1098])
@@ -74,7 +75,7 @@ struct InfoCommandTests {
     /// Bad input: non-zero exit, one line on stderr naming the file, and no output left behind.
     @Test("bad input fails cleanly", arguments: ["truncated", "text", "missing band", "missing file"])
     func badInputFailsCleanly(kind: String) throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         var input = ""
         var extra: [String] = []
@@ -82,7 +83,7 @@ struct InfoCommandTests {
         switch kind {
         case "truncated":
             let full = folder.appendingPathComponent("full.tif").path
-            _ = try CLI.run(["-q", "-co", "TILED=YES", CLI.real("s2l2a_29RKH_20200219_riotilerpds/B04.tif"), full], executable: "gdal_translate")
+            _ = try CLI.run(["-q", "-co", "TILED=YES", TestPaths.real("s2l2a_29RKH_20200219_riotilerpds/B04.tif"), full], executable: "gdal_translate")
             let data = try Data(contentsOf: URL(fileURLWithPath: full))
             input = folder.appendingPathComponent("truncated.tif").path
             try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: input))
@@ -93,7 +94,7 @@ struct InfoCommandTests {
             try "just text\n".write(toFile: input, atomically: true, encoding: .utf8)
             named = "notes.tif"
         case "missing band":
-            input = CLI.real("s2l2a_29RKH_20200219_riotilerpds")
+            input = TestPaths.real("s2l2a_29RKH_20200219_riotilerpds")
             extra = ["--bands", "B04,B10"]
             named = "s2l2a_29RKH_20200219_riotilerpds"
         default:

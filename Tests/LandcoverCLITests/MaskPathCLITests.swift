@@ -1,5 +1,6 @@
 import Foundation
 import RasterIO
+import TestSupport
 import Testing
 
 /// `nodata.mask.path`: a separate mask raster on another grid of the scene's CRS, put on the scene
@@ -46,7 +47,7 @@ import Testing
 
     @Test("an all-cloud mask makes the whole map nodata; a half-cloud mask exactly that half, the other half as without a mask")
     func allAndHalfCloud() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try BatchFixture.writeScene(folder.appendingPathComponent("scene.tif").path, width: 64, height: 48, seed: 1)
         try BatchFixture.writeModel(folder.appendingPathComponent("model.onnx").path)
@@ -87,7 +88,7 @@ import Testing
 
     @Test("a mask raster in another CRS is refused by validate and run, naming the mask")
     func maskInAnotherCRS() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try BatchFixture.writeScene(folder.appendingPathComponent("scene.tif").path, width: 64, height: 48, seed: 1)
         try BatchFixture.writeModel(folder.appendingPathComponent("model.onnx").path)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The STAC items `landcover run` writes, and `landcover model info --stac`, validated offline
@@ -7,11 +8,11 @@ import Testing
 /// scripts/validate_stac.py.
 @Suite("STAC items validate offline", .serialized)
 struct STACValidationTests {
-    static let schemas = CLI.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/stac-schemas").path
-    static let validator = CLI.packageRoot.appendingPathComponent("scripts/validate_stac.py").path
-    static let pipelinesFolder = CLI.packageRoot.appendingPathComponent("pipelines")
-    static let sampleModel = CLI.packageRoot.appendingPathComponent("samples/model/landcover-33UUU.onnx").path
-    static let sampleScene = CLI.packageRoot.appendingPathComponent("samples/s2l1c_33UUU_20170216_west").path
+    static let schemas = TestPaths.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/stac-schemas").path
+    static let validator = TestPaths.packageRoot.appendingPathComponent("scripts/validate_stac.py").path
+    static let pipelinesFolder = TestPaths.packageRoot.appendingPathComponent("pipelines")
+    static let sampleModel = TestPaths.packageRoot.appendingPathComponent("samples/model/landcover-33UUU.onnx").path
+    static let sampleScene = TestPaths.packageRoot.appendingPathComponent("samples/s2l1c_33UUU_20170216_west").path
 
     static func validate(_ items: [String]) throws -> CLI.Result {
         try CLI.run([validator, "--schemas", schemas, "--require-extension", "mlm"] + items, executable: "python3")
@@ -60,7 +61,7 @@ struct STACValidationTests {
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         #expect(examples.contains("sample.yaml"))
         for name in examples {
-            let folder = try CLI.temporaryFolder("stac-\(name)")
+            let folder = try TestPaths.temporaryFolder("stac-\(name)")
             defer { try? FileManager.default.removeItem(at: folder) }
             let run = try CLI.run(["run", Self.pipelinesFolder.appendingPathComponent(name).path, "--output-folder", folder.path, "--quiet"])
             #expect(run.status == 0, "\(name): \(run.stderr)")
@@ -150,7 +151,7 @@ struct STACValidationTests {
     /// Probabilities, a plain GTiff without confidence and GeoJSON polygons: the probabilities
     /// file is an asset whose bands are the classes in percent.
     @Test func probabilitiesGTiffAndGeoJSONVariantValidates() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let pipeline = folder.appendingPathComponent("variant.yaml")
         try """
@@ -181,7 +182,7 @@ struct STACValidationTests {
 
     /// `model info --stac`: an MLM item of the model alone that validates, with the model file's checksum.
     @Test func modelInfoSTACValidatesAgainstMLM() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let info = try CLI.run(["model", "info", Self.sampleModel, "--stac"])
         #expect(info.status == 0, "\(info.stderr)")
@@ -213,7 +214,7 @@ struct STACValidationTests {
     /// The validator is not a rubber stamp: the faults the issue found fail it (a class without
     /// description, `proj:epsg` under projection v2, a missing MLM field, a wrong checksum form).
     @Test func validatorRejectsTheFaultsTheIssueFound() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let info = try CLI.run(["model", "info", Self.sampleModel, "--stac"])
         let good = try CLI.json(info.stdout)

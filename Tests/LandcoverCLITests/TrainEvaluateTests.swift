@@ -1,5 +1,6 @@
 import Foundation
 import RasterIO
+import TestSupport
 import Testing
 
 /// Tiny synthetic scenes written by the tests themselves: 4 bands (B02, B03, B04, B08) with a
@@ -81,7 +82,7 @@ struct TrainEvaluateTests {
     /// Train -> ONNX with the full contract -> `model info` reads it -> `run` classifies with it ->
     /// `evaluate` gives the hand-checked confusion matrix against deliberately wrong labels.
     @Test func trainExportRunAndEvaluate() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.writeHalves(folder)
         let trainingFile = folder.appendingPathComponent("train.yaml")
@@ -160,7 +161,7 @@ struct TrainEvaluateTests {
     /// A run stopped after 2 of 4 epochs and resumed gives the same model, bit for bit, as an
     /// uninterrupted run (BatchNormalization running statistics included).
     @Test func resumeGivesTheSameModel() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         try Self.writeHalves(folder)
         var models: [Data] = []
@@ -192,7 +193,7 @@ struct TrainEvaluateTests {
     }
 
     @Test func trainingFileErrorsExitWithCode2() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = folder.appendingPathComponent("train.yaml")
         try TinyScene.trainingFile(folder: folder, epochs: 1).replacingOccurrences(of: "batch_size:", with: "batchsize:")
@@ -209,7 +210,7 @@ struct TrainEvaluateTests {
     /// (The full-size check, 1024 x 1024 scenes, is `training/synthetic-8class.yaml`; figures in
     /// samples/model/README.md.)
     @Test func generatedEightClassSceneReaches95Percent() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         // Train on a 512 x 512 scene (seed 1), test on a 384 x 384 scene (seed 2).
         let sizes = ["train": 512, "test": 384]
@@ -218,7 +219,7 @@ struct TrainEvaluateTests {
                                          "--seed", "\(seed)", "--compression", "none"])
             #expect(generated.status == 0, "\(generated.stderr)")
         }
-        let repository = CLI.packageRoot.appendingPathComponent("training/synthetic-8class.yaml")
+        let repository = TestPaths.packageRoot.appendingPathComponent("training/synthetic-8class.yaml")
         let text = try String(contentsOf: repository, encoding: .utf8)
             .replacingOccurrences(of: "../out/synthetic/train/synthetic_seed1_1024x1024", with: "train/synthetic_seed1_512x512")
             .replacingOccurrences(of: "../out/synthetic/model.onnx", with: "model.onnx")
@@ -242,10 +243,10 @@ struct TrainEvaluateTests {
     /// The committed sample model still reaches its committed figures on its held-out strip, and
     /// they beat the committed random-forest baseline on the same split.
     @Test func sampleModelReachesItsCommittedFigures() throws {
-        let model = CLI.packageRoot.appendingPathComponent("samples/model/landcover-33UUU.onnx").path
-        let trainingFile = CLI.packageRoot.appendingPathComponent("training/sample-33UUU.yaml").path
-        let committed = try CLI.json(String(decoding: try Data(contentsOf: CLI.packageRoot.appendingPathComponent("samples/model/evaluation.json")), as: UTF8.self))
-        let forest = try CLI.json(String(decoding: try Data(contentsOf: CLI.packageRoot.appendingPathComponent("samples/model/random-forest.json")), as: UTF8.self))
+        let model = TestPaths.packageRoot.appendingPathComponent("samples/model/landcover-33UUU.onnx").path
+        let trainingFile = TestPaths.packageRoot.appendingPathComponent("training/sample-33UUU.yaml").path
+        let committed = try CLI.json(String(decoding: try Data(contentsOf: TestPaths.packageRoot.appendingPathComponent("samples/model/evaluation.json")), as: UTF8.self))
+        let forest = try CLI.json(String(decoding: try Data(contentsOf: TestPaths.packageRoot.appendingPathComponent("samples/model/random-forest.json")), as: UTF8.self))
         let result = try CLI.run(["evaluate", model, "--training-file", trainingFile, "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let now = try #require(try CLI.json(result.stdout)["accuracy"] as? [String: Any])
@@ -265,9 +266,9 @@ struct TrainEvaluateTests {
     /// is replaced for the new legend, the normalization of the model is kept, and `evaluate
     /// --folder` counts one sample per patch.
     @Test func fineTuneAndEvaluateClassFolders() throws {
-        let folder = try CLI.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let root = CLI.packageRoot
+        let root = TestPaths.packageRoot
         let eurosat = root.appendingPathComponent("Tests/Fixtures/eurosat_ms").path
         let text = try String(contentsOf: root.appendingPathComponent("training/eurosat-finetune.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "../Tests/Fixtures/eurosat_ms", with: eurosat)

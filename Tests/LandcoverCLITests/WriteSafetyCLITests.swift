@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TestTools
+import TestSupport
 
 /// Issue 13 through the `landcover` binary: a full disk (a real small tmpfs) and SIGTERM/SIGINT
 /// at random moments must never leave a partial file under a final name, a temporary file, or a

@@ -1,6 +1,6 @@
 import Foundation
 import RasterIO
-import TestTools
+import TestSupport
 import Testing
 
 /// The acquisition time of a scene, from metadata, file names and TIFF tags, on real Sentinel-2 files.
@@ -33,7 +33,7 @@ struct AcquisitionTimeTests {
 
     /// The sample's JPEG2000 band files carry no time in their metadata; their names do.
     @Test func sampleSceneTimeComesFromItsFileNames() throws {
-        let scene = try Scene.assemble(inputs: [Fixtures.real("s2l1c_33UUU_20170216_west")])
+        let scene = try Scene.assemble(inputs: [TestPaths.real("s2l1c_33UUU_20170216_west")])
         let time = try #require(AcquisitionTime.find(in: scene))
         #expect(time.text == "2017-02-16T10:21:01Z")
         #expect(time.source == "file name T33UUU_20170216T102101_B01.jp2")
@@ -42,9 +42,9 @@ struct AcquisitionTimeTests {
     /// A real band with acquisition metadata added the way producers write it (GDAL metadata
     /// items and the TIFF DateTime tag): metadata first, then names, the TIFF tag last.
     @Test func metadataItemsNamesAndTheTIFFTagInThatOrder() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let source = Fixtures.real("s2l2a_29RKH_20200219_riotilerpds/B02.tif")
+        let source = TestPaths.real("s2l2a_29RKH_20200219_riotilerpds/B02.tif")
         func copy(_ name: String, _ metadata: [String]) throws -> String {
             let path = folder.appendingPathComponent(name).path
             try CommandLineTool.run("gdal_translate", ["-q"] + metadata.flatMap { ["-mo", $0] } + [source, path])

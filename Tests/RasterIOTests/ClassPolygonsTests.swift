@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 /// Class maps polygonized into GeoPackage and GeoJSON, checked with GDAL's own `ogr2ogr` /
 /// `ogrinfo`: one polygon per connected region of a class, areas in map units, class names,
@@ -38,14 +39,14 @@ struct ClassPolygonsTests {
 
     /// `class,name,area` rows (sorted) of a polygon file, through ogr2ogr's SQLite dialect.
     static func rows(_ path: String, geometry: String) throws -> [String] {
-        let csv = try Fixtures.run("ogr2ogr", ["-f", "CSV", "/vsistdout/", path, "-dialect", "SQLITE",
+        let csv = try CommandLineTool.run("ogr2ogr", ["-f", "CSV", "/vsistdout/", path, "-dialect", "SQLITE",
                                                "-sql", "SELECT class, name, CAST(ST_Area(\(geometry)) AS INTEGER) AS area FROM landcover"])
         return csv.split(separator: "\n").dropFirst().map { $0.replacingOccurrences(of: "\"", with: "") }.sorted()
     }
 
     @Test("4-connected", arguments: PolygonFormat.allCases)
     func fourConnected(format: PolygonFormat) throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let map = folder.appendingPathComponent("map.tif").path
         try Self.writeMap(map)
@@ -56,7 +57,7 @@ struct ClassPolygonsTests {
         #expect(try Self.rows(output, geometry: format == .gpkg ? "geom" : "GEOMETRY") == [
             "0,cropland,119800", "1,forest,40000", "2,farmer's field,100", "2,farmer's field,100", "5,water,40000",
         ])
-        let summary = try Fixtures.run("ogrinfo", ["-so", "-al", output])
+        let summary = try CommandLineTool.run("ogrinfo", ["-so", "-al", output])
         #expect(summary.contains("UTM zone 33N"), "\(summary)")
         // Only the finished file is left in the folder.
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasSuffix(".aux.xml") }.sorted()
@@ -66,7 +67,7 @@ struct ClassPolygonsTests {
     /// GeoJSON by default follows RFC 7946: WGS 84 lon/lat, no `crs` member; the GeoPackage keeps
     /// the map's CRS and carries its class style in `layer_styles`.
     @Test func geoJSONIsRFC7946AndGeoPackageCarriesItsStyle() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let map = folder.appendingPathComponent("map.tif").path
         try Self.writeMap(map)
@@ -81,10 +82,10 @@ struct ClassPolygonsTests {
 
         let gpkg = folder.appendingPathComponent("map.gpkg").path
         try ClassPolygons.write(mapPath: map, legend: Self.legend, to: gpkg, format: .gpkg)
-        let style = try Fixtures.run("ogrinfo", ["-ro", "-q", gpkg, "-sql", "SELECT f_table_name, f_geometry_column, styleQML, useAsDefault FROM layer_styles"])
+        let style = try CommandLineTool.run("ogrinfo", ["-ro", "-q", gpkg, "-sql", "SELECT f_table_name, f_geometry_column, styleQML, useAsDefault FROM layer_styles"])
         #expect(style.contains("f_table_name (String) = landcover") && style.contains("f_geometry_column (String) = geom"), "\(style)")
         #expect(style.contains("label=\"farmer&apos;s field\"") && style.contains("attr=\"class\""), "\(style)")
-        let contents = try Fixtures.run("ogrinfo", ["-ro", "-q", gpkg, "-sql", "SELECT data_type FROM gpkg_contents WHERE table_name = 'layer_styles'"])
+        let contents = try CommandLineTool.run("ogrinfo", ["-ro", "-q", gpkg, "-sql", "SELECT data_type FROM gpkg_contents WHERE table_name = 'layer_styles'"])
         #expect(contents.contains("data_type (String) = attributes"))
         // The raster's .qml lists exactly the classes.
         let qml = ClassStyle.rasterQML(legend: Self.legend)
@@ -95,7 +96,7 @@ struct ClassPolygonsTests {
     /// A map without a CRS cannot give RFC 7946 lon/lat: the error names the output and the key to
     /// change; the native variant still works.
     @Test func geoJSONOfAMapWithoutCRSAsksForTheNativeVariant() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let map = folder.appendingPathComponent("plain.tif").path
         let grid = SceneGrid(width: 8, height: 8, geoTransform: GeoTransform(originX: 0, pixelWidth: 1, originY: 8, pixelHeight: -1),
@@ -115,7 +116,7 @@ struct ClassPolygonsTests {
     /// The minimum mapping unit: regions below the threshold join their largest neighbour, with
     /// the sieve's connectivity; nodata stays nodata.
     @Test func sieveRemovesRegionsBelowTheMinimumMappingUnit() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let four = folder.appendingPathComponent("four.tif").path, eight = folder.appendingPathComponent("eight.tif").path
         try Self.writeMap(four, sieve: (2, false))
@@ -131,7 +132,7 @@ struct ClassPolygonsTests {
     }
 
     @Test func eightConnectedJoinsCornerNeighboursAndReplacesAnOldFile() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let map = folder.appendingPathComponent("map.tif").path
         try Self.writeMap(map)
@@ -142,7 +143,7 @@ struct ClassPolygonsTests {
     }
 
     @Test func aMissingMapNamesIt() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let map = folder.appendingPathComponent("absent.tif").path
         #expect { try ClassPolygons.write(mapPath: map, legend: Self.legend, to: folder.appendingPathComponent("p.gpkg").path, format: .gpkg) } throws: {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 @Suite("Class rasters read back in gdalinfo with CRS, colours, names and nodata")
 struct ClassRasterTests {
@@ -35,7 +36,7 @@ struct ClassRasterTests {
 
     @Test("GTiff at source resolution and at 1/64 resolution", arguments: [1, 64])
     func geotiff(factor: Int) throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("map.tif").path
         let writer = try Self.write(path, grid: Self.grid, factor: factor, format: .gtiff)
@@ -72,7 +73,7 @@ struct ClassRasterTests {
     }
 
     @Test func cloudOptimizedGeoTIFF() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("map_cog.tif").path
         try Self.write(path, grid: Self.grid, factor: 1, format: .cog).commit()

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 /// Plain tiled GeoTIFFs (DEFLATE or uncompressed, 8- or 16-bit) are decoded without GDAL; every
 /// read must equal GDAL's read of the same file (through a VRT wrapper, which GDAL reads itself).
@@ -80,14 +81,14 @@ struct DirectTileReadTests {
         try Fixtures.writeRaster(source, width: 700, height: 530, bands: layout.bands, dataType: layout.dataType,
                                  nodata: layout.nodata) { b, x, y in value(layout, b, x, y) }
         let path = folder.appendingPathComponent(sparse ? "sparse.tif" : "tiled.tif").path
-        try Fixtures.run("gdal_translate", ["-q"] + layout.options + (sparse ? ["-co", "SPARSE_OK=TRUE"] : []) + [source, path])
+        try CommandLineTool.run("gdal_translate", ["-q"] + layout.options + (sparse ? ["-co", "SPARSE_OK=TRUE"] : []) + [source, path])
         return path
     }
 
     /// GDAL's own read of `path`: a VRT wrapper, which is never read directly.
     static func gdalReference(of path: String, in folder: URL) throws -> RasterDataset {
         let vrt = folder.appendingPathComponent(UUID().uuidString + ".vrt").path
-        try Fixtures.run("gdal_translate", ["-q", "-of", "VRT", path, vrt])
+        try CommandLineTool.run("gdal_translate", ["-q", "-of", "VRT", path, vrt])
         let dataset = try RasterDataset(path: vrt)
         #expect(!dataset.readsTilesDirectly)
         return dataset
@@ -136,7 +137,7 @@ struct DirectTileReadTests {
 
     @Test("reads equal GDAL's", arguments: layouts)
     func readsEqualGDAL(layout: Layout) throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = try Self.write(layout, in: folder)
         let direct = try Self.expectSameAsGDAL(path, layout, in: folder)
@@ -145,7 +146,7 @@ struct DirectTileReadTests {
 
     @Test("sparse files read like GDAL's", arguments: layouts.filter { $0.compress == "DEFLATE" && $0.block == 256 })
     func sparseFilesEqualGDAL(layout: Layout) throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = try Self.write(layout, in: folder, sparse: true)
         let direct = try Self.expectSameAsGDAL(path, layout, in: folder)
@@ -159,7 +160,7 @@ struct DirectTileReadTests {
 
     @Test("other layouts keep GDAL's path")
     func otherLayoutsUseGDAL() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let source = folder.appendingPathComponent("source.tif").path
         try Fixtures.writeRaster(source, width: 300, height: 200, bands: 2, dataType: .uint16) { b, x, y in Double(x + y + b) }
@@ -174,7 +175,7 @@ struct DirectTileReadTests {
         ]
         for (name, options) in variants {
             let path = folder.appendingPathComponent("\(name).tif").path
-            try Fixtures.run("gdal_translate", ["-q"] + options + [source, path])
+            try CommandLineTool.run("gdal_translate", ["-q"] + options + [source, path])
             let dataset = try RasterDataset(path: path)
             #expect(!dataset.readsTilesDirectly, "\(name) must go through GDAL")
             let window = RasterWindow(column: 10, row: 10, width: 50, height: 40)
@@ -190,7 +191,7 @@ struct DirectTileReadTests {
 
     @Test("damaged files give a typed error", arguments: ["DEFLATE", "NONE"])
     func damagedFilesThrow(compress: String) throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let layout = Layout(dataType: .uint16, compress: compress, predictor: compress == "NONE" ? 1 : 2, block: 256, interleave: "BAND")
         let path = try Self.write(layout, in: folder)

@@ -1,13 +1,14 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 /// Finished files move into place whole: the new content replaces the old in one step, and a
 /// failure names the final path and leaves the old file untouched.
 @Suite("Moving finished files into place")
 struct FileCommitTests {
     @Test func replacesTheFileAtTheFinalPath() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let final = folder.appendingPathComponent("map.tif").path, temporary = folder.appendingPathComponent(".map.tif.tmp").path
         try Data("old".utf8).write(to: URL(fileURLWithPath: final))
@@ -18,7 +19,7 @@ struct FileCommitTests {
     }
 
     @Test func aMissingTemporaryNamesTheFinalPathAndKeepsTheOldFile() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let final = folder.appendingPathComponent("map.tif").path
         try Data("old".utf8).write(to: URL(fileURLWithPath: final))
@@ -33,17 +34,17 @@ struct FileCommitTests {
     }
 
     @Test func aRasterThatDoesNotFitFailsAsNoSpaceAndLeavesTheOldFileAlone() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let small = folder.appendingPathComponent("small")
         try FileManager.default.createDirectory(at: small, withIntermediateDirectories: true)
         do {
-            _ = try Fixtures.run("mount", ["-t", "tmpfs", "-o", "size=262144", "tmpfs", small.path])
+            _ = try CommandLineTool.run("mount", ["-t", "tmpfs", "-o", "size=262144", "tmpfs", small.path])
         } catch {
             print("no-space test skipped: cannot mount a tmpfs (\(error))")
             return
         }
-        defer { _ = try? Fixtures.run("umount", [small.path]) }
+        defer { _ = try? CommandLineTool.run("umount", [small.path]) }
         let final = small.appendingPathComponent("map.tif").path
         try Data("old, complete".utf8).write(to: URL(fileURLWithPath: final))
         // 512 x 512 x 2 bands of noise: about 1 MiB even compressed, four times the disk.

@@ -1,10 +1,11 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 /// The 33UUU sample and its OpenStreetMap polygons, shared by the label tests.
 enum LabelFixtures {
-    static let sampleFolder = Fixtures.packageRoot.appendingPathComponent("samples/s2l1c_33UUU_20170216_west")
+    static let sampleFolder = TestPaths.packageRoot.appendingPathComponent("samples/s2l1c_33UUU_20170216_west")
     static let gpkg = sampleFolder.appendingPathComponent("osm_landuse_water.gpkg").path
     static let layer = "osm_landuse_water"
     static func band(_ name: String) -> String {
@@ -37,7 +38,7 @@ enum LabelFixtures {
         let filter = condition.map { " AND (\($0))" } ?? ""
         let names = mapping.keys.sorted().map { "'\($0)'" }.joined(separator: ",")
         let sql = "SELECT \(classSQL) AS cls, geom FROM \(layer) WHERE fclass IN (\(names))\(filter) ORDER BY fid"
-        try Fixtures.run("gdal_rasterize", ["-q", "-sql", sql, "-a", "cls", "-te", "\(b.minX)", "\(b.minY)", "\(b.maxX)", "\(b.maxY)",
+        try CommandLineTool.run("gdal_rasterize", ["-q", "-sql", sql, "-a", "cls", "-te", "\(b.minX)", "\(b.minY)", "\(b.maxX)", "\(b.maxY)",
                                             "-tr", "\(grid.resolution)", "\(grid.resolution)", "-ot", "Byte", "-init", "255",
                                             "-a_nodata", "255", source, output])
         return try readBytes(output)

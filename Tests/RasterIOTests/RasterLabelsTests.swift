@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 @Suite("Label rasters read onto a scene grid")
 struct RasterLabelsTests {
@@ -12,7 +13,7 @@ struct RasterLabelsTests {
 
     @Test func alignedAndShiftedRastersAreReadDirectly() throws {
         let grid = try LabelFixtures.grid()
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let ref = try reference(grid, folder)
         let aligned = try RasterLabels(path: ref.path, grid: grid)
@@ -21,7 +22,7 @@ struct RasterLabelsTests {
 
         // A crop starting at column 100, row 50: same grid shifted by whole pixels.
         let crop = folder.appendingPathComponent("crop.tif").path
-        try Fixtures.run("gdal_translate", ["-q", "-srcwin", "100", "50", "300", "200", ref.path, crop])
+        try CommandLineTool.run("gdal_translate", ["-q", "-srcwin", "100", "50", "300", "200", ref.path, crop])
         let shifted = try RasterLabels(path: crop, grid: grid)
         #expect(!shifted.isWarped)
         let window = RasterWindow(column: 80, row: 40, width: 340, height: 220)
@@ -38,14 +39,14 @@ struct RasterLabelsTests {
     /// A 20 m label raster is put on the 10 m grid by nearest neighbour: the same as gdalwarp -r near.
     @Test func coarserRasterIsWarpedWithNearestNeighbour() throws {
         let grid = try LabelFixtures.grid()
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let ref = try reference(grid, folder)
         let coarse = folder.appendingPathComponent("coarse.tif").path
-        try Fixtures.run("gdal_translate", ["-q", "-tr", "20", "20", "-r", "nearest", ref.path, coarse])
+        try CommandLineTool.run("gdal_translate", ["-q", "-tr", "20", "20", "-r", "nearest", ref.path, coarse])
         let expectedPath = folder.appendingPathComponent("expected.tif").path
         let b = grid.bounds
-        try Fixtures.run("gdalwarp", ["-q", "-r", "near", "-te", "\(b.minX)", "\(b.minY)", "\(b.maxX)", "\(b.maxY)",
+        try CommandLineTool.run("gdalwarp", ["-q", "-r", "near", "-te", "\(b.minX)", "\(b.minY)", "\(b.maxX)", "\(b.maxY)",
                                       "-ts", "\(grid.width)", "\(grid.height)", coarse, expectedPath])
         let expected = try LabelFixtures.readBytes(expectedPath)
         let labels = try RasterLabels(path: coarse, grid: grid)
@@ -60,16 +61,16 @@ struct RasterLabelsTests {
     /// agree with the original, and pixels outside its extent are unlabelled (alpha band).
     @Test func reprojectedRasterWithoutNodataIsWarpedAndMasked() throws {
         let grid = try LabelFixtures.grid()
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let ref = try reference(grid, folder)
         // Reproject, then drop the nodata declaration and crop so part of the grid is not covered.
         let laea = folder.appendingPathComponent("laea.tif").path
-        try Fixtures.run("gdalwarp", ["-q", "-t_srs", "EPSG:3035", "-r", "near", "-tr", "10", "10", ref.path, laea])
+        try CommandLineTool.run("gdalwarp", ["-q", "-t_srs", "EPSG:3035", "-r", "near", "-tr", "10", "10", ref.path, laea])
         let cropped = folder.appendingPathComponent("laea_crop.tif").path
         let info = try Fixtures.gdalinfo(laea)
         let size = (info["size"] as? [Int]) ?? [0, 0]
-        try Fixtures.run("gdal_translate", ["-q", "-a_nodata", "none", "-srcwin", "0", "0", "\(size[0] / 2)", "\(size[1])", laea, cropped])
+        try CommandLineTool.run("gdal_translate", ["-q", "-a_nodata", "none", "-srcwin", "0", "0", "\(size[0] / 2)", "\(size[1])", laea, cropped])
         let labels = try RasterLabels(path: cropped, grid: grid)
         #expect(labels.isWarped)
         let ours = try LabelFixtures.rasterizeInStrips(labels, rows: 768)
@@ -92,7 +93,7 @@ struct RasterLabelsTests {
 
     @Test func valueMappingAndErrors() throws {
         let grid = try LabelFixtures.grid()
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let ref = try reference(grid, folder)
         let mapped = try RasterLabels(path: ref.path, grid: grid, classValues: [1: 0, 5: 1])

@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 @Suite("Reading and writing rasters")
 struct ReadWriteTests {
     @Test("round trip keeps CRS, geotransform, nodata, type and values", arguments: RasterDataType.allCases)
     func roundTrip(dataType: RasterDataType) throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("r.tif").path
         let nodata: Double = dataType == .byte ? 255 : 7
@@ -31,7 +32,7 @@ struct ReadWriteTests {
     }
 
     @Test func boundlessReadMarksOutsidePixelsInvalid() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("r.tif").path
         try Fixtures.writeRaster(path, width: 10, height: 8, nodata: 0) { _, x, y in Double(100 + y * 10 + x) }
@@ -51,7 +52,7 @@ struct ReadWriteTests {
     }
 
     @Test func nodataAndNaNAreInvalid() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let uint = folder.appendingPathComponent("u.tif").path
         try Fixtures.writeRaster(uint, width: 4, height: 4, bands: 2, nodata: 0) { b, x, y in
@@ -68,7 +69,7 @@ struct ReadWriteTests {
     }
 
     @Test func uncommittedWriterLeavesNothing() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("out.tif").path
         do {
@@ -87,7 +88,7 @@ struct ReadWriteTests {
     }
 
     @Test func typedErrorsForBadFiles() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let missing = folder.appendingPathComponent("missing.tif").path
         #expect(throws: RasterIOError.fileNotFound(path: missing)) { try RasterDataset(path: missing) }

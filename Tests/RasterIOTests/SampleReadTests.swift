@@ -1,13 +1,14 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 /// UInt16 sample reads give the Float32 reads' values and validity, at half the memory.
 @Suite("Reading UInt16 samples")
 struct SampleReadTests {
     @Test("samples equal the Float32 read", arguments: [RasterDataType.uint16, .byte])
     func samplesMatchFloatRead(dataType: RasterDataType) throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("s.tif").path
         let nodata: Double = dataType == .byte ? 255 : 0
@@ -36,7 +37,7 @@ struct SampleReadTests {
     /// smaller ones at the right and bottom edges): resizing keeps the storage and every read
     /// equals a read into a fresh buffer.
     @Test func oneBufferServesWindowsOfDifferentSizes() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("s.tif").path
         try Fixtures.writeRaster(path, width: 300, height: 200, bands: 2, dataType: .uint16, nodata: 0) { b, x, y in
@@ -59,7 +60,7 @@ struct SampleReadTests {
     }
 
     @Test func sceneReaderReadsSamplesOnlyFromIntegerSources() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let integer = folder.appendingPathComponent("T33UUU_20240101_B02.tif").path
         try Fixtures.writeRaster(integer, width: 20, height: 10, nodata: 0) { _, x, y in Double(x == y ? 0 : 1000 + x + y) }

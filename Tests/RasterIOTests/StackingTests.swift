@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 @Suite("Scene assembly: bands matched by name onto one grid")
 struct StackingTests {
     @Test("a 20 m pixel lands on the right four 10 m pixels; 10 m averages onto 20 m")
     func resolutionsLineUp() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let b04 = folder.appendingPathComponent("T_B04.tif").path
         let b05 = folder.appendingPathComponent("T_B05.tif").path
@@ -40,7 +41,7 @@ struct StackingTests {
 
     @Test func windowsOfShiftedSourcesAreAligned() throws {
         // A band file covering a sub-area of the grid (origin shifted by whole pixels) is read directly.
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let a = folder.appendingPathComponent("s_B02.tif").path, b = folder.appendingPathComponent("s_B03.tif").path
         try Fixtures.writeRaster(a, width: 10, height: 10) { _, x, y in Double(y * 10 + x + 1) }
@@ -55,7 +56,7 @@ struct StackingTests {
 
     @Test("29RKH: 12 band files stack onto the 100 m grid; B05 matches gdalwarp -r bilinear within 1 DN")
     func tile29RKH() throws {
-        let folder = Fixtures.real("s2l2a_29RKH_20200219_riotilerpds")
+        let folder = TestPaths.real("s2l2a_29RKH_20200219_riotilerpds")
         let scene = try Scene.assemble(inputs: [folder])
         #expect(scene.bandNames == ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12"])
         #expect(scene.grid.width == 1098 && scene.grid.height == 1098 && scene.grid.resolution == 100)
@@ -63,10 +64,10 @@ struct StackingTests {
         let b05 = try #require(scene.bands.firstIndex { $0.name == "B05" })
         #expect(scene.bands[b05].resampling == .bilinear && scene.bands[b05].sourceResolution == 200)
 
-        let tmp = try Fixtures.temporaryFolder()
+        let tmp = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: tmp) }
         let warped = tmp.appendingPathComponent("b05_100m.tif").path
-        try Fixtures.run("gdalwarp", ["-q", "-tr", "100", "100", "-r", "bilinear", "\(folder)/B05.tif", warped])
+        try CommandLineTool.run("gdalwarp", ["-q", "-tr", "100", "100", "-r", "bilinear", "\(folder)/B05.tif", warped])
         let reference = try RasterDataset(path: warped)
         #expect(reference.width == 1098 && reference.height == 1098)
         let expected = try reference.read(window: reference.fullWindow)
@@ -81,7 +82,7 @@ struct StackingTests {
 
     @Test("33UUU: 13 JPEG2000 band files at 10/20/60 m stack onto the 10 m grid")
     func crop33UUU() throws {
-        let folder = Fixtures.real("s2l1c_33UUU_20170216_west")
+        let folder = TestPaths.real("s2l1c_33UUU_20170216_west")
         let scene = try Scene.assemble(inputs: [folder])
         #expect(scene.bandNames == SentinelBand.all)
         #expect(scene.grid.width == 1008 && scene.grid.height == 768)
@@ -96,7 +97,7 @@ struct StackingTests {
 
     @Test("BigEarthNet patch: 120/60/20 pixel band files at 10/20/60 m")
     func bigEarthNet() throws {
-        let root = Fixtures.real("bigearthnet_s2")
+        let root = TestPaths.real("bigearthnet_s2")
         let patch = try #require(try FileManager.default.contentsOfDirectory(atPath: root).sorted().first)
         let scene = try Scene.assemble(inputs: ["\(root)/\(patch)"])
         #expect(scene.grid.width == 120 && scene.grid.height == 120)
@@ -109,7 +110,7 @@ struct StackingTests {
 
     @Test("EuroSAT: a 13-band file in EuroSAT order; B8A is the 13th band, matched by name")
     func euroSAT() throws {
-        let path = Fixtures.real("eurosat_ms/Highway_8.tif")
+        let path = TestPaths.real("eurosat_ms/Highway_8.tif")
         // Without a declared order the bands have no names and cannot be matched.
         #expect(throws: RasterIOError.self) { try Scene.assemble(inputs: [path], options: SceneOptions(bands: ["B8A"])) }
         let scene = try Scene.assemble(inputs: [path], options: SceneOptions(bands: ["B8A", "B02"], bandOrder: SentinelBand.eurosatOrder))
@@ -121,14 +122,14 @@ struct StackingTests {
 
     @Test("18SVG: 20 m and 60 m band files whose extents differ slightly")
     func crop18SVG() throws {
-        let scene = try Scene.assemble(inputs: [Fixtures.real("s2l1c_18SVG_20160112_sattestdata")])
+        let scene = try Scene.assemble(inputs: [TestPaths.real("s2l1c_18SVG_20160112_sattestdata")])
         #expect(scene.grid.resolution == 20 && scene.grid.width == 967 && scene.grid.height == 973)
         #expect(scene.bandNames == ["B01", "B05", "B06", "B07", "B8A", "B09", "B10", "B11", "B12"])
         #expect(scene.bands.filter { $0.resampling == .bilinear }.map(\.name) == ["B01", "B09", "B10"])
     }
 
     @Test func typedErrorsWhenStacking() throws {
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let a = folder.appendingPathComponent("x_B02.tif").path
         let b = folder.appendingPathComponent("x_B03.tif").path
@@ -159,10 +160,10 @@ struct StackingTests {
 struct SAFETests {
     /// Generates the L1C and L2A products (folders and zips) once per test process.
     static let products: Result<URL, Error> = Result {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("landcover-safe-\(ProcessInfo.processInfo.processIdentifier)")
+        let out = try TestPaths.temporaryFolder("safe")
         if !FileManager.default.fileExists(atPath: out.appendingPathComponent("done").path) {
-            try Fixtures.run("python3", [Fixtures.packageRoot.appendingPathComponent("scripts/fixtures/make_safe.py").path,
-                                         "--out", out.path, "--level", "both", "--zip", "--src", Fixtures.real("s2l1c_33UUU_20170216_west")])
+            try CommandLineTool.run("python3", [TestPaths.packageRoot.appendingPathComponent("scripts/fixtures/make_safe.py").path,
+                                         "--out", out.path, "--level", "both", "--zip", "--src", TestPaths.real("s2l1c_33UUU_20170216_west")])
             _ = FileManager.default.createFile(atPath: out.appendingPathComponent("done").path, contents: Data())
         }
         return out
@@ -184,7 +185,7 @@ struct SAFETests {
         #expect(scene.grid.geoTransform.originX == 330000 && scene.grid.geoTransform.originY == 5822040)
         #expect(scene.name.hasPrefix("S2A_MSIL1C_20170216T102101"))
         // Matched by name: the SAFE's B05 (20 m subdataset) equals the band file, up-sampled the same way.
-        let direct = try Scene.assemble(inputs: [Fixtures.real("s2l1c_33UUU_20170216_west")], options: SceneOptions(bands: ["B05", "B04"]))
+        let direct = try Scene.assemble(inputs: [TestPaths.real("s2l1c_33UUU_20170216_west")], options: SceneOptions(bands: ["B05", "B04"]))
         let fromSAFE = try Scene.assemble(inputs: [path], options: SceneOptions(bands: ["B05", "B04"]))
         let window = RasterWindow(column: 100, row: 100, width: 200, height: 150)
         let a = try SceneReader(scene: direct).read(window: window)

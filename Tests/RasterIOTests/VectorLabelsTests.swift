@@ -1,13 +1,14 @@
 import Foundation
-import Testing
 import RasterIO
+import TestSupport
+import Testing
 
 @Suite("Vector labels rasterized onto a scene grid (33UUU OpenStreetMap polygons)")
 struct VectorLabelsTests {
     @Test func lastFeatureRuleMatchesGdalRasterizePixelForPixel() throws {
         let grid = try LabelFixtures.grid()
         #expect(grid.width == 1008 && grid.height == 768)
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let reference = try LabelFixtures.gdalRasterize(grid: grid, folder: folder, name: "ref.tif")
         let labels = try VectorLabels(path: LabelFixtures.gpkg, attribute: "fclass", classes: LabelFixtures.mapping,
@@ -30,7 +31,7 @@ struct VectorLabelsTests {
     /// the first covering class in its order.
     @Test func overlapRulesMatchGdalCoveragePerClass() throws {
         let grid = try LabelFixtures.grid()
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         var coverage: [[Bool]] = []
         for c in 0..<7 {
@@ -69,19 +70,19 @@ struct VectorLabelsTests {
     @Test(arguments: [("GeoJSON", "labels.geojson", "EPSG:4326"), ("ESRI Shapefile", "labels.shp", "EPSG:3035")])
     func otherFormatsAndCRSsAreReprojectedWithTraditionalAxisOrder(driver: String, file: String, crs: String) throws {
         let grid = try LabelFixtures.grid()
-        let folder = try Fixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let vector = folder.appendingPathComponent(file).path
         let names = LabelFixtures.mapping.keys.sorted().map { "'\($0)'" }.joined(separator: ",")
-        try Fixtures.run("ogr2ogr", ["-f", driver, "-t_srs", crs, "-nln", "labels",
+        try CommandLineTool.run("ogr2ogr", ["-f", driver, "-t_srs", crs, "-nln", "labels",
                                      "-sql", "SELECT fclass, \(LabelFixtures.classSQL) AS cls, geom FROM osm_landuse_water WHERE fclass IN (\(names)) ORDER BY fid",
                                      vector, LabelFixtures.gpkg])
         // gdal_rasterize into an existing UTM raster reprojects the features itself.
         let target = folder.appendingPathComponent("burnt.tif").path
         let b = grid.bounds
-        try Fixtures.run("gdal_create", ["-of", "GTiff", "-outsize", "\(grid.width)", "\(grid.height)", "-bands", "1", "-ot", "Byte",
+        try CommandLineTool.run("gdal_create", ["-of", "GTiff", "-outsize", "\(grid.width)", "\(grid.height)", "-bands", "1", "-ot", "Byte",
                                          "-burn", "255", "-a_srs", "EPSG:32633", "-a_ullr", "\(b.minX)", "\(b.maxY)", "\(b.maxX)", "\(b.minY)", target])
-        try Fixtures.run("gdal_rasterize", ["-q", "-a", "cls", "-l", "labels", vector, target])
+        try CommandLineTool.run("gdal_rasterize", ["-q", "-a", "cls", "-l", "labels", vector, target])
         let reference = try LabelFixtures.readBytes(target)
 
         let labels = try VectorLabels(path: vector, attribute: "fclass", classes: LabelFixtures.mapping, grid: grid,

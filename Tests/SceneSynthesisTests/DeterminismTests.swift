@@ -1,13 +1,14 @@
 import Foundation
 import RasterIO
 import SceneSynthesis
+import TestSupport
 import Testing
 
 @Suite("Synthetic scenes are deterministic")
 struct DeterminismTests {
     @Test("the same seed gives byte-identical files", arguments: SceneWriteOptions.Layout.allCases)
     func sameSeedSameBytes(layout: SceneWriteOptions.Layout) throws {
-        let a = try Support.temporaryFolder(), b = try Support.temporaryFolder()
+        let a = try TestPaths.temporaryFolder().path, b = try TestPaths.temporaryFolder().path
         defer { Support.remove(a); Support.remove(b) }
         let spec = Support.spec(700, 530, seed: 11, clouds: 0.25, border: true)
         try SyntheticScene(spec: spec).write(to: a, options: SceneWriteOptions(layout: layout, threads: 2))
@@ -36,7 +37,7 @@ struct DeterminismTests {
         var folders: [String] = []
         defer { folders.forEach(Support.remove) }
         for threads in [1, 2, 5] {
-            let folder = try Support.temporaryFolder("threads\(threads)")
+            let folder = try TestPaths.temporaryFolder("threads\(threads)").path
             folders.append(folder)
             try SyntheticScene(spec: spec).write(to: folder, options: SceneWriteOptions(layout: .perBandFiles, name: "scene", threads: threads))
         }
@@ -78,7 +79,7 @@ struct DeterminismTests {
     /// The written file holds exactly what ``SyntheticScene/render(window:bands:factor:)`` gives.
     @Test("written tiles equal rendered pixels")
     func fileMatchesRender() throws {
-        let folder = try Support.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder().path
         defer { Support.remove(folder) }
         let scene = try SyntheticScene(spec: Support.spec(530, 600, seed: 9, clouds: 0.2, border: true))
         let result = try scene.write(to: folder, options: SceneWriteOptions(threads: 3))

@@ -1,13 +1,14 @@
 import Foundation
 import RasterIO
 import SceneSynthesis
+import TestSupport
 import Testing
 
 @Suite("Synthetic scene files")
 struct OutputTests {
     @Test("labels share the bands' grid and carry the legend; bands carry names, nodata and offsets")
     func labelAlignedWithBands() throws {
-        let folder = try Support.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder().path
         defer { Support.remove(folder) }
         let scene = try SyntheticScene(spec: Support.spec(900, 600, seed: 12, clouds: 0.2))
         let result = try scene.write(to: folder)
@@ -36,7 +37,7 @@ struct OutputTests {
 
     @Test("nodata border: DN 0 in every band exactly where the label is nodata", arguments: [false, true])
     func nodataBorder(enabled: Bool) throws {
-        let folder = try Support.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder().path
         defer { Support.remove(folder) }
         let scene = try SyntheticScene(spec: Support.spec(800, 640, seed: 31, clouds: 0.2, border: enabled))
         let result = try scene.write(to: folder)
@@ -72,7 +73,7 @@ struct OutputTests {
     /// bands equal the multi-band file's, their 20 m and 60 m pixels are means of 10 m pixels.
     @Test("per-band files stack through Scene.assemble")
     func perBandFilesStack() throws {
-        let folder = try Support.temporaryFolder(), single = try Support.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder().path, single = try TestPaths.temporaryFolder().path
         defer { Support.remove(folder); Support.remove(single) }
         let scene = try SyntheticScene(spec: Support.spec(1_000, 700, seed: 17, border: true))
         let result = try scene.write(to: folder, options: SceneWriteOptions(layout: .perBandFiles))
@@ -127,7 +128,7 @@ struct OutputTests {
 
     @Test("a 2048 x 2048 scene with clouds and border has every class")
     func largeScene() throws {
-        let folder = try Support.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder().path
         defer { Support.remove(folder) }
         let scene = try SyntheticScene(spec: Support.spec(2_048, 2_048, seed: 42, clouds: 0.2, border: true))
         let result = try scene.write(to: folder)
@@ -179,7 +180,7 @@ struct OutputTests {
 
     @Test("unusable output folders and options fail before anything is written")
     func writeErrors() throws {
-        let folder = try Support.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder().path
         defer { Support.remove(folder) }
         let file = (folder as NSString).appendingPathComponent("file")
         try Data("x".utf8).write(to: URL(fileURLWithPath: file))

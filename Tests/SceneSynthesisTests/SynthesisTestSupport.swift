@@ -5,14 +5,6 @@ import Testing
 
 /// Helpers shared by the generator tests.
 enum Support {
-    /// A fresh folder under the system temporary directory.
-    static func temporaryFolder(_ label: String = #function) throws -> String {
-        let safe = label.filter { $0.isLetter || $0.isNumber }
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("landcover-synth-\(safe)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
-    }
 
     static func remove(_ folder: String) {
         try? FileManager.default.removeItem(atPath: folder)

@@ -1,7 +1,8 @@
-import Foundation
-import Testing
 import CNN
+import Foundation
 import RasterIO
+import TestSupport
+import Testing
 import TrainingData
 
 @Suite("EuroSAT-style class folders (real EuroSAT-MS patches)")
@@ -51,7 +52,7 @@ struct PatchFolderTests {
     /// A larger folder (copies of the real patches) split per class with a seed; classes from a
     /// given list, including one without a folder.
     @Test func givenClassListAndSeededSplit() throws {
-        let folder = try DataFixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         for name in Self.classes {
             let source = try #require(FileManager.default.contentsOfDirectory(atPath: DataFixtures.eurosat.appendingPathComponent(name).path)
@@ -84,7 +85,7 @@ struct PatchFolderTests {
     }
 
     @Test func errorsNameTheFile() throws {
-        let folder = try DataFixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let original = DataFixtures.eurosat.appendingPathComponent("Highway/Highway_8.tif").path
         let classFolder = folder.appendingPathComponent("Highway")
@@ -117,7 +118,7 @@ struct PatchFolderTests {
 
         // A 32 x 32 patch among 64 x 64 ones.
         let small = classFolder.appendingPathComponent("c.tif").path
-        try DataFixtures.run("gdal_translate", ["-q", "-srcwin", "0", "0", "32", "32", original, small])
+        try CommandLineTool.run("gdal_translate", ["-q", "-srcwin", "0", "0", "32", "32", original, small])
         #expect(throws: TrainingDataError.wrongPatchSize(path: small, width: 32, height: 32, expected: 64)) {
             try PatchFolder.load(folder: folder.path, options: .init(bands: ["B04"], bandOrder: SentinelBand.eurosatOrder))
         }

@@ -1,7 +1,8 @@
-import Foundation
-import Testing
 import CNN
+import Foundation
 import RasterIO
+import TestSupport
+import Testing
 import Training
 import TrainingData
 
@@ -36,7 +37,7 @@ struct SceneSamplerTests {
     @Test(arguments: [(16, 16, PatchLabelRule.majority), (32, 32, .majority), (32, 24, .centre)])
     func patchesAndLabelsMatchAnIndependentComputation(size: Int, stride: Int, rule: PatchLabelRule) throws {
         let scene = try DataFixtures.scene()
-        let folder = try DataFixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let reference = try DataFixtures.gdalReferenceLabels(grid: scene.grid, folder: folder)
         let sampling = PatchSampling(patchSize: size, stride: stride, labelRule: rule, minLabelledFraction: 0.5)
@@ -99,7 +100,7 @@ struct SceneSamplerTests {
     /// Per-pixel targets are the rasterized classes, -1 where unlabelled.
     @Test func segmentationTargetsArePixelLabelsWithIgnoreIndex() throws {
         let scene = try DataFixtures.scene(bands: ["B02", "B03"])
-        let folder = try DataFixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let reference = try DataFixtures.gdalReferenceLabels(grid: scene.grid, folder: folder)
         let data = try SceneSampler.sample(scene: scene, labels: .raster(path: reference.path), classNames: DataFixtures.classNames,
@@ -151,7 +152,7 @@ struct SceneSamplerTests {
         let data = try SceneSampler.sample(scene: scene, labels: DataFixtures.vectorLabels(), classNames: DataFixtures.classNames,
                                            sampling: PatchSampling(patchSize: size, stride: 16, minLabelledFraction: 0.4),
                                            split: .eastStrip(fraction: 0.3))
-        let folder = try DataFixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let w = scene.grid.width, h = scene.grid.height
         var mask = [UInt8](repeating: 0, count: w * h)
@@ -164,7 +165,7 @@ struct SceneSamplerTests {
         var rawPaths: [String] = []
         for name in ["B02", "B08", "B11"] {
             let raw = folder.appendingPathComponent("\(name).raw").path
-            try DataFixtures.run("gdalwarp", ["-q", "-of", "ENVI", "-ot", "Float32", "-r", "bilinear",
+            try CommandLineTool.run("gdalwarp", ["-q", "-of", "ENVI", "-ot", "Float32", "-r", "bilinear",
                                               "-te", "\(b.minX)", "\(b.minY)", "\(b.maxX)", "\(b.maxY)", "-ts", "\(w)", "\(h)",
                                               DataFixtures.band(name), raw])
             rawPaths.append(raw)
@@ -178,7 +179,7 @@ struct SceneSamplerTests {
             out["mean"].append(float(v.mean())); out["std"].append(float(v.std()))
         print(json.dumps(out))
         """
-        let output = try DataFixtures.run("python3", ["-c", script, maskPath] + rawPaths)
+        let output = try CommandLineTool.run("python3", ["-c", script, maskPath] + rawPaths)
         struct NumpyStats: Decodable { var mean: [Double]; var std: [Double]; var n: Int }
         let numpy = try JSONDecoder().decode(NumpyStats.self, from: Data(output.utf8))
         #expect(data.statistics.pixelCount == numpy.n)
@@ -196,7 +197,7 @@ struct SceneSamplerTests {
     /// Invalid (nodata) pixels: the minimum valid fraction rejects patches, kept patches store 0
     /// there, batches put 0 there and pixel targets -1; non-integer DN are stored as Float.
     @Test func nodataAndFloatScenes() throws {
-        let folder = try DataFixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let image = folder.appendingPathComponent("image.tif").path
         // 64x64, 2 bands Float32 (fractional DN), nodata -1 in columns 0..<10.
@@ -228,7 +229,7 @@ struct SceneSamplerTests {
     }
 
     @Test func labelValuesBeyondTheClassListAreUnlabelled() throws {
-        let folder = try DataFixtures.temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let image = folder.appendingPathComponent("image.tif").path
         try DataFixtures.writeRaster(image, width: 32, height: 32, bands: 1, descriptions: ["B04"]) { _, x, y in Double(x + y) }

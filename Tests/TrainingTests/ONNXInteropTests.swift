@@ -1,13 +1,11 @@
 import CNN
 import Foundation
+import TestSupport
 import Testing
 import Training
 
 /// Export to ONNX, load in the engine and in onnxruntime, re-import for fine-tuning.
 @Suite struct ONNXInteropTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-
     static func contract(bands: Int, classes: Int, patchSize: Int, task: ModelContract.Task = .patchClassification,
                          output: ModelContract.OutputKind = .logits) -> ModelContract {
         ModelContract(task: task, bands: (1...bands).map { String(format: "B%02d", $0) },
@@ -139,8 +137,7 @@ import Training
         let network = try ModelZoo.smallCNN(inputChannels: 13, classes: 10, batchNormalization: true, seed: 21)
         try Self.train(network, steps: 3, inputShape: [32, 13, 64, 64], classes: 10, seed: 22)
         let model = try network.exportONNX(contract: Self.contract(bands: 13, classes: 10, patchSize: 64, output: .probabilities))
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("training-ort-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let modelURL = directory.appendingPathComponent("small_cnn_bn.onnx")
         let inputURL = directory.appendingPathComponent("input.npy"), outputURL = directory.appendingPathComponent("ort.npy")
@@ -167,24 +164,14 @@ import Training
 
     /// Runs `scripts/training/ort_predict.py` (onnx.checker, then onnxruntime on the CPU).
     static func runOnnxruntime(model: URL, input: URL, output: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", packageRoot.appendingPathComponent("scripts/training/ort_predict.py").path,
-                             model.path, input.path, output.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let log = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "ort_predict.py failed: \(String(decoding: log, as: UTF8.self).suffix(2000))")
+        let result = try CommandLineTool.outcome("python3", [TestPaths.package("scripts/training/ort_predict.py"), model.path, input.path, output.path])
+        try #require(result.status == 0, "ort_predict.py failed: \((result.stdout + result.stderr).suffix(2000))")
     }
 
     /// Segmentation exports (ConvTranspose, bilinear and nearest Resize, Concat skips, BN) pass
     /// onnx.checker and give onnxruntime the network's own probabilities.
     @Test func segmentationExportsRunInOnnxruntime() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("training-ort-seg-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let inputs = try Self.random([6, 3, 16, 16], seed: 51)
         let inputURL = directory.appendingPathComponent("input.npy")

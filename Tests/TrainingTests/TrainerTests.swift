@@ -1,14 +1,8 @@
 import CNN
 import Foundation
+import TestSupport
 import Testing
 import Training
-
-/// A fresh temporary folder, removed by the caller.
-private func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("trainer-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 private func bits(_ network: any TrainableNetwork) -> [[UInt32]] {
     network.parameters.map { $0.value.map(\.bitPattern) }
@@ -76,7 +70,7 @@ private struct SimulatedInterruption: Error {}
         let straight = NoisyLogisticRegression(features: 2, classes: 3, initialScale: 0.1)
         let straightSummary = try Trainer(network: straight, configuration: config).fit(training: training, validation: validation)
 
-        let folder = try temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let stateFile = folder.appendingPathComponent("run.lcstate")
         let interrupted = NoisyLogisticRegression(features: 2, classes: 3, initialScale: 0.1)
@@ -258,7 +252,7 @@ private struct SimulatedInterruption: Error {}
         #expect(state.buffers.count == 1)
         #expect(state.networkRandomState.count == 4)
         #expect(state.optimizer.slots.allSatisfy { $0.step == 8 && $0.secondMoment.count == $0.count })
-        let folder = try temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("state.bin")
         try state.write(to: url)
@@ -271,7 +265,7 @@ private struct SimulatedInterruption: Error {}
 
     @Test func damagedFilesAreRejectedWithTheirPath() throws {
         let (_, state) = try trainedState()
-        let folder = try temporaryFolder()
+        let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("state.bin")
         try state.write(to: url)

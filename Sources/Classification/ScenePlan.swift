@@ -1,0 +1,548 @@
+import CNN
+import Config
+import Foundation
+import RasterIO
+
+/// One scene named by a pipeline file: the files that form it and an optional name.
+public struct SceneInput: Equatable, Sendable, Codable {
+    /// Absolute paths (a folder of band files, a SAFE folder or zip, an MTD XML, or raster files).
+    public var paths: [String]
+    /// Scene name for `{scene}`; nil derives it from the files.
+    public var name: String?
+
+    /// Creates a scene input.
+    public init(paths: [String], name: String? = nil) {
+        self.paths = paths
+        self.name = name
+    }
+
+    /// A label for messages: the name, or the first path.
+    public var label: String { name ?? paths.first ?? "(no files)" }
+}
+
+/// How the model's predictions become the output map, after `auto` has been resolved.
+extension SceneInput {
+    /// A stable identity for a scene across runs and machines: its name (when the pipeline gives
+    /// one) and its input paths, written relative to the pipeline file's folder when they lie
+    /// inside it (so a project folder mounted at different roots keeps its identities).
+    public func key(baseFolder: String) -> String {
+        let paths = paths.map { Self.path($0, relativeTo: baseFolder) }
+        return (name.map { "name=\($0)\n" } ?? "") + paths.joined(separator: "\n")
+    }
+
+    /// `path` relative to `folder` when it lies inside it, else unchanged.
+    public static func path(_ path: String, relativeTo folder: String) -> String {
+        let base = folder.hasSuffix("/") ? folder : folder + "/"
+        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+    }
+}
+
+public enum ClassificationMode: String, Sendable, Codable, Equatable {
+    /// One class per patch, painted over the pixels nearest to the patch's centre.
+    case patch
+    /// One class per patch, one output pixel per patch (grid coarser by the patch size).
+    case patchResolution = "patch_resolution"
+    /// Patch probabilities blended with a Hann window into a per-pixel map.
+    case dense
+    /// Per-pixel model outputs blended with a Hann window.
+    case segmentation
+}
+
+/// Everything needed to classify one scene: the stacked scene, which of its bands feed the
+/// model (in contract order), the tiling, the mode and the output paths.
+public struct SceneJob: Sendable {
+    /// The input as the pipeline named it.
+    public let input: SceneInput
+    /// The assembled scene (model bands, plus the mask band when one is configured).
+    public let scene: Scene
+    /// Indices into `scene.bands` of the model's bands, in the contract's order.
+    public let modelBandIndices: [Int]
+    /// Index into `scene.bands` of the mask layer (e.g. SCL), if any.
+    public let maskBandIndex: Int?
+    /// Patch windows in scene pixels.
+    public let tiler: Tiler
+    /// Resolved mode.
+    public let mode: ClassificationMode
+    /// Where its outputs go.
+    public let files: SceneOutputFiles
+    /// Acquisition date (YYYY-MM-DD) found in the scene name, if any.
+    public let date: String?
+}
+
+/// A pipeline file bound to its model: expands inputs and turns each into a ``SceneJob``.
+public struct PipelinePlan: Sendable {
+    /// The default `runtime.batch_size`: 8 patches for models of up to 1 M parameters (their
+    /// activations, not their weights, fill the caches: the small CNN of benchmarks/ ran a 10980²
+    /// scene in 12.4 s at 8, 12.8 s at 16, 13.3 s at 64 and needed 80 MiB more at 64), 16 for
+    /// larger ones (ResNet-18, 11 M parameters: 24.0 s at 16 and 23.8 s at 64, but 52 MiB more
+    /// memory at 64).
+    public static func automaticBatchSize(parameters: Int) -> Int {
+        parameters <= 1_000_000 ? 8 : 16
+    }
+
+    /// The parsed pipeline file.
+    public let pipeline: PipelineFile
+    /// Path of the pipeline file (for reports and hashes), if it came from a file.
+    public let pipelinePath: String?
+    /// The loaded model.
+    public let model: InferenceModel
+    /// The model's contract.
+    public let contract: ModelContract
+    /// Absolute model path.
+    public let modelPath: String
+    /// Scenes after glob expansion, in pipeline order.
+    public let scenes: [SceneInput]
+
+    /// Loads the model and expands the inputs.
+    /// - Throws: ``PipelineError`` naming the `model` key or an input that matches nothing;
+    ///   model errors (unreadable file, missing contract) naming the model file.
+    public init(pipeline: PipelineFile, pipelinePath: String? = nil) throws {
+        let (model, contract) = try Self.loadModel(pipeline.resolve(pipeline.model), key: pipeline.model)
+        try self.init(pipeline: pipeline, pipelinePath: pipelinePath, model: model, contract: contract)
+    }
+
+    /// Reads the ONNX model at `modelPath` and its landcover contract.
+    /// - Throws: ``PipelineError`` naming `key` (the path as the pipeline wrote it) when the file
+    ///   is missing or not a regular file, or naming the file when it is not a usable model.
+    public static func loadModel(_ modelPath: String, key: String) throws -> (InferenceModel, ModelContract) {
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw PipelineError.invalidValue(key: "model", value: key, reason: "does not exist (looked for \(modelPath)); check the path, relative to the pipeline file")
+        }
+        var isFolder: ObjCBool = false
+        if let kind = FileKind.nonRegular(modelPath) ?? (FileManager.default.fileExists(atPath: modelPath, isDirectory: &isFolder) && isFolder.boolValue ? "a folder" : nil) {
+            throw PipelineError.invalidValue(key: "model", value: key, reason: "is \(kind), not an ONNX file; give the path of a .onnx file")
+        }
+        let model: InferenceModel
+        do {
+            model = try InferenceModel(contentsOf: URL(fileURLWithPath: modelPath))
+        } catch {
+            throw PipelineError.unreadable(path: modelPath, reason: "is not a usable ONNX model: \(ErrorText.describe(error))")
+        }
+        do {
+            return (model, try model.requireContract())
+        } catch {
+            throw PipelineError.unreadable(path: modelPath, reason: ErrorText.describe(error))
+        }
+    }
+
+    /// Binds `pipeline` to an already loaded model (`landcover evaluate` loads it once) and
+    /// expands the inputs.
+    /// - Throws: ``PipelineError`` for an input that matches nothing or settings the model cannot
+    ///   run (patch size, batch size, memory).
+    public init(pipeline: PipelineFile, pipelinePath: String? = nil, model: InferenceModel, contract: ModelContract) throws {
+        self.pipeline = pipeline
+        self.pipelinePath = pipelinePath
+        let modelPath = pipeline.resolve(pipeline.model)
+        // A model whose plan for one patch needs more working memory than the whole budget (a
+        // shape that explodes at run time) is refused before any scene. The plan is cached in
+        // this session, which the tiling check below asks again.
+        let onePatch = model.makeSession()
+        onePatch.memoryLimit = Self.memoryLimit(pipeline)
+        if let input = model.inputs.first {
+            let probe = onePatch
+            let patch = pipeline.tiling.patchSize ?? contract.patchSize
+            do {
+                _ = try probe.flops(inputShapes: [input.name: [1, contract.bands.count, patch, patch]])
+            } catch let error as ONNXError {
+                // A model that cannot plan one patch classifies nothing. Inputs that only refuse a
+                // batch of one (a fixed batch size) are left to the scenes.
+                switch error {
+                case .invalidInput, .missingInput: break
+                default:
+                    throw PipelineError.unreadable(path: modelPath, reason: "cannot classify a patch of \(patch) x \(patch) pixels with runtime.memory_mb \(pipeline.runtime.memoryMiB): \(error.errorDescription ?? "\(error)")")
+                }
+            }
+        }
+        self.model = model
+        self.contract = contract
+        self.modelPath = modelPath
+        self.scenes = try Self.expand(pipeline)
+        if let size = pipeline.tiling.patchSize, contract.task == .patchClassification, size != contract.patchSize {
+            throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(size)", reason: "differs from the model's patch size \(contract.patchSize); remove the key or use \(contract.patchSize)")
+        }
+        batchSize = try Self.batchSize(pipeline: pipeline, model: model, modelPath: modelPath)
+        try checkTiling(onePatch: onePatch)
+        let shape = [batchSize, contract.bands.count, patchSize, patchSize]
+        do {
+            sessionWorkingBytes = try model.makeSession().workingBytes(inputShapes: [model.inputs.first?.name ?? "input": shape])
+        } catch {
+            throw PipelineError.invalidValue(key: "runtime.batch_size", value: "\(batchSize)", reason: "cannot be planned for this model (\(ErrorText.describe(error))); use a smaller batch")
+        }
+    }
+
+    /// Working memory (activations and scratch) of one worker's model session running a batch of
+    /// ``batchSize`` patches, in bytes, from the model's execution plan.
+    public private(set) var sessionWorkingBytes = 0
+
+    /// Worker threads when neither `runtime.threads` nor `--threads` says: one per core, but no
+    /// more than the sessions that fit in `runtime.memory_mb` (at least 1; results do not depend
+    /// on the number of workers).
+    public var defaultWorkers: Int {
+        let fitting = (pipeline.runtime.memoryMiB << 20) / max(1, sessionWorkingBytes)
+        return max(1, min(ProcessInfo.processInfo.activeProcessorCount, fitting))
+    }
+
+    /// Patches per inference batch: the model's fixed batch size when its input has one (only 1
+    /// is supported: the last batch of a unit holds fewer patches), else `runtime.batch_size`,
+    /// else ``automaticBatchSize(parameters:)``.
+    public let batchSize: Int
+
+    static func batchSize(pipeline: PipelineFile, model: InferenceModel, modelPath: String) throws -> Int {
+        guard case .value(let fixed)? = model.inputs.first?.shape?.first else {
+            return pipeline.runtime.batchSize ?? Self.automaticBatchSize(parameters: model.parameterCount)
+        }
+        guard fixed == 1 else {
+            throw PipelineError.unreadable(path: modelPath, reason: "takes batches of exactly \(fixed) patches; landcover feeds 1 to runtime.batch_size patches per batch, so re-export the model with a dynamic batch dimension (or a batch of 1)")
+        }
+        if let asked = pipeline.runtime.batchSize, asked != 1 {
+            throw PipelineError.invalidValue(key: "runtime.batch_size", value: "\(asked)", reason: "cannot be used: the model \(URL(fileURLWithPath: modelPath).lastPathComponent) takes batches of exactly 1 patch; remove the key or set it to 1")
+        }
+        return 1
+    }
+
+    /// The patch size the tiler uses: `tiling.patch_size`, else the model's.
+    public var patchSize: Int { pipeline.tiling.patchSize ?? contract.patchSize }
+
+    /// Checks the tiling against the model before any scene: the stride, the mode, the patch size
+    /// the model's input takes (fixed height and width, and a plan of the model at that size).
+    /// `onePatch` is a session of the model (its plans are cached).
+    func checkTiling(onePatch: InferenceSession) throws {
+        let p = patchSize
+        guard PipelineFile.Limits.patchSize.contains(p) else {
+            throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(p)", reason: "(the model's) must be from \(PipelineFile.Limits.patchSize.lowerBound) to \(PipelineFile.Limits.patchSize.upperBound) pixels")
+        }
+        if let stride = pipeline.tiling.stride, stride > p {
+            throw PipelineError.invalidValue(key: "tiling.stride", value: "\(stride)", reason: "must be between 1 and the patch size (\(p)), or patches would leave gaps")
+        }
+        if try resolveMode() == .patchResolution, let stride = pipeline.tiling.stride, stride != p {
+            throw PipelineError.invalidValue(key: "tiling.stride", value: "\(stride)", reason: "must equal the patch size with output.patch_resolution (one output pixel per patch)")
+        }
+        if let shape = model.inputs.first?.shape, shape.count == 4 {
+            for (axis, name) in [(2, "height"), (3, "width")] {
+                if case .value(let fixed) = shape[axis], fixed != Int64(p) {
+                    throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(p)", reason: "does not fit the model: its input \(name) is fixed at \(fixed); use \(fixed)")
+                }
+            }
+        }
+        do {
+            _ = try onePatch.workingBytes(inputShapes: [model.inputs.first?.name ?? "input": [1, contract.bands.count, p, p]])
+        } catch {
+            throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(p)", reason: "is a patch size the model cannot take (\(ErrorText.describe(error))); use the model's patch size \(contract.patchSize)")
+        }
+    }
+
+    /// Checks what must hold before any scene of a run (or a dry run) starts, so that `validate`
+    /// refuses what `run` would refuse for the whole pipeline:
+    /// - every input is a regular file, a folder or a GDAL virtual path (a FIFO or device is
+    ///   refused without being opened), and so is the mask raster;
+    /// - every output name made from `output.name` is a file name inside the output folder;
+    ///   no output is an input, the model, the mask or the pipeline file, lies inside a folder
+    ///   input or matches a glob of `inputs` (it would become a scene of the next run); no two
+    ///   scenes share an output;
+    /// - `workers` sessions running batches of ``batchSize`` patches fit in `runtime.memory_mb`.
+    /// - Throws: ``PipelineError/invalidValue(key:value:reason:)`` naming the key, the file or both scenes.
+    public func preflight(workers: Int) throws {
+        try checkInputKinds()
+        try checkOutputs()
+        try checkModelMemory(workers: workers)
+    }
+
+    func checkInputKinds() throws {
+        for (index, input) in pipeline.inputs.enumerated() {
+            for path in input.paths.map(pipeline.resolve) where !Glob.hasPattern(path) {
+                if let kind = FileKind.nonRegular(path) {
+                    throw PipelineError.invalidValue(key: "inputs[\(index)]", value: path, reason: "is \(kind), not a raster file, folder or GDAL /vsi path; give a file or a folder")
+                }
+            }
+        }
+        for scene in scenes {
+            for path in scene.paths where !FileKind.isGDALConnection(path) {
+                if let kind = FileKind.nonRegular(path) {
+                    throw PipelineError.invalidValue(key: "inputs", value: path, reason: "is \(kind), not a raster file, folder or GDAL /vsi path; give a file or a folder")
+                }
+            }
+        }
+        if let mask = pipeline.nodata.maskPath, let kind = FileKind.nonRegular(pipeline.resolve(mask)) {
+            throw PipelineError.invalidValue(key: "nodata.mask.path", value: mask, reason: "is \(kind), not a raster file; give a raster file")
+        }
+    }
+
+    /// The class map's file name for `input` (`output.name` with its placeholders replaced and
+    /// `.tif` added when missing) and the acquisition date found, without opening any file.
+    /// Scene names derived from file names have control characters replaced by `_`.
+    public func outputFileName(for input: SceneInput) -> (name: String, date: String?) {
+        let sceneName = Self.sanitized(input.name ?? Scene.sceneName(input.paths))
+        let date = Self.date(in: sceneName) ?? input.paths.lazy.compactMap { Self.date(in: URL(fileURLWithPath: $0).lastPathComponent) }.first
+        var fileName = pipeline.output.name
+            .replacingOccurrences(of: "{scene}", with: sceneName)
+            .replacingOccurrences(of: "{date}", with: date ?? "undated")
+            .replacingOccurrences(of: "{model}", with: Self.sanitized(modelName))
+        if !fileName.lowercased().hasSuffix(".tif") && !fileName.lowercased().hasSuffix(".tiff") { fileName += ".tif" }
+        return (fileName, date)
+    }
+
+    /// `name` with control characters and `/` replaced by `_`.
+    static func sanitized(_ name: String) -> String {
+        String(String.UnicodeScalarView(name.unicodeScalars.map { $0.properties.generalCategory == .control || $0 == "/" ? "_" : $0 }))
+    }
+
+    /// The files a scene writes with these settings, named from the map's path: the one place
+    /// output names are made (the scene job and the pre-run output checks both use it).
+    /// The output files for a class map at `map` (an absolute path in the output folder).
+    public func outputFiles(map: String) -> SceneOutputFiles {
+        SceneOutputFiles(map: map, output: pipeline.output)
+    }
+
+    /// `path` with symbolic links of its existing part resolved (the missing tail kept), so
+    /// that two spellings of one file compare equal.
+    static func canonical(_ path: String) -> String {
+        var existing = URL(fileURLWithPath: path).standardizedFileURL
+        var tail: [String] = []
+        while !FileManager.default.fileExists(atPath: existing.path), existing.path != "/" {
+            tail.insert(existing.lastPathComponent, at: 0)
+            existing.deleteLastPathComponent()
+        }
+        var resolved = existing.resolvingSymlinksInPath()
+        for component in tail { resolved.appendPathComponent(component) }
+        return resolved.standardizedFileURL.path
+    }
+
+    func checkOutputs() throws {
+        let folder = Self.canonical(outputFolder)
+        let plainFolder = URL(fileURLWithPath: outputFolder).standardizedFileURL.path
+        // What the run reads: scene files and folders, the model, the mask, the pipeline file.
+        var readFiles: [String: String] = [:]
+        var readFolders: [(path: String, scene: String)] = []
+        for input in scenes {
+            for path in input.paths where !FileKind.isGDALConnection(path) {
+                let canonical = Self.canonical(path)
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: canonical, isDirectory: &isFolder), isFolder.boolValue {
+                    readFolders.append((canonical, "scene \(input.label)"))
+                } else {
+                    readFiles[canonical] = "an input of scene \(input.label)"
+                }
+            }
+        }
+        readFiles[Self.canonical(modelPath)] = "the model"
+        if let mask = pipeline.nodata.maskPath { readFiles[Self.canonical(pipeline.resolve(mask))] = "the mask raster" }
+        if let pipelinePath { readFiles[Self.canonical(pipelinePath)] = "the pipeline file" }
+        let patterns = pipeline.inputs.flatMap { $0.paths.map(pipeline.resolve) }.filter(Glob.hasPattern)
+
+        var writers: [String: String] = [:]
+        var seen = Set<String>()
+        // A scene listed twice (a glob overlapping a listed path) runs once: check it once.
+        for input in scenes where seen.insert(input.key(baseFolder: pipeline.baseFolder)).inserted {
+            let (name, _) = outputFileName(for: input)
+            if let problem = PipelineFile.fileNameProblem(name) {
+                throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives scene \(input.label) the file name '\(YAMLMap.excerpt(name))', which \(problem); change output.name or the scene's name")
+            }
+            let map = URL(fileURLWithPath: folder).appendingPathComponent(name).standardizedFileURL.path
+            for path in outputFiles(map: map).all {
+                guard (path as NSString).deletingLastPathComponent == folder else {
+                    throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "puts scene \(input.label)'s output \(path) outside the output folder \(folder); use a file name")
+                }
+                if let other = writers[path] {
+                    throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives \(other) and scene \(input.label) the same output \(path); put {scene} in output.name or give the scenes distinct names")
+                }
+                writers[path] = "scene \(input.label)"
+                if let read = readFiles[path] {
+                    throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "makes scene \(input.label) write \(path), which is \(read); write outputs to another output.folder")
+                }
+                if let inside = readFolders.first(where: { path.hasPrefix($0.path + "/") }) {
+                    throw PipelineError.invalidValue(key: "output.folder", value: pipeline.output.folder, reason: "puts scene \(input.label)'s output \(path) inside the input folder of \(inside.scene), which that scene reads; write outputs to another folder")
+                }
+                let spelt = (plainFolder as NSString).appendingPathComponent((path as NSString).lastPathComponent)
+                if let pattern = patterns.first(where: { fnmatch($0, path, FNM_PATHNAME) == 0 || fnmatch($0, spelt, FNM_PATHNAME) == 0 }) {
+                    throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "makes scene \(input.label) write \(path), which the input pattern \(pattern) matches: the next run would classify it as a scene; write outputs to another output.folder")
+                }
+            }
+        }
+    }
+
+    /// Refuses a plan whose `workers` model sessions, each running batches of ``batchSize``
+    /// patches, need more working memory than `runtime.memory_mb`.
+    func checkModelMemory(workers: Int) throws {
+        let perSession = sessionWorkingBytes
+        let budget = pipeline.runtime.memoryMiB << 20
+        let (total, overflow) = perSession.multipliedReportingOverflow(by: max(1, workers))
+        if overflow || total > budget {
+            let mib = overflow ? "more than \(Int.max >> 20)" : "\((total + (1 << 20) - 1) >> 20)"
+            throw PipelineError.invalidValue(key: "runtime.memory_mb", value: "\(pipeline.runtime.memoryMiB)", reason: "is too small for the model: \(workers) worker(s) running batches of \(batchSize) patches of \(patchSize)x\(patchSize) need \(mib) MiB of activations; lower runtime.batch_size or runtime.threads (--threads), or raise runtime.memory_mb")
+        }
+    }
+
+    /// Name of the stacked band that carries `nodata.mask.path`'s raster.
+    public static let maskBandName = "MASK"
+
+    /// Working memory one inference session may use, in bytes: `runtime.memory_mb`.
+    static func memoryLimit(_ pipeline: PipelineFile) -> Int {
+        let (bytes, overflow) = pipeline.runtime.memoryMiB.multipliedReportingOverflow(by: 1 << 20)
+        return overflow ? Int.max : bytes
+    }
+
+    /// Expands globs (`*`, `?`, `[...]`) in input paths; each match of a single-path input is a scene.
+    static func expand(_ pipeline: PipelineFile) throws -> [SceneInput] {
+        var scenes: [SceneInput] = []
+        for (index, input) in pipeline.inputs.enumerated() {
+            let resolved = input.paths.map(pipeline.resolve)
+            if resolved.count == 1, let only = resolved.first, Glob.hasPattern(only) {
+                let matches = Glob.expand(only)
+                guard !matches.isEmpty else {
+                    throw PipelineError.invalidValue(key: "inputs[\(index)]", value: input.paths[0], reason: "matches no file; check the pattern")
+                }
+                scenes += matches.map { SceneInput(paths: [$0], name: nil) }
+            } else {
+                var paths: [String] = []
+                for path in resolved {
+                    if Glob.hasPattern(path) {
+                        let matches = Glob.expand(path)
+                        guard !matches.isEmpty else {
+                            throw PipelineError.invalidValue(key: "inputs[\(index)]", value: path, reason: "matches no file; check the pattern")
+                        }
+                        paths += matches
+                    } else {
+                        paths.append(path)
+                    }
+                }
+                scenes.append(SceneInput(paths: paths, name: input.name))
+            }
+        }
+        return scenes
+    }
+
+    /// The model's file name without extension (`{model}`).
+    public var modelName: String { URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent }
+
+    /// The output folder, resolved.
+    public var outputFolder: String { pipeline.resolve(pipeline.output.folder) }
+
+    /// Assembles a scene and checks it against the model.
+    /// - Throws: ``PipelineError/contractMismatch(scene:reason:)`` naming the scene and band when
+    ///   a model band is missing; raster errors naming the file that cannot be read.
+    public func job(for input: SceneInput) throws -> SceneJob {
+        let modelBands = contract.bands
+        let sceneBands = modelBands.map { pipeline.bandMap[$0] ?? $0 }
+        var requested = sceneBands
+        let maskPath = pipeline.nodata.maskPath
+        if maskPath != nil && pipeline.nodata.maskBand != nil {
+            throw PipelineError.invalidValue(key: "nodata.mask", value: "band and path",
+                                             reason: "give either band (a band of the scene) or path (a separate mask raster), not both")
+        }
+        let maskBand = maskPath == nil ? pipeline.nodata.maskBand : nil
+        // The mask band holds class codes: nearest (up) and mode (down) unless `resampling` says otherwise.
+        var categorical = Set(pipeline.categorical)
+        if let maskBand {
+            if !requested.contains(maskBand) { requested.append(maskBand) }
+            categorical.insert(maskBand)
+        }
+        var scene: Scene
+        do {
+            scene = try Scene.assemble(inputs: input.paths, options: SceneOptions(
+                bands: requested, bandOrder: pipeline.bandOrder, referenceResolution: pipeline.resolution,
+                resampling: pipeline.resampling, categorical: categorical))
+        } catch RasterIOError.gridTooLarge(let detail) {
+            throw PipelineError.sceneSetting(scene: input.label, key: pipeline.resolution == nil ? "inputs" : "resolution", reason: detail)
+        } catch RasterIOError.bandNotFound(let band, let path, let available) {
+            let mapped = modelBands.firstIndex(of: band).map { _ in "" } ?? (pipeline.bandMap.first { $0.value == band }.map { " (model band \($0.key))" } ?? "")
+            throw PipelineError.contractMismatch(scene: path, reason: "has no band \(band)\(mapped), which the model needs; available: \(available.joined(separator: ", ")). Map it with 'bands: {\(band): OTHER}' or give band files that contain it")
+        }
+        var named = input
+        if named.name == nil { named.name = scene.name }
+        let indices = try sceneBands.map { name -> Int in
+            guard let index = scene.bands.firstIndex(where: { $0.name == name }) else {
+                throw PipelineError.contractMismatch(scene: input.label, reason: "band \(name) is missing after stacking")
+            }
+            return index
+        }
+        var maskIndex = maskBand.flatMap { name in scene.bands.firstIndex { $0.name == name } }
+        if let maskPath {
+            // A separate mask raster (band 1), put on the scene grid with nearest neighbour.
+            scene = try scene.addingBand(named: Self.maskBandName, from: pipeline.resolve(maskPath))
+            maskIndex = scene.bands.count - 1
+        }
+
+        let mode = try resolveMode()
+        let patchSize = self.patchSize
+        try checkGrid(scene: scene, label: named.name ?? scene.name, mode: mode)
+        var stride = pipeline.tiling.stride
+        var edge = pipeline.tiling.edge
+        if mode == .patchResolution {
+            guard stride == nil || stride == patchSize else {
+                throw PipelineError.invalidValue(key: "tiling.stride", value: "\(stride ?? 0)", reason: "must equal the patch size with output.patch_resolution (one output pixel per patch)")
+            }
+            stride = patchSize
+            edge = .pad
+        }
+        let tiler = try Tiler(width: scene.grid.width, height: scene.grid.height, patchSize: patchSize, stride: stride, edge: edge)
+
+        let (fileName, date) = outputFileName(for: input)
+        if let problem = PipelineFile.fileNameProblem(fileName) {
+            throw PipelineError.invalidValue(key: "output.name", value: pipeline.output.name, reason: "gives scene \(input.label) the file name '\(YAMLMap.excerpt(fileName))', which \(problem); change output.name or the scene's name")
+        }
+        let outputPath = URL(fileURLWithPath: outputFolder).appendingPathComponent(fileName).standardizedFileURL.path
+        let files = outputFiles(map: outputPath)
+        return SceneJob(input: named, scene: scene, modelBandIndices: indices, maskBandIndex: maskIndex, tiler: tiler,
+                        mode: mode, files: files, date: date)
+    }
+
+    /// Refuses a scene whose grid would need more memory than `runtime.memory_mb` for its tiling
+    /// plan (one entry per work unit) and the map's band of rows, computed from the grid's size
+    /// before any array is sized from it.
+    func checkGrid(scene: Scene, label: String, mode: ClassificationMode) throws {
+        let grid = scene.grid, p = patchSize, stride = min(p, pipeline.tiling.stride ?? p)
+        func count(_ length: Int) -> Int { length <= p ? 1 : (length - p + stride - 1) / stride + 1 }
+        let columns = count(grid.width), rows = count(grid.height)
+        let (patches, overflow) = columns.multipliedReportingOverflow(by: rows)
+        let k = contract.classNames.count
+        // Work units (~100 bytes each, at least batch/2 patches per unit), the tiler's offsets,
+        // and the assembler's band of rows (per pixel: blending state, classes, confidence and
+        // probabilities) over the patch height.
+        let units = overflow ? Int.max : patches / max(1, batchSize / 2) + 1
+        let perPixel = (mode == .dense || mode == .segmentation ? 4 * (k + 1) : 0) + 4 + (pipeline.output.probabilities ? 2 * k : 0)
+        let needed = Double(units) * 100 + Double(columns + rows) * 16 + Double(grid.width) * Double(p) * Double(perPixel)
+        let budget = Double(pipeline.runtime.memoryMiB) * 1_048_576
+        if overflow || needed > budget {
+            let detail = "its \(grid.width)x\(grid.height) grid at \(grid.resolution) map units per pixel needs about \(Int(min(needed, 9e15) / 1_048_576)) MiB for \(overflow ? "too many" : "\(patches)") patches of \(p) (stride \(stride)), more than runtime.memory_mb (\(pipeline.runtime.memoryMiB))"
+            throw PipelineError.sceneSetting(scene: label, key: pipeline.resolution == nil ? "runtime.memory_mb" : "resolution",
+                                             reason: "\(detail); use a coarser resolution or a larger stride, or raise runtime.memory_mb")
+        }
+    }
+
+    /// The mode after `auto`: segmentation models segment; patch classifiers paint patches.
+    public func resolveMode() throws -> ClassificationMode {
+        switch (pipeline.mode, contract.task) {
+        case (.segmentation, .patchClassification):
+            throw PipelineError.invalidValue(key: "mode", value: "segmentation", reason: "needs a segmentation model; this model classifies patches (use patch or dense)")
+        case (.patch, .segmentation), (.dense, .segmentation):
+            throw PipelineError.invalidValue(key: "mode", value: pipeline.mode.rawValue, reason: "needs a patch-classification model; this model segments (use segmentation or auto)")
+        case (.auto, .segmentation), (.segmentation, .segmentation):
+            return .segmentation
+        case (.dense, .patchClassification):
+            return .dense
+        case (.auto, .patchClassification), (.patch, .patchClassification):
+            return pipeline.output.patchResolution ? .patchResolution : .patch
+        }
+    }
+
+    /// The first `YYYYMMDD` date in a scene or file name (Sentinel-2 names carry the sensing date),
+    /// as `YYYY-MM-DD`.
+    static func date(in name: String) -> String? {
+        let characters = Array(name)
+        var index = 0
+        while index + 8 <= characters.count {
+            let window = characters[index..<index + 8]
+            let before = index == 0 || !characters[index - 1].isNumber
+            let after = index + 8 == characters.count || !characters[index + 8].isNumber
+            if before, after, window.allSatisfy(\.isNumber) {
+                let text = String(window)
+                if let year = Int(text.prefix(4)), let month = Int(text.dropFirst(4).prefix(2)), let day = Int(text.suffix(2)),
+                   (1970...2100).contains(year), (1...12).contains(month), (1...31).contains(day) {
+                    return "\(text.prefix(4))-\(text.dropFirst(4).prefix(2))-\(text.suffix(2))"
+                }
+            }
+            index += 1
+        }
+        return nil
+    }
+}

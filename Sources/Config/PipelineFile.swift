@@ -1,0 +1,258 @@
+import Foundation
+import RasterIO
+import Yams
+
+/// A pipeline file: which scenes to classify with which model, and how to tile, mask and write them.
+///
+/// The schema is documented in one place, `pipelines/README.md`; this type mirrors it. Paths are
+/// relative to the pipeline file's folder. Unknown keys are rejected with the closest valid key.
+public struct PipelineFile: Equatable, Sendable {
+    /// One scene input: a file, a folder (band files or SAFE), a SAFE product or zip, or a glob;
+    /// several `paths` together form one scene (e.g. one file per band).
+    public struct Input: Equatable, Sendable {
+        public var paths: [String]
+        /// Optional scene name (default: derived from the files).
+        public var name: String?
+
+        public init(paths: [String], name: String? = nil) {
+            self.paths = paths
+            self.name = name
+        }
+    }
+
+    /// Tiling settings.
+    public struct Tiling: Equatable, Sendable {
+        /// Patch size in pixels; nil = the model's.
+        public var patchSize: Int? = nil
+        /// Stride in pixels; nil = the patch size (no overlap).
+        public var stride: Int? = nil
+        public var edge: EdgePolicy = .shift
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// How predictions become a map.
+    public enum Mode: String, Equatable, Sendable, CaseIterable {
+        /// One class per patch, written at patch resolution (or painted at full resolution).
+        case patch
+        /// Overlapping patches' probabilities blended with a Hann window into a per-pixel map.
+        case dense
+        /// Segmentation models: per-pixel outputs blended the same way.
+        case segmentation
+        /// `segmentation` for segmentation models, `patch` otherwise.
+        case auto
+    }
+
+    /// Nodata handling.
+    public struct Nodata: Equatable, Sendable {
+        /// Treat this DN as nodata in every band (overrides the files' nodata).
+        public var value: Double? = nil
+        /// Patches with a smaller fraction of valid pixels count only where no better patch covers a pixel.
+        public var minValidFraction: Double = 0.5
+        /// Optional mask layer, e.g. Sentinel-2 SCL: pixels whose value is in `invalidValues` are nodata.
+        public var maskBand: String? = nil
+        public var maskPath: String? = nil
+        /// Empty without a mask layer; ``sclInvalidClasses`` when a mask is given without `invalid`.
+        public var invalidValues: [Int] = []
+
+        /// The mask values that make a pixel nodata when `nodata.mask.invalid` is not given:
+        /// Sentinel-2 SCL's no data (0), saturated or defective (1), cloud shadows (3), cloud
+        /// medium and high probability (8, 9) and thin cirrus (10).
+        public static let sclInvalidClasses = [0, 1, 3, 8, 9, 10]
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// Output settings.
+    public struct Output: Equatable, Sendable {
+        /// Output folder, relative to the pipeline file's folder.
+        public var folder = "out"
+        /// File name template; `{scene}`, `{date}` and `{model}` are replaced.
+        public var name = "{scene}_landcover.tif"
+        public var format = RasterFormat.gtiff
+        public var compression = RasterCompression.deflate
+        public var confidence = true
+        public var probabilities = false
+        public var preview = true
+        public var stac = true
+        /// Patch mode: one output pixel per patch (true) or painted at full resolution (false).
+        public var patchResolution = false
+        /// Class polygons of the map (`NAME.gpkg` / `NAME.geojson`), or nil for none.
+        public var polygons: PolygonFormat? = nil
+        /// Polygon connectivity: 4 (edge neighbours) or 8 (corners too).
+        public var polygonConnectivity = 4
+        /// CRS of GeoJSON polygons: WGS 84 lon/lat per RFC 7946, or the map's own CRS.
+        public var geojsonCRS = GeoJSONCRS.wgs84
+        /// Minimum mapping unit: regions of one class smaller than this are merged into their
+        /// largest neighbour (GDAL's sieve filter) in the map and so in the polygons; nil = none.
+        public var minMappingUnit: MinimumMappingUnit? = nil
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// `output.geojson_crs`.
+    public enum GeoJSONCRS: String, Equatable, Sendable, CaseIterable {
+        /// WGS 84 longitude/latitude, no `crs` member, right-hand rings (RFC 7946).
+        case wgs84
+        /// The map's CRS and coordinates, with a legacy `crs` member naming it.
+        case native
+    }
+
+    /// `output.min_mapping_unit`: a number of pixels (`12`) or an area (`"5000 m2"`, `"0.5 ha"`).
+    public enum MinimumMappingUnit: Equatable, Sendable {
+        case pixels(Int)
+        case squareMetres(Double)
+
+        /// Parses `12`, `"12 px"`, `"5000 m2"`, `"5000 m²"` or `"0.5 ha"`; nil when malformed.
+        public init?(text: String) {
+            let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+            let units: [(String, Double?)] = [("px", nil), ("pixels", nil), ("m2", 1), ("m²", 1), ("ha", 10_000)]
+            for (unit, factor) in units where trimmed.hasSuffix(unit) {
+                let number = trimmed.dropLast(unit.count).trimmingCharacters(in: .whitespaces)
+                guard let value = Double(number), value.isFinite, value > 0 else { return nil }
+                if let factor {
+                    self = .squareMetres(value * factor)
+                } else {
+                    guard value == value.rounded(), value < 1e9 else { return nil }
+                    self = .pixels(Int(value))
+                }
+                return
+            }
+            guard let value = Int(trimmed), value > 0, value < 1_000_000_000 else { return nil }
+            self = .pixels(value)
+        }
+
+        /// The threshold in whole pixels for pixels of `pixelArea` square map units: regions of
+        /// fewer pixels are sieved away. An area is rounded up to whole pixels.
+        public func pixels(pixelArea: Double) -> Int {
+            switch self {
+            case .pixels(let count): return count
+            case .squareMetres(let area):
+                guard pixelArea > 0, pixelArea.isFinite else { return 1 }
+                return Int(min(1e9, (area / pixelArea - 1e-9).rounded(.up)))
+            }
+        }
+    }
+
+    /// Runtime settings.
+    public struct Runtime: Equatable, Sendable {
+        /// Classifier threads; nil = one per core.
+        public var threads: Int? = nil
+        /// Memory budget in MiB for buffers and GDAL's cache.
+        public var memoryMiB = 512
+        /// Patches per inference batch; nil = chosen from the model's size (see
+        /// `PipelinePlan.automaticBatchSize(parameters:)` in Classification).
+        public var batchSize: Int? = nil
+
+        /// The defaults.
+        public init() {}
+    }
+
+    public var inputs: [Input]
+    public var model: String
+    /// Model band name -> scene band name, for scenes whose bands differ from the model's names.
+    public var bandMap: [String: String] = [:]
+    /// Names of unnamed multi-band files' bands (`eurosat`, `sentinel2` or a list).
+    public var bandOrder: [String]? = nil
+    /// Grid pixel size in map units; nil = the finest band's.
+    public var resolution: Double? = nil
+    public var resampling: [String: Resampling] = [:]
+    /// Bands holding class codes (besides SCL and the mask band): resampled with nearest (up)
+    /// and mode (down) unless `resampling` names a method.
+    public var categorical: [String] = []
+    public var tiling = Tiling()
+    public var mode = Mode.auto
+    public var nodata = Nodata()
+    public var output = Output()
+    public var runtime = Runtime()
+    /// The folder relative paths are resolved against.
+    public var baseFolder: String
+
+    /// A pipeline with every optional key at its default: the one place the defaults live
+    /// (pipelines/README.md's table is checked against them by ConfigTests). Callers that build
+    /// a pipeline in code (`landcover evaluate`) start here and set what they need.
+    public init(inputs: [Input], model: String, baseFolder: String) {
+        self.inputs = inputs
+        self.model = model
+        self.baseFolder = baseFolder
+    }
+
+    /// Every key the schema knows, by section ("" = top level); for validation and did-you-mean.
+    public static let schema: [String: Set<String>] = [
+        "": ["version", "inputs", "model", "bands", "band_order", "resolution", "resampling", "categorical", "tiling", "mode", "nodata", "output", "runtime"],
+        "inputs[]": ["path", "paths", "name"],
+        "tiling": ["patch_size", "stride", "edge"],
+        "nodata": ["value", "min_valid_fraction", "mask"],
+        "nodata.mask": ["band", "path", "invalid"],
+        "output": ["folder", "name", "format", "compression", "confidence", "probabilities", "preview", "stac", "patch_resolution",
+                   "polygons", "polygon_connectivity", "geojson_crs", "min_mapping_unit"],
+        "runtime": ["threads", "memory_mb", "batch_size"],
+    ]
+
+    /// Bounds of the numeric keys (stated in pipelines/README.md and in each error message).
+    /// Values outside them are refused when the file is read, before anything is sized from them.
+    public enum Limits {
+        /// `tiling.patch_size` and `tiling.stride`, in pixels.
+        public static let patchSize = 1...2048
+        /// `runtime.batch_size`, patches per inference batch.
+        public static let batchSize = 1...1024
+        /// `runtime.threads` and `--threads`.
+        public static let threads = 1...256
+        /// `runtime.memory_mb`, MiB.
+        public static let memoryMiB = 32...1_048_576
+        /// `resolution`, map units per pixel (metres or degrees).
+        public static let resolution = 1e-7...1e7
+        /// `nodata.mask.invalid` values (UInt16 mask layers).
+        public static let maskValue = 0...65535
+        /// Longest scene name or output file name, in bytes (file systems allow 255, and the
+        /// temporary names add a suffix).
+        public static let fileNameBytes = 200
+    }
+
+    /// Why `name` cannot be a file name (a `/`, `.` or `..`, a control character, empty or too
+    /// long), or nil when it can.
+    public static func fileNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name.contains("/") { return "contains '/'; it must be a file name, not a path (output.folder says where files go)" }
+        if name == "." || name == ".." { return "is '\(name)'; it must be a file name" }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "contains a control character" }
+        if name.utf8.count > Limits.fileNameBytes { return "is longer than \(Limits.fileNameBytes) bytes" }
+        return nil
+    }
+
+    /// `path` resolved against the pipeline's folder (absolute paths unchanged).
+    public func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: baseFolder).appendingPathComponent(path).standardizedFileURL.path
+    }
+}
+
+
+extension PipelineFile {
+    /// Each optional key's default as pipelines/README.md's table writes it, read from a
+    /// default-built pipeline (``init(inputs:model:baseFolder:)``): the literal value, or nil
+    /// where the default depends on the model, the scene or the machine (the table says which).
+    /// ConfigTests checks the table against this, so the documentation cannot drift.
+    public static var documentedDefaults: [String: String?] {
+        let d = PipelineFile(inputs: [], model: "", baseFolder: "")
+        func flag(_ value: Bool) -> String { value ? "true" : "false" }
+        return [
+            "bands": d.bandMap.isEmpty ? "{}" : nil, "band_order": nil, "resolution": nil, "resampling": nil,
+            "categorical": d.categorical.isEmpty ? "[]" : nil,
+            "tiling.patch_size": nil, "tiling.stride": nil, "tiling.edge": d.tiling.edge.rawValue,
+            "mode": d.mode.rawValue,
+            "nodata.value": nil, "nodata.min_valid_fraction": "\(d.nodata.minValidFraction)",
+            "nodata.mask.band": nil, "nodata.mask.path": nil, "nodata.mask.invalid": nil,
+            "output.folder": d.output.folder, "output.name": d.output.name,
+            "output.format": d.output.format.rawValue.lowercased(), "output.compression": d.output.compression.rawValue.lowercased(),
+            "output.confidence": flag(d.output.confidence), "output.probabilities": flag(d.output.probabilities),
+            "output.preview": flag(d.output.preview), "output.stac": flag(d.output.stac),
+            "output.patch_resolution": flag(d.output.patchResolution),
+            "output.polygons": d.output.polygons?.rawValue ?? "none", "output.polygon_connectivity": "\(d.output.polygonConnectivity)",
+            "output.geojson_crs": d.output.geojsonCRS.rawValue, "output.min_mapping_unit": nil,
+            "runtime.threads": nil, "runtime.memory_mb": "\(d.runtime.memoryMiB)", "runtime.batch_size": nil,
+        ]
+    }
+}
