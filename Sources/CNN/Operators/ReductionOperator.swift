@@ -26,25 +26,7 @@ struct ReductionOperator: GraphOperator {
             }
             let isLog = kind == .logSoftmax
             let kernel: OperatorKernel = { inputs, outputs, _ in
-                for o in 0..<outer {
-                    for i in 0..<inner {
-                        let base = o * size * inner + i
-                        var maximum = -Float.infinity
-                        for s in 0..<size { maximum = max(maximum, inputs[0][base + s * inner]) }
-                        var sum: Float = 0
-                        for s in 0..<size {
-                            let e = Foundation.exp(inputs[0][base + s * inner] - maximum)
-                            sum += e
-                            if !isLog { outputs[0][base + s * inner] = e }
-                        }
-                        if isLog {
-                            let logSum = Foundation.log(sum)
-                            for s in 0..<size { outputs[0][base + s * inner] = inputs[0][base + s * inner] - maximum - logSum }
-                        } else {
-                            for s in 0..<size { outputs[0][base + s * inner] /= sum }
-                        }
-                    }
-                }
+                SoftmaxKernel.apply(inputs[0], outputs[0], outer: outer, size: size, inner: inner, log: isLog)
             }
             return OperatorPlan(outputs: [.runtime(x.shape)], kernel: kernel, flops: 4 * x.count)
         case .argMax:

@@ -133,3 +133,30 @@ final class SampleBufferPool: @unchecked Sendable {
         if free.count < limit { free.append(buffer) }
     }
 }
+
+/// A unit's pixels as read: UInt16 samples for Byte/UInt16 scenes, Float32 otherwise.
+enum UnitPixels: Sendable {
+    case samples(SampleBuffer)
+    case floats(BandBuffer)
+}
+
+/// Thread-safe accumulation of stage times.
+final class StageClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage = StageTimes()
+
+    func add(read: UInt64 = 0, convert: UInt64 = 0, infer: UInt64 = 0, write: UInt64 = 0) {
+        lock.lock()
+        storage.read += Double(read) / 1e9
+        storage.convert += Double(convert) / 1e9
+        storage.infer += Double(infer) / 1e9
+        storage.write += Double(write) / 1e9
+        lock.unlock()
+    }
+
+    var times: StageTimes {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
+}
