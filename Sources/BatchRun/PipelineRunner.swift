@@ -6,38 +6,6 @@ import Logging
 import Products
 import RasterIO
 
-/// Progress of a run, reported after every work unit (on the thread running the scene).
-public struct RunProgress: Sendable {
-    /// 0-based index of the current scene and the number of scenes.
-    public var sceneIndex: Int
-    public var sceneCount: Int
-    /// Name of the current scene.
-    public var sceneName: String
-    /// Patches finished in the current scene and its total.
-    public var patchesDone: Int
-    public var patchesTotal: Int
-}
-
-/// How a batch run treats scenes done before, and which share of the batch it takes.
-public struct BatchOptions: Sendable {
-    /// Redo every scene, even unchanged ones.
-    public var force: Bool
-    /// Only this shard's scenes (nil: all).
-    public var shard: Shard?
-    /// Where runs and scenes are recorded; nil runs every scene and records nothing (the
-    /// history is what makes a run idempotent).
-    public var history: RunHistory?
-    /// Set by a SIGTERM/SIGINT handler to stop the run (see ``RunCancellation``).
-    public var cancellation: RunCancellation?
-
-    /// Creates batch options.
-    public init(force: Bool = false, shard: Shard? = nil, history: RunHistory? = nil, cancellation: RunCancellation? = nil) {
-        self.force = force
-        self.shard = shard
-        self.history = history
-        self.cancellation = cancellation
-    }
-}
 
 /// Runs a pipeline: every scene in turn, each isolated (a failing scene is recorded and the run
 /// goes on), each written to temporary files renamed only when complete.
@@ -67,7 +35,7 @@ public struct BatchOptions: Sendable {
 public final class PipelineRunner {
     public let plan: PipelinePlan
     public let toolVersion: String
-    private let logger: Logger
+    let logger: Logger
     private let workerOverride: Int?
 
     /// - Parameters:
@@ -105,7 +73,7 @@ public final class PipelineRunner {
     }
 
     /// Fingerprints shared by every scene of a run.
-    private struct RunContext {
+    struct RunContext {
         var modelHash: String
         var pipelineHash: String?
         var settingsHash: String
@@ -121,12 +89,7 @@ public final class PipelineRunner {
     ///   `options.cancellation` stopped the run (``RunInterrupted``, after recording it `interrupted`).
     public func run(options: BatchOptions = BatchOptions(), progress: @escaping (RunProgress) -> Void = { _ in }) throws -> RunReport {
         let started = Date()
-        let folder = plan.outputFolder
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw PipelineError.invalidValue(key: "output.folder", value: plan.pipeline.output.folder, reason: "cannot be created (\(error.localizedDescription)); check the path and permissions")
-        }
+        let folder = try plan.createOutputFolder()
         let temporaries = TemporaryFiles()
         if options.shard == nil {
             // Unsharded: sweep every temporary file of a process that is gone. Sharded runs share
@@ -146,7 +109,7 @@ public final class PipelineRunner {
         if let history = options.history {
             let interrupted = try history.markInterrupted(pipelinePath: plan.pipelinePath, shard: options.shard?.description)
             for id in interrupted {
-                logger.notice("an earlier run was interrupted", metadata: ["event": "run", "status": "interrupted", "run_id": "\(id)"])
+                logger.notice("an earlier run was interrupted", metadata: ["event": "run", "status": "\(RunStatus.interrupted.rawValue)", "run_id": "\(id)"])
             }
             context.runID = try history.startRun(RunStart(
                 pipelinePath: plan.pipelinePath, pipelineSHA256: pipelineHash, settingsSHA256: settingsHash,
@@ -167,13 +130,13 @@ public final class PipelineRunner {
                                            context: context, progress: progress))
             }
         } catch let stop as SceneStop {
-            var status = "failed"
+            var status = RunStatus.failed
             let thrown: any Error
             switch stop {
             case .interrupted(let interrupted):
-                status = "interrupted"
+                status = .interrupted
                 removeOwnTemporaries()
-                logger.notice("run interrupted", metadata: ["event": "run", "status": "interrupted", "signal": "\(interrupted.signalName)"])
+                logger.notice("run interrupted", metadata: ["event": "run", "status": "\(RunStatus.interrupted.rawValue)", "signal": "\(interrupted.signalName)"])
                 thrown = interrupted
             case .cannotWrite(let error, let scene):
                 scenes.append(scene)
@@ -188,12 +151,12 @@ public final class PipelineRunner {
             case .interrupted(let interrupted):
                 throw RunInterrupted(signal: interrupted.signal, report: report)
             case .cannotWrite(let error, _):
-                logger.error("run stopped: an output cannot be written", metadata: ["event": "run", "status": "failed", "error": "\(error)"])
+                logger.error("run stopped: an output cannot be written", metadata: ["event": "run", "status": "\(RunStatus.failed.rawValue)", "error": "\(error)"])
                 throw RunCannotWrite(error: error, report: report)
             }
         } catch {
             if let history = options.history, let runID = context.runID {
-                try? history.finishRun(id: runID, status: "error", done: scenes.filter { $0.status == .done }.count,
+                try? history.finishRun(id: runID, status: .failed, done: scenes.filter { $0.status == .done }.count,
                                        skipped: scenes.filter { $0.status == .skipped }.count,
                                        failed: scenes.filter { $0.status == .failed }.count,
                                        seconds: Date().timeIntervalSince(started), error: ErrorText.describe(error))
@@ -202,11 +165,11 @@ public final class PipelineRunner {
         }
         let report = makeReport(started: started, scenes: scenes, context: context)
         if let history = options.history, let runID = context.runID {
-            try history.finishRun(id: runID, status: report.failed > 0 ? "failed" : "done", done: report.succeeded,
+            try history.finishRun(id: runID, status: report.status, done: report.succeeded,
                                   skipped: report.skipped, failed: report.failed, seconds: report.seconds)
         }
         logger.log(level: report.failed > 0 ? .warning : .info, "run finished", metadata: [
-            "event": "run", "status": report.failed > 0 ? "failed" : "done", "scenes": "\(scenes.count)",
+            "event": "run", "status": "\(report.status.rawValue)", "scenes": "\(scenes.count)",
             "done": "\(report.succeeded)", "skipped": "\(report.skipped)", "failed": "\(report.failed)",
             "seconds": "\(String(format: "%.2f", report.seconds))",
         ])
@@ -317,7 +280,7 @@ public final class PipelineRunner {
                                               outputs: record.outputs, started: started)
                 }
                 logger.info("scene skipped", metadata: [
-                    "event": "scene", "status": "skipped", "scene": "\(record.name)", "reason": "\(why)",
+                    "event": "scene", "status": "\(SceneStatus.skipped.rawValue)", "scene": "\(record.name)", "reason": "\(why)",
                     "output": "\(record.output ?? "")",
                 ])
                 let path = { (role: OutputRole) in record.outputs.first { $0.role == role }?.path }
@@ -346,13 +309,13 @@ public final class PipelineRunner {
         switch outcome {
         case .success(let (report, outputs)):
             if let history, let sceneID {
-                try history.finishScene(id: sceneID, status: "done", name: report.name, seconds: Date().timeIntervalSince(started),
+                try history.finishScene(id: sceneID, status: .done, name: report.name, seconds: Date().timeIntervalSince(started),
                                         times: report.times, patches: report.patches, output: report.output, outputs: outputs)
             }
             let wall = report.times?.wall ?? 0
             let rate = wall > 0 ? Double(report.patches ?? 0) / wall : 0
             logger.info("scene done", metadata: [
-                "event": "scene", "status": "done", "scene": "\(report.name)", "reason": "\(reason)",
+                "event": "scene", "status": "\(SceneStatus.done.rawValue)", "scene": "\(report.name)", "reason": "\(reason)",
                 "output": "\(report.output ?? "")", "patches": "\(report.patches ?? 0)",
                 "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
                 "patches_per_second": "\(String(format: "%.0f", rate))",
@@ -360,14 +323,14 @@ public final class PipelineRunner {
             return report
         case .failure(let error as SceneInterrupted):
             if let history, let sceneID {
-                try history.finishScene(id: sceneID, status: "interrupted", error: "\(error)", seconds: Date().timeIntervalSince(started))
+                try history.finishScene(id: sceneID, status: .interrupted, error: "\(error)", seconds: Date().timeIntervalSince(started))
             }
-            logger.notice("scene interrupted", metadata: ["event": "scene", "status": "interrupted", "scene": "\(input.name ?? input.label)",
+            logger.notice("scene interrupted", metadata: ["event": "scene", "status": "\(SceneStatus.interrupted.rawValue)", "scene": "\(input.name ?? input.label)",
                                                           "reason": "\(reason)", "signal": "\(error.signalName)"])
             throw SceneStop.interrupted(error)
         case .failure(let error):
             if let history, let sceneID {
-                try history.finishScene(id: sceneID, status: "failed", error: ErrorText.describe(error), seconds: Date().timeIntervalSince(started))
+                try history.finishScene(id: sceneID, status: .failed, error: ErrorText.describe(error), seconds: Date().timeIntervalSince(started))
             }
             let report = failureReport(input: input, error: error, reason: reason, fingerprint: fingerprint)
             if let writeError = error as? RasterIOError, Self.stopsTheRun(writeError) {
@@ -391,14 +354,14 @@ public final class PipelineRunner {
                                started: Date, context: RunContext) throws -> SceneReport {
         if let history = context.options.history, let runID = context.runID {
             let id = try history.startScene(runID: runID, identity, reason: reason, started: started)
-            try history.finishScene(id: id, status: "failed", error: ErrorText.describe(error), seconds: Date().timeIntervalSince(started))
+            try history.finishScene(id: id, status: .failed, error: ErrorText.describe(error), seconds: Date().timeIntervalSince(started))
         }
         return failureReport(input: input, error: error, reason: reason, fingerprint: nil)
     }
 
     private func failureReport(input: SceneInput, error: any Error, reason: String, fingerprint: String?) -> SceneReport {
         let message = ErrorText.describe(error)
-        logger.error("scene failed", metadata: ["event": "scene", "status": "failed", "scene": "\(input.name ?? input.label)",
+        logger.error("scene failed", metadata: ["event": "scene", "status": "\(SceneStatus.failed.rawValue)", "scene": "\(input.name ?? input.label)",
                                                 "reason": "\(reason)", "error": "\(message)"])
         var report = SceneReport.failure(name: input.name ?? input.label, inputs: input.paths, error: message)
         if case .sceneSetting(_, let key, _)? = error as? PipelineError { report.settingKey = key }
@@ -407,88 +370,10 @@ public final class PipelineRunner {
         return report
     }
 
-    /// Classifies a scene and writes every output; returns the report and the output records.
-    private func classify(_ input: SceneInput, fingerprint: String, reason: String, index: Int, count: Int,
-                          context: RunContext, progress: @escaping (RunProgress) -> Void) throws -> (SceneReport, [OutputFileRecord]) {
-        let job = try plan.job(for: input)
-        let name = job.input.name ?? job.scene.name
-        for path in [job.files.map, job.files.style, job.files.confidence, job.files.probabilities, job.files.preview, job.files.polygons,
-                     job.files.stac].compactMap({ $0 }) {
-            context.temporaries.removeStale(for: path)
-        }
-        let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
-        // Everything here ends up in the files: keep it deterministic (no times, hosts or pids).
-        var provenance = ["version": toolVersion, "model": URL(fileURLWithPath: plan.modelPath).lastPathComponent,
-                          "model_sha256": context.modelHash, "scene": name, "mode": job.mode.rawValue,
-                          "inputs": job.input.paths.joined(separator: ";"), "inputs_fingerprint": fingerprint,
-                          "settings_sha256": context.settingsHash]
-        if let pipelineHash = context.pipelineHash { provenance["pipeline_sha256"] = pipelineHash }
-        let cancellation = context.options.cancellation
-        let result = try classifier.run(provenance: provenance, cancellation: cancellation) { done, total in
-            progress(RunProgress(sceneIndex: index, sceneCount: count, sceneName: name, patchesDone: done, patchesTotal: total))
-        }
-        let legend = try ClassLegend(names: plan.contract.classNames,
-                                     colors: plan.contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
-        try cancellation?.check()
-        if let previewPath = job.files.preview {
-            try PreviewRenderer.write(path: previewPath, classes: result.preview, width: result.previewWidth,
-                                      height: result.previewHeight, legend: legend, classPixels: result.classPixels,
-                                      title: "\(name) - \(plan.modelName)")
-        }
-        var times = result.times
-        try cancellation?.check()
-        if let polygonsPath = job.files.polygons, let format = plan.pipeline.output.polygons {
-            let started = DispatchTime.now().uptimeNanoseconds
-            let count = try ClassPolygons.write(mapPath: job.files.map, legend: legend, to: polygonsPath, format: format,
-                                                eightConnected: plan.pipeline.output.polygonConnectivity == 8,
-                                                geographic: plan.pipeline.output.geojsonCRS == .wgs84)
-            times.polygonize = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            logger.debug("polygons written", metadata: ["event": "polygons", "scene": "\(name)", "file": "\(polygonsPath)", "polygons": "\(count)"])
-        }
-        try cancellation?.check()
-        var outputs: [OutputFileRecord] = []
-        // Sidecars exist only when GDAL had something to put in them.
-        let files = job.files.files.filter { $0.role != .stac && (!$0.role.isSidecar || FileManager.default.fileExists(atPath: $0.path)) }
-        func record(_ role: OutputRole, _ path: String) throws -> OutputFileRecord {
-            let stamp = try FileStamp(path: path)
-            // What is on disk now must be what the writer produced and checked.
-            if let produced = result.committed.first(where: { $0.path == path }), UInt64(max(0, stamp.bytes)) != produced.bytes {
-                throw RasterIOError.writeFailed(path: path, reason: "the file on disk has \(stamp.bytes) bytes, the writer produced \(produced.bytes)")
-            }
-            return OutputFileRecord(role: role, path: path, bytes: stamp.bytes,
-                                    modifiedNanoseconds: stamp.modifiedNanosecondsSince1970, sha256: try SHA256Hex.hex(ofFile: path))
-        }
-        for (role, path) in files { outputs.append(try record(role, path)) }
-        // The STAC item comes last: it carries the size and SHA-256 of every other output.
-        if let stacPath = job.files.stac {
-            let id = URL(fileURLWithPath: job.files.map).deletingPathExtension().lastPathComponent
-            var properties = ["scene": name, "model": plan.modelName, "model_sha256": context.modelHash,
-                              "mode": job.mode.rawValue, "version": toolVersion, "inputs_fingerprint": fingerprint,
-                              "settings_sha256": context.settingsHash]
-            if let pipelineHash = context.pipelineHash { properties["pipeline_sha256"] = pipelineHash }
-            let modelBytes = Int(try FileStamp(path: plan.modelPath).bytes)
-            let model = try STACModelDescription(model: plan.model, path: plan.modelPath, sha256: context.modelHash, bytes: modelBytes)
-            let item = try STACItem.make(id: id, itemPath: stacPath, grid: result.outputGrid, legend: legend, outputs: outputs,
-                                         cloudOptimized: plan.pipeline.output.format == .cog,
-                                         acquisition: AcquisitionTime.find(in: job.scene), date: job.date, created: Date(),
-                                         model: model, modelPath: plan.modelPath, sourceFiles: Self.sourceFiles(of: job.scene),
-                                         softwareVersion: toolVersion, properties: properties)
-            try STACItem.writeJSON(item, to: stacPath)
-            outputs.append(try record(.stac, stacPath))
-        }
-        var report = SceneReport(name: name, inputs: job.input.paths, status: .done, error: nil, output: job.files.map,
-                                 preview: job.files.preview, stac: job.files.stac, width: result.outputGrid.width,
-                                 height: result.outputGrid.height, epsg: result.outputGrid.spatialReference?.epsg,
-                                 mode: job.mode.rawValue, patches: result.patches, classifiedPatches: result.classifiedPatches,
-                                 classes: zip(plan.contract.classNames, result.classPixels).map { SceneReport.ClassCount(name: $0, pixels: $1) },
-                                 nodataPixels: result.nodataPixels, times: times)
-        report.probabilities = job.files.probabilities
-        report.polygons = job.files.polygons
-        report.reason = reason
-        report.inputsFingerprint = fingerprint
-        report.outputs = outputs
-        return (report, outputs)
-    }
+    /// What a scene's outputs record about how they were made (the map's `LANDCOVER_*` metadata
+    /// and the STAC item's `landcover:*` properties): version, scene, mode, and the model, inputs,
+    /// settings and pipeline fingerprints. Everything here ends up in the files: it must be
+    /// deterministic (no times, hosts or pids).
 }
 
 extension PipelineRunner {
@@ -511,68 +396,5 @@ extension PipelineRunner {
             if !files.contains(found) { files.append(found) }
         }
         return files
-    }
-}
-
-/// Temporary files (names carrying ``RasterWriter/temporaryMarker``) that interrupted runs left in
-/// output folders. Each folder is listed once per run; entries are grouped by the final file name
-/// they were written for (`.NAME.landcover-tmp-<pid>...` belongs to `NAME`).
-final class TemporaryFiles: @unchecked Sendable {
-    private let lock = NSLock()
-    private var listings: [String: [String: [String]]] = [:]
-
-    /// The final name a temporary entry was written for, and the writer's pid.
-    static func parse(_ entry: String) -> (owner: String, pid: Int32?)? {
-        guard entry.hasPrefix("."), let marker = entry.range(of: RasterWriter.temporaryMarker) else { return nil }
-        let owner = String(entry[entry.index(after: entry.startIndex)..<marker.lowerBound])
-        let digits = entry[marker.upperBound...].prefix { $0.isASCII && $0.isNumber }
-        return (owner, Int32(digits))
-    }
-
-    private func listing(_ folder: String) -> [String: [String]] {
-        if let cached = listings[folder] { return cached }
-        var byOwner: [String: [String]] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
-            if let parsed = Self.parse(entry) { byOwner[parsed.owner, default: []].append(entry) }
-        }
-        listings[folder] = byOwner
-        return byOwner
-    }
-
-    /// Removes the temporaries found at the start of the run for `path` (the caller owns the
-    /// scene, so none of them belongs to a live writer).
-    func removeStale(for path: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        let folder = (path as NSString).deletingLastPathComponent, name = (path as NSString).lastPathComponent
-        var byOwner = listing(folder)
-        for entry in byOwner[name] ?? [] {
-            try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(entry))
-        }
-        byOwner[name] = nil
-        listings[folder] = byOwner
-    }
-
-    /// Removes every temporary file in `folder` whose writer is no longer running on this host
-    /// (or whose pid cannot be read); returns the removed paths.
-    func removeAbandoned(in folder: String) -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        var removed: [String] = []
-        var byOwner = listing(folder)
-        for (owner, entries) in byOwner {
-            var kept: [String] = []
-            for entry in entries {
-                if let pid = Self.parse(entry)?.pid, pid != getpid(), kill(pid, 0) == 0 || errno == EPERM {
-                    kept.append(entry)
-                    continue
-                }
-                let full = (folder as NSString).appendingPathComponent(entry)
-                if (try? FileManager.default.removeItem(atPath: full)) != nil { removed.append(full) }
-            }
-            byOwner[owner] = kept.isEmpty ? nil : kept
-        }
-        listings[folder] = byOwner
-        return removed.sorted()
     }
 }

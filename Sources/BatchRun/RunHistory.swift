@@ -5,123 +5,6 @@ import GRDB
 import Products
 import RasterIO
 
-/// Errors of the run history database.
-public enum RunHistoryError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The database cannot be opened or created.
-    case cannotOpen(path: String, reason: String)
-    /// The file is an SQLite database of another application, or of a newer landcover.
-    case notAHistory(path: String, reason: String)
-    /// A statement failed (disk full, permissions, a lock held longer than the busy timeout).
-    case failed(path: String, operation: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .cannotOpen(let path, let reason):
-            return "\(path): cannot open the run history (\(reason)); check the folder exists and is writable, or pass --history PATH"
-        case .notAHistory(let path, let reason):
-            return "\(path): \(reason); pass --history with another path"
-        case .failed(let path, let operation, let reason):
-            return "\(path): cannot \(operation) in the run history (\(reason)); check free disk space and permissions"
-        }
-    }
-}
-
-/// A run as the history records it.
-public struct RunRecord: Codable, Sendable, Equatable {
-    public var id: Int64
-    /// ISO 8601 UTC times; `finished` is nil while running or when the run was killed.
-    public var started: String
-    public var finished: String?
-    /// `running`, `done` (every scene done or skipped), `failed` (some scenes failed),
-    /// `interrupted` (the process died; found by a later run) or `error` (the run itself failed).
-    public var status: String
-    public var error: String?
-    public var pipelinePath: String?
-    public var pipelineSHA256: String?
-    public var settingsSHA256: String
-    public var modelPath: String
-    public var modelSHA256: String
-    public var version: String
-    /// `K/N` when sharded.
-    public var shard: String?
-    public var host: String
-    public var pid: Int64
-    public var forced: Bool
-    /// Scenes in this run (this shard's share) and their outcomes.
-    public var scenes: Int
-    public var done: Int
-    public var skipped: Int
-    public var failed: Int
-    public var seconds: Double?
-    public var reportPath: String?
-
-    enum CodingKeys: String, CodingKey {
-        case id, started, finished, status, error, version, shard, host, pid, forced, scenes, done, skipped, failed, seconds
-        case pipelinePath = "pipeline_path", pipelineSHA256 = "pipeline_sha256", settingsSHA256 = "settings_sha256"
-        case modelPath = "model_path", modelSHA256 = "model_sha256", reportPath = "report_path"
-    }
-}
-
-/// A scene attempt as the history records it.
-public struct SceneRecord: Codable, Sendable, Equatable {
-    public var id: Int64
-    public var runID: Int64
-    /// Stable identity (see `SceneInput.key(baseFolder:)`).
-    public var sceneKey: String
-    public var name: String
-    public var inputs: [String]
-    /// `running`, `done`, `skipped`, `failed` or `interrupted`.
-    public var status: String
-    /// Why the scene ran (`new`, `model changed`, `--force`, ...) or why it was skipped.
-    public var reason: String?
-    public var error: String?
-    public var started: String
-    public var finished: String?
-    /// Wall seconds and seconds per stage (summed over threads).
-    public var seconds: Double?
-    public var times: StageTimes?
-    public var patches: Int?
-    public var inputsFingerprint: String?
-    public var modelSHA256: String
-    public var settingsSHA256: String
-    /// The class map's path.
-    public var output: String?
-    public var outputs: [OutputFileRecord]
-
-    enum CodingKeys: String, CodingKey {
-        case id, name, inputs, status, reason, error, started, finished, seconds, times, patches, output, outputs
-        case runID = "run_id", sceneKey = "scene_key", inputsFingerprint = "inputs_fingerprint"
-        case modelSHA256 = "model_sha256", settingsSHA256 = "settings_sha256"
-    }
-}
-
-/// What a run records when it starts.
-public struct RunStart: Sendable {
-    public var pipelinePath: String?
-    public var pipelineSHA256: String?
-    public var settingsSHA256: String
-    public var modelPath: String
-    public var modelSHA256: String
-    public var version: String
-    public var shard: String?
-    public var forced: Bool
-    public var scenes: Int
-
-    /// Creates the start record of a run.
-    public init(pipelinePath: String?, pipelineSHA256: String?, settingsSHA256: String, modelPath: String,
-                modelSHA256: String, version: String, shard: String?, forced: Bool, scenes: Int) {
-        self.pipelinePath = pipelinePath
-        self.pipelineSHA256 = pipelineSHA256
-        self.settingsSHA256 = settingsSHA256
-        self.modelPath = modelPath
-        self.modelSHA256 = modelSHA256
-        self.version = version
-        self.shard = shard
-        self.forced = forced
-        self.scenes = scenes
-    }
-}
-
 /// The run history: every run and every scene attempt, in an SQLite database (through GRDB).
 ///
 /// Default location `<output folder>/landcover-history.sqlite`. Shards of one pipeline share it:
@@ -342,12 +225,12 @@ public final class RunHistory: Sendable {
     }
 
     /// Records the end of a run.
-    public func finishRun(id: Int64, status: String, done: Int, skipped: Int, failed: Int, seconds: Double,
+    public func finishRun(id: Int64, status: RunStatus, done: Int, skipped: Int, failed: Int, seconds: Double,
                           error: String? = nil) throws {
         try perform("record the run end") { db in
             try db.execute(sql: """
                 UPDATE runs SET finished = ?, status = ?, done = ?, skipped = ?, failed = ?, seconds = ?, error = ? WHERE id = ?
-                """, arguments: [Self.timestamp(), status, done, skipped, failed, seconds, error, id])
+                """, arguments: [Self.timestamp(), status.rawValue, done, skipped, failed, seconds, error, id])
         }
     }
 
@@ -386,17 +269,17 @@ public final class RunHistory: Sendable {
     /// Records that a scene started (status `running`) and returns the row id.
     public func startScene(runID: Int64, _ scene: SceneStart, reason: String, started: Date = Date()) throws -> Int64 {
         try perform("record a scene start") { db in
-            try insertScene(db, runID: runID, scene, status: "running", reason: reason, started: started, finished: nil)
+            try insertScene(db, runID: runID, scene, status: .running, reason: reason, started: started, finished: nil)
         }
     }
 
-    private func insertScene(_ db: Database, runID: Int64, _ scene: SceneStart, status: String, reason: String?,
+    private func insertScene(_ db: Database, runID: Int64, _ scene: SceneStart, status: SceneStatus, reason: String?,
                              started: Date, finished: Date?) throws -> Int64 {
         try db.execute(sql: """
             INSERT INTO scenes (run_id, scene_key, name, inputs, status, reason, started, finished, seconds,
                                 inputs_fingerprint, model_sha256, settings_sha256)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [runID, scene.sceneKey, scene.name, Self.json(scene.inputs), status, reason,
+            """, arguments: [runID, scene.sceneKey, scene.name, Self.json(scene.inputs), status.rawValue, reason,
                              Self.timestamp(started), finished.map { Self.timestamp($0) },
                              finished.map { $0.timeIntervalSince(started) }, scene.inputsFingerprint,
                              scene.modelSHA256, scene.settingsSHA256])
@@ -413,7 +296,7 @@ public final class RunHistory: Sendable {
 
     /// Records the outcome of a started scene: `done` with its outputs (the commit point), or
     /// `failed` with its error. The scene's display name may have become known only while it ran.
-    public func finishScene(id: Int64, status: String, name: String? = nil, error: String? = nil, seconds: Double,
+    public func finishScene(id: Int64, status: SceneStatus, name: String? = nil, error: String? = nil, seconds: Double,
                             times: StageTimes? = nil, patches: Int? = nil, output: String? = nil,
                             outputs: [OutputFileRecord] = []) throws {
         try perform("record a scene outcome") { db in
@@ -421,7 +304,7 @@ public final class RunHistory: Sendable {
                 UPDATE scenes SET status = ?, name = coalesce(?, name), error = ?, finished = ?, seconds = ?,
                     read_seconds = ?, convert_seconds = ?, infer_seconds = ?, write_seconds = ?, patches = ?, output = ?
                 WHERE id = ?
-                """, arguments: [status, name, error, Self.timestamp(), seconds, times?.read, times?.convert, times?.infer,
+                """, arguments: [status.rawValue, name, error, Self.timestamp(), seconds, times?.read, times?.convert, times?.infer,
                                  times?.write, patches, output, id])
             try insertOutputs(db, sceneID: id, outputs)
         }
@@ -432,7 +315,7 @@ public final class RunHistory: Sendable {
     public func recordSkipped(runID: Int64, _ scene: SceneStart, reason: String, output: String?,
                               outputs: [OutputFileRecord], started: Date) throws -> Int64 {
         try perform("record a skipped scene") { db in
-            let id = try insertScene(db, runID: runID, scene, status: "skipped", reason: reason, started: started, finished: Date())
+            let id = try insertScene(db, runID: runID, scene, status: .skipped, reason: reason, started: started, finished: Date())
             try db.execute(sql: "UPDATE scenes SET output = ? WHERE id = ?", arguments: [output, id])
             try insertOutputs(db, sceneID: id, outputs)
             return id
@@ -464,14 +347,14 @@ public final class RunHistory: Sendable {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM runs WHERE (? IS NULL OR pipeline_path = ?) ORDER BY id DESC LIMIT ?
                 """, arguments: [pipelinePath, pipelinePath, limit])
-            return rows.map(Self.runRecord)
+            return try rows.map(runRecord)
         }
     }
 
     /// One run by id.
     public func run(id: Int64) throws -> RunRecord? {
         try read("read a run") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.runRecord)
+            try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(runRecord)
         }
     }
 
@@ -494,15 +377,25 @@ public final class RunHistory: Sendable {
     }
 
     /// Every scene attempt with a given status (e.g. `done`), oldest first.
-    public func sceneAttempts(status: String) throws -> [SceneRecord] {
+    public func sceneAttempts(status: SceneStatus) throws -> [SceneRecord] {
         try read("list scenes") { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM scenes WHERE status = ? ORDER BY id", arguments: [status]).map { try sceneRecord($0, db) }
+            try Row.fetchAll(db, sql: "SELECT * FROM scenes WHERE status = ? ORDER BY id", arguments: [status.rawValue]).map { try sceneRecord($0, db) }
         }
     }
 
-    private static func runRecord(_ row: Row) -> RunRecord {
+    /// A status column as `Status`; a value this landcover does not know (a newer version wrote
+    /// it) makes the history unusable rather than silently read as something else.
+    private func status<Status: RawRepresentable>(_ row: Row, _ type: Status.Type) throws -> Status where Status.RawValue == String {
+        let text = row.text("status") ?? ""
+        guard let status = Status(rawValue: text) else {
+            throw RunHistoryError.notAHistory(path: path, reason: "records a status '\(text)' this landcover does not know (written by a newer version?)")
+        }
+        return status
+    }
+
+    private func runRecord(_ row: Row) throws -> RunRecord {
         RunRecord(id: row.int64("id") ?? 0, started: row.text("started") ?? "", finished: row.text("finished"),
-                  status: row.text("status") ?? "", error: row.text("error"), pipelinePath: row.text("pipeline_path"),
+                  status: try status(row, RunStatus.self), error: row.text("error"), pipelinePath: row.text("pipeline_path"),
                   pipelineSHA256: row.text("pipeline_sha256"), settingsSHA256: row.text("settings_sha256") ?? "",
                   modelPath: row.text("model_path") ?? "", modelSHA256: row.text("model_sha256") ?? "",
                   version: row.text("version") ?? "", shard: row.text("shard"), host: row.text("host") ?? "",
@@ -531,7 +424,7 @@ public final class RunHistory: Sendable {
             times = stage
         }
         return SceneRecord(id: id, runID: row.int64("run_id") ?? 0, sceneKey: row.text("scene_key") ?? "",
-                           name: row.text("name") ?? "", inputs: inputs, status: row.text("status") ?? "",
+                           name: row.text("name") ?? "", inputs: inputs, status: try status(row, SceneStatus.self),
                            reason: row.text("reason"), error: row.text("error"), started: row.text("started") ?? "",
                            finished: row.text("finished"), seconds: row.double("seconds"), times: times,
                            patches: row.int64("patches").map { Int($0) }, inputsFingerprint: row.text("inputs_fingerprint"),

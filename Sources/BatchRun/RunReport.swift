@@ -56,6 +56,8 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var skipped: Int { scenes.filter { $0.status == .skipped }.count }
     /// Scenes that failed.
     public var failed: Int { scenes.filter { $0.status == .failed }.count }
+    /// The run's status: `failed` when some scene failed, else `done`.
+    public var status: RunStatus { failed > 0 ? .failed : .done }
 
     enum CodingKeys: String, CodingKey {
         case version, started, finished, seconds, workers, scenes, shard, forced, history
@@ -68,9 +70,8 @@ public struct RunReport: Codable, Sendable, Equatable {
 /// What happened to one scene.
 public struct SceneReport: Codable, Sendable, Equatable {
     /// Outcome of a scene: classified in this run, failed, or skipped as unchanged.
-    public enum Status: String, Codable, Sendable {
-        case done, failed, skipped
-    }
+    /// `done`, `skipped` or `failed` (the run history's scene statuses).
+    public typealias Status = SceneStatus
 
     /// Pixels of one class in the map.
     public struct ClassCount: Codable, Sendable, Equatable {

@@ -337,3 +337,26 @@ public struct PipelinePlan: Sendable {
         return nil
     }
 }
+
+extension PipelinePlan {
+    /// Creates the output folder (and its parents) if missing; returns its absolute path.
+    /// - Throws: ``PipelineError/invalidValue(key:value:reason:)`` naming `output.folder`.
+    @discardableResult
+    public func createOutputFolder() throws -> String {
+        let folder = outputFolder
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw PipelineError.invalidValue(key: "output.folder", value: pipeline.output.folder, reason: "cannot be created (\(error.localizedDescription)); check the path and permissions")
+        }
+        return folder
+    }
+}
+
+extension ClassLegend {
+    /// The legend of a model's contract: class `i` is the contract's `i`-th class and colour.
+    /// - Throws: ``RasterIOError/invalidArgument(_:)`` for a contract without classes.
+    public init(contract: ModelContract) throws {
+        try self.init(names: contract.classNames, colors: contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
+    }
+}

@@ -144,7 +144,7 @@ public final class SceneClassifier: Sendable {
                     progress: (Int, Int) -> Void = { _, _ in }) throws -> SceneClassification {
         let start = DispatchTime.now().uptimeNanoseconds
         GDALEnvironment.setCacheMax(bytes: gdalCacheBytes)
-        let legend = try ClassLegend(names: contract.classNames, colors: contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
+        let legend = try ClassLegend(contract: contract)
         let outputs = try MapOutputWriters(job: job, settings: settings, legend: legend, provenance: provenance)
         var committed = false
         defer { if !committed { outputs.abort() } }

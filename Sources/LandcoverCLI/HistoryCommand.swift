@@ -129,7 +129,7 @@ struct HistoryCommand: ParsableCommand {
     static func runTable(_ runs: [RunRecord]) -> String {
         table(["run", "started", "status", "scenes", "done", "skipped", "failed", "seconds", "shard", "model", "pipeline"],
               runs.map { run in
-                  [String(run.id), run.started, run.status + (run.forced ? " (forced)" : ""), String(run.scenes), String(run.done),
+                  [String(run.id), run.started, run.status.rawValue + (run.forced ? " (forced)" : ""), String(run.scenes), String(run.done),
                    String(run.skipped), String(run.failed), run.seconds.map { String(format: "%.1f", $0) } ?? "-",
                    run.shard ?? "-", String(run.modelSHA256.prefix(12)), run.pipelinePath ?? "-"]
               })
@@ -137,13 +137,13 @@ struct HistoryCommand: ParsableCommand {
 
     static func failureTable(_ scenes: [SceneRecord]) -> String {
         table(["run", "scene", "status", "finished", "error"], scenes.map { scene in
-            [String(scene.runID), scene.name, scene.status, scene.finished ?? scene.started, scene.error ?? ""]
+            [String(scene.runID), scene.name, scene.status.rawValue, scene.finished ?? scene.started, scene.error ?? ""]
         })
     }
 
     static func sceneTable(_ scenes: [SceneRecord]) -> String {
         table(["scene", "status", "reason", "seconds", "map sha256", "output / error"], scenes.map { scene in
-            [scene.name, scene.status, scene.reason ?? "", scene.seconds.map { String(format: "%.2f", $0) } ?? "-",
+            [scene.name, scene.status.rawValue, scene.reason ?? "", scene.seconds.map { String(format: "%.2f", $0) } ?? "-",
              String(scene.outputs.first { $0.role == .map }?.sha256.prefix(12) ?? "-"), scene.error ?? scene.output ?? ""]
         })
     }

@@ -96,12 +96,8 @@ struct RunCommand: ParsableCommand {
             // inputs or each other, a model plan larger than the memory budget) stop the run
             // before the lock is taken and before any scene starts.
             try plan.preflight(workers: threads ?? PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger).workers)
-            let folder = plan.outputFolder
-            do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            } catch {
-                throw PipelineError.invalidValue(key: "output.folder", value: file.output.folder, reason: "cannot be created (\(error.localizedDescription)); check the path and permissions")
-            }
+            // The lock lives in the output folder.
+            let folder = try plan.createOutputFolder()
             let lock: RunLock
             stopSignals.setWaitingForLock(true)
             do {

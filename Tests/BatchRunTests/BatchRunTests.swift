@@ -70,18 +70,18 @@ struct BatchRunTests {
         let history = try RunHistory(path: batch.history, readOnly: true)
         let runID = try #require(first.runID)
         let run = try #require(try history.run(id: runID))
-        #expect(run.status == "failed" && run.done == 6 && run.failed == 1 && run.scenes == 7 && run.finished != nil)
+        #expect(run.status == .failed && run.done == 6 && run.failed == 1 && run.scenes == 7 && run.finished != nil)
         let attempts = try history.scenes(runID: run.id)
         #expect(attempts.count == 7)
-        #expect(attempts.filter { $0.status == "done" }.count == 6)
-        for attempt in attempts where attempt.status == "done" {
+        #expect(attempts.filter { $0.status == .done }.count == 6)
+        for attempt in attempts where attempt.status == .done {
             #expect(Set(attempt.outputs.map(\.role)).isSuperset(of: [OutputRole.map, .probabilities, .preview, .stac]))
             for output in attempt.outputs {
                 #expect(output.sha256 == (try SHA256Hex.hex(ofFile: output.path)))
             }
             #expect(attempt.times != nil && attempt.patches ?? 0 > 0)
         }
-        #expect(attempts.first { $0.status == "failed" }?.error?.contains("S2X_T33UUZ") == true)
+        #expect(attempts.first { $0.status == .failed }?.error?.contains("S2X_T33UUZ") == true)
         let maps = first.scenes.compactMap(\.output)
         let stamps = try maps.map { try FileStamp(path: $0) }
 
@@ -350,8 +350,8 @@ struct BatchRunTests {
         #expect(!FileManager.default.fileExists(atPath: otherStale))
         #expect(FileManager.default.fileExists(atPath: otherLive))
         let record = try #require(try RunHistory(path: batch.history, readOnly: true).run(id: killed))
-        #expect(record.status == "interrupted")
-        #expect(try RunHistory(path: batch.history, readOnly: true).scenes(runID: killed).first?.status == "interrupted")
+        #expect(record.status == .interrupted)
+        #expect(try RunHistory(path: batch.history, readOnly: true).scenes(runID: killed).first?.status == .interrupted)
     }
 
     @Test func historyRejectsForeignDatabases() throws {

@@ -1,0 +1,93 @@
+import CNN
+import Classification
+import Config
+import Foundation
+import Logging
+import Products
+import RasterIO
+
+/// A classified scene's products beside its map (preview, polygons, STAC item) and its records.
+extension PipelineRunner {
+    func provenance(scene name: String, job: SceneJob, fingerprint: String, context: RunContext) -> [String: String] {
+        var provenance = ["version": toolVersion, "model_sha256": context.modelHash, "scene": name, "mode": job.mode.rawValue,
+                          "inputs_fingerprint": fingerprint, "settings_sha256": context.settingsHash]
+        if let pipelineHash = context.pipelineHash { provenance["pipeline_sha256"] = pipelineHash }
+        return provenance
+    }
+
+    /// Classifies a scene and writes every output; returns the report and the output records.
+    func classify(_ input: SceneInput, fingerprint: String, reason: String, index: Int, count: Int,
+                          context: RunContext, progress: @escaping (RunProgress) -> Void) throws -> (SceneReport, [OutputFileRecord]) {
+        let job = try plan.job(for: input)
+        let name = job.input.name ?? job.scene.name
+        for path in job.files.all { context.temporaries.removeStale(for: path) }
+        let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
+        // The map's LANDCOVER_* metadata: the model's file name and the inputs besides the rest.
+        var provenance = self.provenance(scene: name, job: job, fingerprint: fingerprint, context: context)
+        provenance["model"] = URL(fileURLWithPath: plan.modelPath).lastPathComponent
+        provenance["inputs"] = job.input.paths.joined(separator: ";")
+        let cancellation = context.options.cancellation
+        let result = try classifier.run(provenance: provenance, cancellation: cancellation) { done, total in
+            progress(RunProgress(sceneIndex: index, sceneCount: count, sceneName: name, patchesDone: done, patchesTotal: total))
+        }
+        let legend = try ClassLegend(contract: plan.contract)
+        try cancellation?.check()
+        if let previewPath = job.files.preview {
+            try PreviewRenderer.write(path: previewPath, classes: result.preview, width: result.previewWidth,
+                                      height: result.previewHeight, legend: legend, classPixels: result.classPixels,
+                                      title: "\(name) - \(plan.modelName)")
+        }
+        var times = result.times
+        try cancellation?.check()
+        if let polygonsPath = job.files.polygons, let format = plan.pipeline.output.polygons {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let count = try ClassPolygons.write(mapPath: job.files.map, legend: legend, to: polygonsPath, format: format,
+                                                eightConnected: plan.pipeline.output.polygonConnectivity == 8,
+                                                geographic: plan.pipeline.output.geojsonCRS == .wgs84)
+            times.polygonize = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            logger.debug("polygons written", metadata: ["event": "polygons", "scene": "\(name)", "file": "\(polygonsPath)", "polygons": "\(count)"])
+        }
+        try cancellation?.check()
+        var outputs: [OutputFileRecord] = []
+        // Sidecars exist only when GDAL had something to put in them.
+        let files = job.files.files.filter { $0.role != .stac && (!$0.role.isSidecar || FileManager.default.fileExists(atPath: $0.path)) }
+        func record(_ role: OutputRole, _ path: String) throws -> OutputFileRecord {
+            let stamp = try FileStamp(path: path)
+            // What is on disk now must be what the writer produced and checked.
+            if let produced = result.committed.first(where: { $0.path == path }), UInt64(max(0, stamp.bytes)) != produced.bytes {
+                throw RasterIOError.writeFailed(path: path, reason: "the file on disk has \(stamp.bytes) bytes, the writer produced \(produced.bytes)")
+            }
+            return OutputFileRecord(role: role, path: path, bytes: stamp.bytes,
+                                    modifiedNanoseconds: stamp.modifiedNanosecondsSince1970, sha256: try SHA256Hex.hex(ofFile: path))
+        }
+        for (role, path) in files { outputs.append(try record(role, path)) }
+        // The STAC item comes last: it carries the size and SHA-256 of every other output.
+        if let stacPath = job.files.stac {
+            let id = URL(fileURLWithPath: job.files.map).deletingPathExtension().lastPathComponent
+            // The item's landcover:* properties: the model's name besides the rest.
+            var properties = self.provenance(scene: name, job: job, fingerprint: fingerprint, context: context)
+            properties["model"] = plan.modelName
+            let modelBytes = Int(try FileStamp(path: plan.modelPath).bytes)
+            let model = try STACModelDescription(model: plan.model, path: plan.modelPath, sha256: context.modelHash, bytes: modelBytes)
+            let item = try STACItem.make(id: id, itemPath: stacPath, grid: result.outputGrid, legend: legend, outputs: outputs,
+                                         cloudOptimized: plan.pipeline.output.format == .cog,
+                                         acquisition: AcquisitionTime.find(in: job.scene), date: job.date, created: Date(),
+                                         model: model, modelPath: plan.modelPath, sourceFiles: Self.sourceFiles(of: job.scene),
+                                         softwareVersion: toolVersion, properties: properties)
+            try STACItem.writeJSON(item, to: stacPath)
+            outputs.append(try record(.stac, stacPath))
+        }
+        var report = SceneReport(name: name, inputs: job.input.paths, status: .done, error: nil, output: job.files.map,
+                                 preview: job.files.preview, stac: job.files.stac, width: result.outputGrid.width,
+                                 height: result.outputGrid.height, epsg: result.outputGrid.spatialReference?.epsg,
+                                 mode: job.mode.rawValue, patches: result.patches, classifiedPatches: result.classifiedPatches,
+                                 classes: zip(plan.contract.classNames, result.classPixels).map { SceneReport.ClassCount(name: $0, pixels: $1) },
+                                 nodataPixels: result.nodataPixels, times: times)
+        report.probabilities = job.files.probabilities
+        report.polygons = job.files.polygons
+        report.reason = reason
+        report.inputsFingerprint = fingerprint
+        report.outputs = outputs
+        return (report, outputs)
+    }
+}
