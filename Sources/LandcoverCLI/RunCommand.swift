@@ -131,55 +131,23 @@ struct RunCommand: ParsableCommand {
                 // is a courtesy (a full disk may refuse it).
                 bar?.finish()
                 if let partial = stopped.report {
-                    _ = try? writeReports(partial, folder: folder, shard: shard, database: database)
+                    _ = try? RunReportFiles.write(partial, folder: folder, latest: report, shard: shard, history: database)
                 }
                 CLIErrors.fail("\(pipelineArgument.pipeline): \(stopped.description)", code: ExitCodes.interrupted(by: stopped.signal))
             } catch let stopped as RunCannotWrite {
                 bar?.finish()
-                _ = try? writeReports(stopped.report, folder: folder, shard: shard, database: database)
+                _ = try? RunReportFiles.write(stopped.report, folder: folder, latest: report, shard: shard, history: database)
                 CLIErrors.fail(stopped.error.description, code: ExitCodes.cannotWrite)
             }
             bar?.finish()
 
-            let reportPath = try writeReports(result, folder: folder, shard: shard, database: database)
+            let reportPath = try RunReportFiles.write(result, folder: folder, latest: report, shard: shard, history: database)
             print(Self.summary(result, shard: shard, report: reportPath))
             // A scene refused for a setting of the pipeline file: retrying cannot help until the
             // pipeline changes (exit 2), although the other scenes were done.
             if result.scenes.contains(where: { $0.settingKey != nil }) { throw ExitCode(ExitCodes.invalidInput) }
             if result.failed > 0 { throw ExitCode(ExitCodes.someFailed) }
         }
-    }
-
-    /// Writes the per-run and the latest report and records the former in the history; returns
-    /// the per-run report's path.
-    private func writeReports(_ result: RunReport, folder: String, shard: Shard?, database: RunHistory) throws -> String {
-        let reportPaths = Self.reportPaths(result: result, folder: folder, latest: report, shard: shard)
-        let data = try result.jsonData()
-        try FileManager.default.createDirectory(atPath: (reportPaths.run as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try AtomicFile.write(data, to: reportPaths.run)
-        try AtomicFile.write(data, to: reportPaths.latest)
-        if let runID = result.runID {
-            do {
-                try database.setReportPath(runID: runID, path: reportPaths.run)
-            } catch {
-                CLIErrors.fail(CLIErrors.message(for: error, file: nil), code: ExitCodes.history)
-            }
-        }
-        return reportPaths.run
-    }
-
-    /// The per-run report (`reports/run-<UTC time>-<run id>[-shard-K-of-N].json`) and the latest
-    /// report (`--report`, or `landcover-report[-shard-K-of-N].json`), both in the output folder.
-    static func reportPaths(result: RunReport, folder: String, latest: String?, shard: Shard?) -> (run: String, latest: String) {
-        let stamp = result.started.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
-        let suffix = shard.map { "-\($0.fileSuffix)" } ?? ""
-        let id = result.runID.map { "\($0)" } ?? "pid\(getpid())"
-        let run = ((folder as NSString).appendingPathComponent("reports") as NSString)
-            .appendingPathComponent("run-\(stamp)-\(id)\(suffix).json")
-        let latestPath = latest.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            ?? (folder as NSString).appendingPathComponent("landcover-report\(suffix).json")
-        return (run, latestPath)
     }
 
     /// The one-line summary printed on standard output.

@@ -1,0 +1,36 @@
+import Foundation
+import RasterIO
+
+/// Where a run's JSON reports go and how they are written: the per-run report
+/// `reports/run-<UTC time>-<run id>[-shard-K-of-N].json` and the latest report (`--report`, or
+/// `landcover-report[-shard-K-of-N].json`), both in the output folder, each written whole
+/// (temporary file, then rename).
+public enum RunReportFiles {
+    /// The per-run and the latest report paths of `report`.
+    public static func paths(of report: RunReport, folder: String, latest: String?, shard: Shard?) -> (run: String, latest: String) {
+        let stamp = report.started.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: ":", with: "")
+        let suffix = shard.map { "-\($0.fileSuffix)" } ?? ""
+        let id = report.runID.map { "\($0)" } ?? "pid\(getpid())"
+        let run = ((folder as NSString).appendingPathComponent("reports") as NSString)
+            .appendingPathComponent("run-\(stamp)-\(id)\(suffix).json")
+        let latestPath = latest.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            ?? (folder as NSString).appendingPathComponent("landcover-report\(suffix).json")
+        return (run, latestPath)
+    }
+
+    /// Writes both reports and records the per-run one in `history`; returns its path.
+    /// - Throws: `RasterIOError` when a report cannot be written; ``RunHistoryError`` when the
+    ///   history cannot record it.
+    @discardableResult
+    public static func write(_ report: RunReport, folder: String, latest: String?, shard: Shard?, history: RunHistory) throws -> String {
+        let paths = paths(of: report, folder: folder, latest: latest, shard: shard)
+        let data = try report.jsonData()
+        try FileManager.default.createDirectory(atPath: (paths.run as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try AtomicFile.write(data, to: paths.run)
+        try AtomicFile.write(data, to: paths.latest)
+        if let runID = report.runID {
+            try history.setReportPath(runID: runID, path: paths.run)
+        }
+        return paths.run
+    }
+}
