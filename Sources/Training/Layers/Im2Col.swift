@@ -33,6 +33,10 @@ enum Im2Col {
                        columns: UnsafeMutablePointer<Float>) {
         let pixels = g.outputHeight * g.outputWidth
         let rowLength = samples * pixels
+        if g.outputWidth < 16 {
+            gatherSmall(g, image: image, channels: channels, samples: samples, sampleStride: sampleStride, columns: columns)
+            return
+        }
         for c in 0..<channels {
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
@@ -44,7 +48,7 @@ enum Im2Col {
                             let target = row + s * pixels + y * g.outputWidth
                             let inputRow = y * g.strideHeight - g.padTop + i * g.dilationHeight
                             if inputRow < 0 || inputRow >= g.height {
-                                target.update(repeating: 0, count: g.outputWidth)
+                                for x in 0..<g.outputWidth { target[x] = 0 }
                                 continue
                             }
                             for x in 0..<first { target[x] = 0 }
@@ -62,6 +66,52 @@ enum Im2Col {
         }
     }
 
+    /// ``im2col(_:image:channels:samples:sampleStride:columns:)`` for small outputs (rows of a few
+    /// pixels, where per-row work dominates): each tap's input offset of every output pixel (-1 in
+    /// the padding) is computed once, then every (channel, tap, image) is one gather over the pixels.
+    static func gatherSmall(_ g: Geometry, image: UnsafePointer<Float>, channels: Int, samples: Int, sampleStride: Int,
+                            columns: UnsafeMutablePointer<Float>) {
+        let pixels = g.outputHeight * g.outputWidth
+        let rowLength = samples * pixels
+        let taps = g.kernelHeight * g.kernelWidth
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: taps * pixels) { buffer in
+            guard let offsets = buffer.baseAddress else { return }
+            tapOffsets(g, into: offsets)
+            let plane = g.height * g.width
+            for c in 0..<channels {
+                for k in 0..<taps {
+                    let row = columns + (c * taps + k) * rowLength
+                    let tap = offsets + k * pixels
+                    for s in 0..<samples {
+                        let source = image + s * sampleStride + c * plane, target = row + s * pixels
+                        for p in 0..<pixels {
+                            let offset = Int(tap[p])
+                            target[p] = offset >= 0 ? source[offset] : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each tap's input offset (within a plane) of every output pixel, -1 in the padding:
+    /// `offsets[(i * kernelWidth + j) * pixels + y * outputWidth + x]`.
+    static func tapOffsets(_ g: Geometry, into offsets: UnsafeMutablePointer<Int32>) {
+        let pixels = g.outputHeight * g.outputWidth
+        for i in 0..<g.kernelHeight {
+            for j in 0..<g.kernelWidth {
+                for y in 0..<g.outputHeight {
+                    let row = y * g.strideHeight - g.padTop + i * g.dilationHeight
+                    for x in 0..<g.outputWidth {
+                        let column = x * g.strideWidth - g.padLeft + j * g.dilationWidth
+                        let inside = row >= 0 && row < g.height && column >= 0 && column < g.width
+                        offsets[(i * g.kernelWidth + j) * pixels + y * g.outputWidth + x] = inside ? Int32(row * g.width + column) : -1
+                    }
+                }
+            }
+        }
+    }
+
     /// Copies `count` floats in SIMD16 vectors (rows are short: no call into memmove).
     @inline(__always)
     static func copy(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
@@ -70,6 +120,17 @@ enum Im2Col {
             UnsafeMutableRawPointer(target + x).storeBytes(of: UnsafeRawPointer(source + x).loadUnaligned(as: SIMD16<Float>.self),
                                                            as: SIMD16<Float>.self)
             x += 16
+        }
+        // Rows of small layers (2 ... 8 pixels) are mostly tails.
+        if x + 8 <= count {
+            UnsafeMutableRawPointer(target + x).storeBytes(of: UnsafeRawPointer(source + x).loadUnaligned(as: SIMD8<Float>.self),
+                                                           as: SIMD8<Float>.self)
+            x += 8
+        }
+        if x + 4 <= count {
+            UnsafeMutableRawPointer(target + x).storeBytes(of: UnsafeRawPointer(source + x).loadUnaligned(as: SIMD4<Float>.self),
+                                                           as: SIMD4<Float>.self)
+            x += 4
         }
         while x < count { target[x] = source[x]; x += 1 }
     }
@@ -93,6 +154,25 @@ enum Im2Col {
                        image: UnsafeMutablePointer<Float>) {
         let pixels = g.outputHeight * g.outputWidth
         let rowLength = samples * pixels
+        if g.outputWidth < 16 {
+            // Small outputs: one scatter per (channel, tap, image), in the same order as below.
+            let taps = g.kernelHeight * g.kernelWidth, plane = g.height * g.width
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: taps * pixels) { buffer in
+                guard let offsets = buffer.baseAddress else { return }
+                tapOffsets(g, into: offsets)
+                for c in 0..<channels {
+                    for k in 0..<taps {
+                        let row = columns + (c * taps + k) * rowLength
+                        let tap = offsets + k * pixels
+                        for s in 0..<samples {
+                            let source = row + s * pixels, target = image + s * sampleStride + c * plane
+                            for p in 0..<pixels where tap[p] >= 0 { target[Int(tap[p])] += source[p] }
+                        }
+                    }
+                }
+            }
+            return
+        }
         for c in 0..<channels {
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
