@@ -228,7 +228,8 @@ def main():
     if not args.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "LandcoverBench"], cwd=ROOT, check=True)
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; landcover {args.bench}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; landcover {args.bench}; "
+          f"load average {os.getloadavg()[0]:.1f} before the run")
     print(f"batch {args.batch} x {BANDS} x {SIZE} x {SIZE}, forward + loss + backward, 2 threads, "
           f"median of {args.repeats} steps per round, {args.rounds} rounds alternating engines")
     print("")
@@ -261,6 +262,9 @@ def main():
         print(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.2f}x | {r[4]:.0f}-{r[5]:.0f} | {r[6]:.0f}-{r[7]:.0f} | "
               f"{r[8]:.0f} | {r[9]:.0f} | {r[8] / r[9]:.2f}x | {r[10]:.1e} ({r[11]}) | {r[12]:.1e} | {r[13]:.1e} |")
         failed = failed or r[10] > 1e-4
+    print("")
+    print(f"load average {os.getloadavg()[0]:.1f} (1 min) after the run: ratios measured under load are distorted "
+          "in torch's disfavour (its OpenMP threads wait on each other), the per CPU-second ratio less so")
     if failed:
         sys.exit("train.py: gradients differ from torch's by more than 1e-4")
 

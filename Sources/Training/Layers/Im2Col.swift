@@ -204,11 +204,10 @@ enum Im2Col {
 ///
 /// Two implementations, chosen by shape (measured on the build machine, Zen 5, single thread):
 /// the engine's SIMD ``Gemm/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` reaches
-/// 180-210 GFLOP/s when `op(B)` is wide and untransposed (the `W^T * dY` products of the
-/// convolution backward pass), 70-200 on weight gradients `dY * columnsT` with untransposed
-/// (pixel-major) columns, but only 25-110 with a transposed `B` and 35-55 when `op(B)` has
-/// fewer than ~100 columns; OpenBLAS reaches 80-120 on those (its Haswell kernels: it does not
-/// recognize Zen 5 unless `OPENBLAS_CORETYPE=SkylakeX`, which takes it to 100-200).
+/// 180-210 GFLOP/s when `op(B)` is wide (the `W^T * dY` products of the convolution backward
+/// pass; since its packing reads a transposed `B` row by row it also runs the weight gradients of
+/// short chunks, `dY * columns^T`), but only 35-55 when `op(B)` has fewer than ~100 columns;
+/// OpenBLAS reaches 80-120 on those (the Gemm layers' backward products).
 enum Matrix {
     /// Makes OpenBLAS single-threaded once per process: each worker calls it on its own thread.
     private static let singleThreaded: Bool = {
