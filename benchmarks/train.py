@@ -27,7 +27,7 @@ classes), then in one run:
 torch comes from the machine's local CPU wheel: `pip install torch==2.13.0+cpu` (pip's find-links
 points at /opt/wheels).
 
-Usage: OMP_NUM_THREADS=2 python3 benchmarks/train.py [--rounds 3] [--repeats 10] [--batch 64]
+Usage: OMP_NUM_THREADS=2 python3 benchmarks/train.py [--rounds 3] [--repeats 10] [--batch 64] [--threads 2]
                                                      [--models small,small-bn,resnet] [--no-build]
                                                      [--bench PATH] [--out /tmp/landcover-train]
 """
@@ -199,8 +199,8 @@ def torch_throughput(name, batch, repeats):
     return batch / statistics.median(times), batch / statistics.median(cpu)
 
 
-def landcover_throughput(bench, name, batch, repeats):
-    output = run([bench, "train", ROWS[name].lower(), "--threads", "2", "--batch", str(batch), "--repeats", str(repeats)])
+def landcover_throughput(bench, name, batch, repeats, threads):
+    output = run([bench, "train", ROWS[name].lower(), "--threads", str(threads), "--batch", str(batch), "--repeats", str(repeats)])
     for line in output.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if cells and cells[0] == ROWS[name]:
@@ -219,17 +219,21 @@ def main():
     parser.add_argument("--bench", default=os.path.join(ROOT, ".build", "release", "LandcoverBench"))
     parser.add_argument("--out", default="/tmp/landcover-train")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads and landcover workers (2 is the comparison; 1 shows per-core efficiency "
+                             "without torch's OpenMP threads waiting on each other)")
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
     for m in models:
         if m not in ROWS:
             sys.exit(f"train.py: unknown model {m}; use {', '.join(ROWS)}")
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     if not args.no_build:
         subprocess.run(["swift", "build", "-c", "release", "--product", "LandcoverBench"], cwd=ROOT, check=True)
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; landcover {args.bench}")
-    print(f"batch {args.batch} x {BANDS} x {SIZE} x {SIZE}, forward + loss + backward, 2 threads, "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; landcover {args.bench}; "
+          f"load average {os.getloadavg()[0]:.1f} before the run")
+    print(f"batch {args.batch} x {BANDS} x {SIZE} x {SIZE}, forward + loss + backward, {args.threads} threads, "
           f"median of {args.repeats} steps per round, {args.rounds} rounds alternating engines")
     print("")
     rows = []
@@ -242,7 +246,7 @@ def main():
             order = [0, 1] if round_index % 2 == 0 else [1, 0]
             for engine in order:
                 if engine == 0:
-                    landcover.append(landcover_throughput(args.bench, name, args.batch, args.repeats))
+                    landcover.append(landcover_throughput(args.bench, name, args.batch, args.repeats, args.threads))
                 else:
                     reference.append(torch_throughput(name, args.batch, args.repeats))
         lc = statistics.median(w for w, _ in landcover)
@@ -261,6 +265,9 @@ def main():
         print(f"| {r[0]} | {r[1]:.0f} | {r[2]:.0f} | {r[3]:.2f}x | {r[4]:.0f}-{r[5]:.0f} | {r[6]:.0f}-{r[7]:.0f} | "
               f"{r[8]:.0f} | {r[9]:.0f} | {r[8] / r[9]:.2f}x | {r[10]:.1e} ({r[11]}) | {r[12]:.1e} | {r[13]:.1e} |")
         failed = failed or r[10] > 1e-4
+    print("")
+    print(f"load average {os.getloadavg()[0]:.1f} (1 min) after the run: ratios measured under load are distorted "
+          "in torch's disfavour (its OpenMP threads wait on each other), the per CPU-second ratio less so")
     if failed:
         sys.exit("train.py: gradients differ from torch's by more than 1e-4")
 

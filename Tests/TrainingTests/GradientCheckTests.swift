@@ -29,6 +29,26 @@ import Training
         try GradientCheck.check(try b.build(), inputShape: [3, 4, 7, 6], options: options(3))
     }
 
+    /// The weight-gradient paths of larger images: at least 1,024 output pixels per image go one
+    /// image at a time on the inner-product kernel (33 x 33: two reduction blocks, 1,024 + 65, and
+    /// a tail of one pixel), with strided grouped input gradients through col2im per image; chunks
+    /// of at least 512 pixels (2 x 20 x 20) are copied per group first. Every weight is checked.
+    @Test func convolutionGradientsOnLargeImages() throws {
+        let b = NetworkBuilder(inputChannels: 3, inputHeight: 66, inputWidth: 66, seed: 4)
+        var x = try b.conv(b.input, name: "wide", outputChannels: 4, kernel: 3, padding: 1)
+        x = try b.conv(x, name: "strided", outputChannels: 6,
+                       attributes: ConvolutionAttributes(kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], groups: 2),
+                       bias: false)
+        _ = try b.conv(x, name: "head", outputChannels: 3, kernel: 1)
+        try GradientCheck.check(try b.build(), inputShape: [2, 3, 66, 66], options: options(3), perParameter: 200)
+
+        let c = NetworkBuilder(inputChannels: 4, inputHeight: 20, inputWidth: 20, seed: 5)
+        let y = try c.conv(c.input, name: "first", outputChannels: 4, kernel: 1)
+        _ = try c.conv(y, name: "grouped", outputChannels: 6,
+                       attributes: ConvolutionAttributes(kernelShape: [3, 3], pads: [1, 1, 1, 1], groups: 2))
+        try GradientCheck.check(try c.build(), inputShape: [2, 4, 20, 20], options: options(6), perParameter: 200)
+    }
+
     @Test func convTransposeWithStridePadsOutputPaddingAndGroups() throws {
         let b = NetworkBuilder(inputChannels: 4, inputHeight: 3, inputWidth: 4, seed: 3)
         let x = try b.convTranspose(b.input, name: "up", outputChannels: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1, groups: 2)

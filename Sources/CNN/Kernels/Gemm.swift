@@ -62,16 +62,25 @@ public enum Gemm {
                     let panelBase = packedB + panel * depth * columns
                     let first = columnStart + panel * columns
                     let width = min(columns, n - first)
-                    for step in 0..<depth {
-                        let target = panelBase + step * columns
-                        let inner = kStart + step
-                        if transB {
-                            for column in 0..<width { target[column] = b[(first + column) * ldb + inner] }
-                        } else {
-                            let source = b + inner * ldb + first
-                            for column in 0..<width { target[column] = source[column] }
+                    if transB {
+                        // Row by row of B (sequential reads; the panel, 32 KB at most, stays in
+                        // L1): reading a column of B would touch 32 rows `ldb` apart per step,
+                        // which alias in the cache when `ldb` is a multiple of 1,024.
+                        for column in 0..<width {
+                            let source = b + (first + column) * ldb + kStart
+                            let target = panelBase + column
+                            for step in 0..<depth { target[step &* columns] = source[step] }
                         }
-                        if width < columns { (target + width).update(repeating: 0, count: columns - width) }
+                        if width < columns {
+                            for step in 0..<depth { (panelBase + step * columns + width).update(repeating: 0, count: columns - width) }
+                        }
+                    } else {
+                        for step in 0..<depth {
+                            let target = panelBase + step * columns
+                            let source = b + (kStart + step) * ldb + first
+                            for column in 0..<width { target[column] = source[column] }
+                            if width < columns { (target + width).update(repeating: 0, count: columns - width) }
+                        }
                     }
                 }
                 var rowStart = 0
@@ -83,15 +92,22 @@ public enum Gemm {
                         let panelBase = packedA + panel * depth * rows
                         let first = rowStart + panel * rows
                         let height = min(rows, m - first)
-                        for step in 0..<depth {
-                            let target = panelBase + step * rows
-                            let inner = kStart + step
-                            for row in 0..<rows {
-                                if row < height {
-                                    let value = transA ? a[inner * lda + first + row] : a[(first + row) * lda + inner]
-                                    target[row] = alpha * value
-                                } else {
-                                    target[row] = 0
+                        if transA {
+                            for step in 0..<depth {
+                                let target = panelBase + step * rows
+                                let source = a + (kStart + step) * lda + first
+                                for row in 0..<rows { target[row] = row < height ? alpha * source[row] : 0 }
+                            }
+                        } else {
+                            // Row by row of A: sequential reads (see the packing of a transposed B).
+                            for row in 0..<height {
+                                let source = a + (first + row) * lda + kStart
+                                let target = panelBase + row
+                                for step in 0..<depth { target[step &* rows] = alpha * source[step] }
+                            }
+                            if height < rows {
+                                for step in 0..<depth {
+                                    for row in height..<rows { panelBase[step &* rows &+ row] = 0 }
                                 }
                             }
                         }

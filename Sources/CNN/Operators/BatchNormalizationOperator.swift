@@ -23,13 +23,8 @@ struct BatchNormalizationOperator: GraphOperator {
         let batch = x.shape[0]
         let spatial = x.shape.dropFirst(2).reduce(1, *)
         let kernel: OperatorKernel = { inputs, outputs, _ in
-            for n in 0..<batch {
-                for c in 0..<channels {
-                    let base = (n * channels + c) * spatial
-                    let m = multiplier[c], o = offset[c]
-                    for i in 0..<spatial { outputs[0][base + i] = inputs[0][base + i] * m + o }
-                }
-            }
+            ChannelAffineKernel.apply(input: inputs[0], output: outputs[0], batch: batch, channels: channels, spatial: spatial,
+                                      multiplier: multiplier, offset: offset)
         }
         return OperatorPlan(outputs: [.runtime(x.shape)], kernel: kernel, flops: 2 * x.count)
     }

@@ -213,15 +213,8 @@ struct ShapeOperator: GraphOperator {
             return OperatorPlan(outputs: [.constant(outputShape, ints: result)])
         }
         // Omitted optional inputs are not allowed in Concat, so input i maps to pointer i.
-        let total = sizes.reduce(0, +)
         let kernel: OperatorKernel = { inputs, outputs, _ in
-            for o in 0..<outer {
-                var offset = o * total
-                for p in 0..<sizes.count {
-                    (outputs[0] + offset).update(from: inputs[p] + o * sizes[p], count: sizes[p])
-                    offset += sizes[p]
-                }
-            }
+            ElementwiseKernel.concatenate(Array(inputs.prefix(sizes.count)), sizes: sizes, outer: outer, output: outputs[0])
         }
         return OperatorPlan(outputs: [.runtime(outputShape, first.type)], kernel: kernel)
     }

@@ -15,7 +15,8 @@ func laneSum(_ source: UnsafePointer<Float>, count: Int) -> Double {
     return sum
 }
 
-/// `BatchNormalization` over the channel axis of `[N, C, ...]`.
+/// `BatchNormalization` over the channel axis of `[N, C, ...]`; the normalization itself runs
+/// the engine's ``ChannelAffineKernel``.
 ///
 /// Training mode normalizes with the statistics of the micro-batch being computed (ghost batch
 /// normalization, see ``Network``): mean and biased variance over N and the spatial axes, and
@@ -104,15 +105,15 @@ final class BatchNormalizationLayer: Layer, @unchecked Sendable {
                 inverseStd.pointer[c] = 1 / (varianceValues[c] + epsilon).squareRoot()
             }
         }
+        // y = x * a + b with a = scale * istd, b = shift - mean * a: the engine's loop.
+        let multiplier = context.scratch.block(0, count: 2 * channels), offset = multiplier + channels
         for c in 0..<channels {
             let a = scaleValues[c] * inverseStd.pointer[c]
-            let b = shiftValues[c] - mean.pointer[c] * a
-            for n in 0..<batch {
-                let offset = (n * channels + c) * spatial
-                let source = input + offset, target = out + offset
-                for i in 0..<spatial { target[i] = source[i] * a + b }
-            }
+            multiplier[c] = a
+            offset[c] = shiftValues[c] - mean.pointer[c] * a
         }
+        ChannelAffineKernel.apply(input: input, output: out, batch: batch, channels: channels, spatial: spatial,
+                                  multiplier: multiplier, offset: offset)
         saved.buffers = [mean, inverseStd]
     }
 

@@ -20,9 +20,10 @@ func validateConvolution(_ a: ConvolutionAttributes, initializers: [Parameter], 
     }
 }
 
-/// `Conv` (2-D, NCHW): forward on the engine's ``Conv2DKernel``; backward by im2col + GEMM
-/// (`dW = dY * columns^T`, `dX = col2im(W^T * dY)`) over chunks of images of one micro-batch,
-/// or for stride 1 `dX` as a convolution on the engine's kernels.
+/// `Conv` (2-D, NCHW): forward on the engine's ``Conv2DKernel``; backward over im2col columns of
+/// chunks of images of one micro-batch: `dW = dY * columns^T` on ``InnerProductKernel`` (long
+/// chunks) or the engine's GEMM, `dX` for stride 1 as a convolution on the engine's kernels,
+/// else `col2im(W^T * dY)` on the engine's GEMM.
 final class ConvolutionLayer: Layer, @unchecked Sendable {
     let node: NetworkNode
     let attributes: ConvolutionAttributes
@@ -43,6 +44,9 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
 
     /// Columns per chunk (floats) the backward pass aims for: a function of the geometry only.
     static let columnTarget = 1 << 21
+    /// Pixels per chunk from which weight gradients run on ``InnerProductKernel`` (below, the
+    /// reduction is too short to amortize its per-block lane sums, and the engine's GEMM runs them).
+    static let innerProductWidth = 512
 
     init(node: NetworkNode, attributes: ConvolutionAttributes, initializers: [Parameter]) throws {
         self.node = node
@@ -146,14 +150,19 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         let outputPerGroup = outputChannels / groups, inputPerGroup = inputChannels / groups
         let kh = a.kernelShape[0], kw = a.kernelShape[1]
         // W'[g * inputPerGroup + c, o, i, j] = W[g * outputPerGroup + o, c, kh - 1 - i, kw - 1 - j].
-        var flipped = [Float](repeating: 0, count: weightValues.count)
-        for g in 0..<groups {
-            for c in 0..<inputPerGroup {
-                for o in 0..<outputPerGroup {
-                    for i in 0..<kh {
-                        for j in 0..<kw {
-                            let source = (((g * outputPerGroup + o) * inputPerGroup + c) * kh + (kh - 1 - i)) * kw + (kw - 1 - j)
-                            flipped[(((g * inputPerGroup + c) * outputPerGroup + o) * kh + i) * kw + j] = weightValues[source]
+        let taps = kh * kw
+        // Every element is written below.
+        let flipped = [Float](unsafeUninitializedCapacity: weightValues.count) { target, initialized in
+            initialized = weightValues.count
+            weightValues.withUnsafeBufferPointer { source in
+                guard let t = target.baseAddress, let w = source.baseAddress else { return }
+                for g in 0..<groups {
+                    for o in 0..<outputPerGroup {
+                        for c in 0..<inputPerGroup {
+                            // The kh x kw taps reversed (i, j) -> (kh - 1 - i, kw - 1 - j) is a reversal of the taps.
+                            let from = w + ((g * outputPerGroup + o) * inputPerGroup + c) * taps
+                            let to = t + ((g * inputPerGroup + c) * outputPerGroup + o) * taps
+                            for k in 0..<taps { to[k] = from[taps - 1 - k] }
                         }
                     }
                 }
@@ -195,10 +204,7 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         if let dBias = b.parameterGradients.count > 1 ? b.parameterGradients[1] : nil {
             for n in 0..<batch {
                 for o in 0..<outputChannels {
-                    let plane = dy + (n * outputChannels + o) * pixels
-                    var sum: Float = 0
-                    for p in 0..<pixels { sum += plane[p] }
-                    dBias.pointer[o] += sum
+                    dBias.pointer[o] += Float(laneSum(dy + (n * outputChannels + o) * pixels, count: pixels))
                 }
             }
         }
@@ -216,13 +222,11 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
         }
         if dWeight == nil && dInput == nil { return }
         let g = im2colGeometry(x: x, y: y)
-        let chunk = max(1, min(batch, Self.columnTarget / max(1, reduction * pixels)))
+        // Images with at least a block of pixels go one at a time (dY's rows are then used in
+        // place); smaller ones in chunks of about `columnTarget` column floats.
+        let chunk = pixels >= InnerProductKernel.depthBlock ? 1 : max(1, min(batch, Self.columnTarget / max(1, reduction * pixels)))
         let columns = b.scratch.block(1, count: reduction * chunk * pixels)
-        let gradientMatrix = b.scratch.block(2, count: outputPerGroup * chunk * pixels)
-        // Transposing the columns costs about 1 ns per element; the engine's GEMM saves about
-        // 2 * rows * (1/100 - 1/180) ns per element over OpenBLAS: worth it from ~128 rows.
-        let transposesColumns = outputPerGroup >= 128 && reduction >= 96
-        let transposed = b.scratch.block(3, count: dWeight == nil || !transposesColumns ? 0 : reduction * chunk * pixels)
+        let gradientMatrix = b.scratch.block(2, count: chunk > 1 ? outputPerGroup * chunk * pixels : 0)
         let inputStride = inputChannels * x[2] * x[3]
         weightValues.withUnsafeBufferPointer { w in
             guard let wBase = w.baseAddress else { return }
@@ -231,35 +235,38 @@ final class ConvolutionLayer: Layer, @unchecked Sendable {
                 let count = min(chunk, batch - start)
                 let width = count * pixels
                 for group in 0..<groups {
-                    // dY of this group as [outputPerGroup][count * pixels].
-                    for o in 0..<outputPerGroup {
-                        for s in 0..<count {
-                            (gradientMatrix + o * width + s * pixels).update(
-                                from: dy + ((start + s) * outputChannels + group * outputPerGroup + o) * pixels, count: pixels)
+                    // dY of this group as [outputPerGroup][count * pixels]: in place for one image.
+                    let dyGroup: UnsafePointer<Float>
+                    if count == 1 {
+                        dyGroup = UnsafePointer(dy + (start * outputChannels + group * outputPerGroup) * pixels)
+                    } else {
+                        for o in 0..<outputPerGroup {
+                            for s in 0..<count {
+                                (gradientMatrix + o * width + s * pixels).update(
+                                    from: dy + ((start + s) * outputChannels + group * outputPerGroup + o) * pixels, count: pixels)
+                            }
                         }
+                        dyGroup = UnsafePointer(gradientMatrix)
                     }
                     let groupImage = start * inputStride + group * inputPerGroup * x[2] * x[3]
                     if let dWeight {
                         let target = dWeight.pointer + group * outputPerGroup * reduction
-                        if transposesColumns {
-                            // dW += dY * columnsT with pixel-major columns: the engine's GEMM on an
-                            // untransposed B, worth the transpose when dY has many rows.
-                            Im2Col.im2col(g, image: b.inputs[0].pointer + groupImage, channels: inputPerGroup, samples: count,
-                                          sampleStride: inputStride, columns: transposed)
-                            Im2Col.transpose(transposed, rows: reduction, columns: width, into: columns)
-                            Matrix.multiply(m: outputPerGroup, n: reduction, k: width, a: gradientMatrix, lda: width,
-                                            b: columns, ldb: reduction, beta: 1, c: target, ldc: reduction, engine: true)
+                        Im2Col.im2col(g, image: b.inputs[0].pointer + groupImage, channels: inputPerGroup, samples: count,
+                                      sampleStride: inputStride, columns: columns)
+                        if width >= Self.innerProductWidth {
+                            // dW += dY * columnsT with both operands pixel-major: no packing.
+                            InnerProductKernel.multiplyAccumulate(rows: outputPerGroup, columns: reduction, depth: width,
+                                                                  a: dyGroup, lda: width, b: columns, ldb: width,
+                                                                  c: target, ldc: reduction)
                         } else {
-                            Im2Col.im2col(g, image: b.inputs[0].pointer + groupImage, channels: inputPerGroup, samples: count,
-                                          sampleStride: inputStride, columns: columns)
-                            Matrix.multiply(transB: true, m: outputPerGroup, n: reduction, k: width, a: gradientMatrix, lda: width,
-                                            b: columns, ldb: width, beta: 1, c: target, ldc: reduction, engine: false)
+                            Matrix.multiply(transB: true, m: outputPerGroup, n: reduction, k: width, a: dyGroup, lda: width,
+                                            b: columns, ldb: width, beta: 1, c: target, ldc: reduction, engine: true)
                         }
                     }
                     if let dInput {
                         Matrix.multiply(transA: true, m: reduction, n: width, k: outputPerGroup,
                                         a: wBase + group * outputPerGroup * reduction, lda: reduction,
-                                        b: gradientMatrix, ldb: width, beta: 0, c: columns, ldc: width)
+                                        b: dyGroup, ldb: width, beta: 0, c: columns, ldc: width)
                         Im2Col.col2im(g, columns: columns, channels: inputPerGroup, samples: count, sampleStride: inputStride,
                                       image: dInput.pointer + groupImage)
                     }

@@ -55,7 +55,7 @@ final class ActivationLayer: Layer, @unchecked Sendable {
     }
 }
 
-/// `Add` of two values of identical shape.
+/// `Add` of two values of identical shape (forward on the engine's ``ElementwiseKernel``).
 final class AddLayer: Layer, @unchecked Sendable {
     let node: NetworkNode
     init(node: NetworkNode) throws {
@@ -72,20 +72,25 @@ final class AddLayer: Layer, @unchecked Sendable {
 
     func forward(inputs: [FloatBuffer], inputShapes: [[Int]], output: FloatBuffer, outputShape: [Int],
                  saved: SavedState, context: inout ForwardContext) {
-        let a = inputs[0].pointer, b = inputs[1].pointer, y = output.pointer
-        for i in 0..<output.count { y[i] = a[i] + b[i] }
+        ElementwiseKernel.add(inputs[0].pointer, inputs[1].pointer, output: output.pointer, count: output.count)
     }
+
+    var writesFreshInputGradients: Bool { true }
 
     func backward(_ b: BackwardBuffers) {
         let dy = b.outputGradient.pointer
-        for gradient in b.inputGradients {
+        for (position, gradient) in b.inputGradients.enumerated() {
             guard let dx = gradient?.pointer else { continue }
-            for i in 0..<b.output.count { dx[i] += dy[i] }
+            if b.freshInputGradients[position] {
+                dx.update(from: dy, count: b.output.count)
+            } else {
+                ElementwiseKernel.add(dx, dy, output: dx, count: b.output.count)
+            }
         }
     }
 }
 
-/// `Concat` along one axis.
+/// `Concat` along one axis (forward on the engine's ``ElementwiseKernel``).
 final class ConcatLayer: Layer, @unchecked Sendable {
     let node: NetworkNode
     let axis: Int
@@ -116,13 +121,8 @@ final class ConcatLayer: Layer, @unchecked Sendable {
                  saved: SavedState, context: inout ForwardContext) {
         let a = normalizedAxis(outputShape.count)
         let outer = outputShape[..<a].reduce(1, *), inner = outputShape[(a + 1)...].reduce(1, *)
-        let total = outputShape[a] * inner
-        var offset = 0
-        for (k, input) in inputs.enumerated() {
-            let block = inputShapes[k][a] * inner
-            for o in 0..<outer { (output.pointer + o * total + offset).update(from: input.pointer + o * block, count: block) }
-            offset += block
-        }
+        ElementwiseKernel.concatenate(inputs.map { UnsafePointer($0.pointer) }, sizes: inputShapes.map { $0[a] * inner },
+                                      outer: outer, output: output.pointer)
     }
 
     func backward(_ b: BackwardBuffers) {

@@ -2,6 +2,8 @@ import CNN
 
 /// `Gemm` (`Y = alpha * A * op(B) + beta * C`, `transA = 0`) and `MatMul` (`Y = A * B`) with
 /// `A [N, K]` data and `B` (`[M, K]` with `transB`, else `[K, M]`) and `C [M]` parameters.
+/// The forward pass runs the engine's ``Gemm/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
+/// (the engine's `Gemm` node), the backward products ``Matrix``.
 final class GemmLayer: Layer, @unchecked Sendable {
     let node: NetworkNode
     let alpha: Float, beta: Float, transB: Bool
@@ -53,8 +55,8 @@ final class GemmLayer: Layer, @unchecked Sendable {
         }
         weightValues.withUnsafeBufferPointer { w in
             guard let wBase = w.baseAddress else { return }
-            Matrix.multiply(transB: transB, m: n, n: m, k: k, alpha: alpha, a: inputs[0].pointer, lda: k,
-                            b: wBase, ldb: transB ? k : m, beta: start, c: y, ldc: m)
+            Gemm.sgemm(transA: false, transB: transB, m: n, n: m, k: k, alpha: alpha, a: inputs[0].pointer, lda: k,
+                       b: wBase, ldb: transB ? k : m, beta: start, c: y, ldc: m)
         }
     }
 

@@ -33,6 +33,10 @@ enum Im2Col {
                        columns: UnsafeMutablePointer<Float>) {
         let pixels = g.outputHeight * g.outputWidth
         let rowLength = samples * pixels
+        if g.outputWidth < 16 {
+            gatherSmall(g, image: image, channels: channels, samples: samples, sampleStride: sampleStride, columns: columns)
+            return
+        }
         for c in 0..<channels {
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
@@ -44,17 +48,17 @@ enum Im2Col {
                             let target = row + s * pixels + y * g.outputWidth
                             let inputRow = y * g.strideHeight - g.padTop + i * g.dilationHeight
                             if inputRow < 0 || inputRow >= g.height {
-                                target.update(repeating: 0, count: g.outputWidth)
+                                for x in 0..<g.outputWidth { target[x] = 0 }
                                 continue
                             }
-                            if first > 0 { target.update(repeating: 0, count: first) }
+                            for x in 0..<first { target[x] = 0 }
                             let source = plane + inputRow * g.width + offset
-                            if g.strideWidth == 1 {
-                                (target + first).update(from: source + first, count: last - first)
-                            } else {
-                                for x in first..<last { target[x] = source[x * g.strideWidth] }
+                            switch g.strideWidth {
+                            case 1: copy(source + first, to: target + first, count: last - first)
+                            case 2: copyEven(source, to: target, from: first, to: last)
+                            default: for x in first..<last { target[x] = source[x &* g.strideWidth] }
                             }
-                            if last < g.outputWidth { (target + last).update(repeating: 0, count: g.outputWidth - last) }
+                            for x in last..<g.outputWidth { target[x] = 0 }
                         }
                     }
                 }
@@ -62,24 +66,86 @@ enum Im2Col {
         }
     }
 
-    /// Transposes a row-major `rows x columns` matrix into `target` (`columns x rows`), in
-    /// 32 x 32 blocks (contiguous writes, reads within 32 cache lines).
-    static func transpose(_ source: UnsafePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
-        let block = 32
-        var rowStart = 0
-        while rowStart < rows {
-            let rowEnd = min(rowStart + block, rows)
-            var columnStart = 0
-            while columnStart < columns {
-                let columnEnd = min(columnStart + block, columns)
-                for c in columnStart..<columnEnd {
-                    let line = target + c &* rows
-                    for r in rowStart..<rowEnd { line[r] = source[r &* columns &+ c] }
+    /// ``im2col(_:image:channels:samples:sampleStride:columns:)`` for small outputs (rows of a few
+    /// pixels, where per-row work dominates): each tap's input offset of every output pixel (-1 in
+    /// the padding) is computed once, then every (channel, tap, image) is one gather over the pixels.
+    static func gatherSmall(_ g: Geometry, image: UnsafePointer<Float>, channels: Int, samples: Int, sampleStride: Int,
+                            columns: UnsafeMutablePointer<Float>) {
+        let pixels = g.outputHeight * g.outputWidth
+        let rowLength = samples * pixels
+        let taps = g.kernelHeight * g.kernelWidth
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: taps * pixels) { buffer in
+            guard let offsets = buffer.baseAddress else { return }
+            tapOffsets(g, into: offsets)
+            let plane = g.height * g.width
+            for c in 0..<channels {
+                for k in 0..<taps {
+                    let row = columns + (c * taps + k) * rowLength
+                    let tap = offsets + k * pixels
+                    for s in 0..<samples {
+                        let source = image + s * sampleStride + c * plane, target = row + s * pixels
+                        for p in 0..<pixels {
+                            let offset = Int(tap[p])
+                            target[p] = offset >= 0 ? source[offset] : 0
+                        }
+                    }
                 }
-                columnStart = columnEnd
             }
-            rowStart = rowEnd
         }
+    }
+
+    /// Each tap's input offset (within a plane) of every output pixel, -1 in the padding:
+    /// `offsets[(i * kernelWidth + j) * pixels + y * outputWidth + x]`.
+    static func tapOffsets(_ g: Geometry, into offsets: UnsafeMutablePointer<Int32>) {
+        let pixels = g.outputHeight * g.outputWidth
+        for i in 0..<g.kernelHeight {
+            for j in 0..<g.kernelWidth {
+                for y in 0..<g.outputHeight {
+                    let row = y * g.strideHeight - g.padTop + i * g.dilationHeight
+                    for x in 0..<g.outputWidth {
+                        let column = x * g.strideWidth - g.padLeft + j * g.dilationWidth
+                        let inside = row >= 0 && row < g.height && column >= 0 && column < g.width
+                        offsets[(i * g.kernelWidth + j) * pixels + y * g.outputWidth + x] = inside ? Int32(row * g.width + column) : -1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies `count` floats in SIMD16 vectors (rows are short: no call into memmove).
+    @inline(__always)
+    static func copy(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+        var x = 0
+        while x + 16 <= count {
+            UnsafeMutableRawPointer(target + x).storeBytes(of: UnsafeRawPointer(source + x).loadUnaligned(as: SIMD16<Float>.self),
+                                                           as: SIMD16<Float>.self)
+            x += 16
+        }
+        // Rows of small layers (2 ... 8 pixels) are mostly tails.
+        if x + 8 <= count {
+            UnsafeMutableRawPointer(target + x).storeBytes(of: UnsafeRawPointer(source + x).loadUnaligned(as: SIMD8<Float>.self),
+                                                           as: SIMD8<Float>.self)
+            x += 8
+        }
+        if x + 4 <= count {
+            UnsafeMutableRawPointer(target + x).storeBytes(of: UnsafeRawPointer(source + x).loadUnaligned(as: SIMD4<Float>.self),
+                                                           as: SIMD4<Float>.self)
+            x += 4
+        }
+        while x < count { target[x] = source[x]; x += 1 }
+    }
+
+    /// `target[x] = source[2 * x]` for `first <= x < last`, 16 at a time from 32 loaded values
+    /// (never reading past `source[2 * (last - 1)]`).
+    @inline(__always)
+    static func copyEven(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, from first: Int, to last: Int) {
+        var x = first
+        while x + 16 < last {
+            let pair = UnsafeRawPointer(source + 2 &* x).loadUnaligned(as: SIMD32<Float>.self)
+            UnsafeMutableRawPointer(target + x).storeBytes(of: pair.evenHalf, as: SIMD16<Float>.self)
+            x += 16
+        }
+        while x < last { target[x] = source[2 &* x]; x += 1 }
     }
 
     /// Adds columns back into `channels` channels of `samples` images (the adjoint of
@@ -88,6 +154,25 @@ enum Im2Col {
                        image: UnsafeMutablePointer<Float>) {
         let pixels = g.outputHeight * g.outputWidth
         let rowLength = samples * pixels
+        if g.outputWidth < 16 {
+            // Small outputs: one scatter per (channel, tap, image), in the same order as below.
+            let taps = g.kernelHeight * g.kernelWidth, plane = g.height * g.width
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: taps * pixels) { buffer in
+                guard let offsets = buffer.baseAddress else { return }
+                tapOffsets(g, into: offsets)
+                for c in 0..<channels {
+                    for k in 0..<taps {
+                        let row = columns + (c * taps + k) * rowLength
+                        let tap = offsets + k * pixels
+                        for s in 0..<samples {
+                            let source = row + s * pixels, target = image + s * sampleStride + c * plane
+                            for p in 0..<pixels where tap[p] >= 0 { target[Int(tap[p])] += source[p] }
+                        }
+                    }
+                }
+            }
+            return
+        }
         for c in 0..<channels {
             for i in 0..<g.kernelHeight {
                 for j in 0..<g.kernelWidth {
@@ -119,11 +204,10 @@ enum Im2Col {
 ///
 /// Two implementations, chosen by shape (measured on the build machine, Zen 5, single thread):
 /// the engine's SIMD ``Gemm/sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` reaches
-/// 180-210 GFLOP/s when `op(B)` is wide and untransposed (the `W^T * dY` products of the
-/// convolution backward pass), 70-200 on weight gradients `dY * columnsT` with untransposed
-/// (pixel-major) columns, but only 25-110 with a transposed `B` and 35-55 when `op(B)` has
-/// fewer than ~100 columns; OpenBLAS reaches 80-120 on those (its Haswell kernels: it does not
-/// recognize Zen 5 unless `OPENBLAS_CORETYPE=SkylakeX`, which takes it to 100-200).
+/// 180-210 GFLOP/s when `op(B)` is wide (the `W^T * dY` products of the convolution backward
+/// pass; since its packing reads a transposed `B` row by row it also runs the weight gradients of
+/// short chunks, `dY * columns^T`), but only 35-55 when `op(B)` has fewer than ~100 columns;
+/// OpenBLAS reaches 80-120 on those (the Gemm layers' backward products).
 enum Matrix {
     /// Makes OpenBLAS single-threaded once per process: each worker calls it on its own thread.
     private static let singleThreaded: Bool = {
