@@ -28,8 +28,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
     /// ISO 8601 UTC times; `finished` is nil while running or when the run was killed.
     public var started: String
     public var finished: String?
-    /// `running`, `done` (every scene done or skipped), `failed` (some scenes failed),
-    /// `interrupted` (the process died; found by a later run) or `error` (the run itself failed).
+    /// See ``RunStatus``: `failed` also when the run itself failed (its `error` says why).
     public var status: RunStatus
     public var error: String?
     public var pipelinePath: String?
