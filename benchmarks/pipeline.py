@@ -152,6 +152,9 @@ def main():
     parser.add_argument("--scaling-sizes", default="")
     parser.add_argument("--work", default="/tmp/landcover-bench")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--baseline", default="",
+                        help="another landcover binary (e.g. a previous revision's) run alternately with this one; "
+                             "its row gives the wall-time ratio and the pixels differing from this build's map")
     parser.add_argument("--repeats", type=int, default=1,
                         help="run each pipeline this many times, alternating landcover and the references; "
                              "report the run with the median wall time")
@@ -170,10 +173,13 @@ def main():
         for name in args.models.split(","):
             model = model_for(args.work, name)
             keys = [r for r in args.references.split(",") if r]
-            ours_runs, reference_runs = [], {key: [] for key in keys}
+            ours_runs, reference_runs, baseline_runs = [], {key: [] for key in keys}, []
             for _ in range(max(1, args.repeats)):
                 result, ours_path = run_landcover(binary, args.work, scene, model, name, size)
                 ours_runs.append(result)
+                if args.baseline:
+                    baseline_result, baseline_path = run_landcover(args.baseline, args.work, scene, model, "baseline_" + name, size)
+                    baseline_runs.append(baseline_result)
                 for key in keys:
                     out = os.path.join(args.work, f"{key}_{name}_{size}.tif")
                     reference_runs[key].append(measure([sys.executable, os.path.join(ROOT, "benchmarks", scripts[key][1]),
@@ -187,6 +193,11 @@ def main():
                 references.append((scripts[key][0], median_run(reference_runs[key]), differing))
             ratios = " / ".join(f"{ours[0] / r[1][0]:.2f}" for r in references)
             rows.append((name, "landcover run", *ours, patches / ours[0], ratios, "-"))
+            if args.baseline:
+                base = median_run(baseline_runs)
+                differing = int(np.count_nonzero(ours_map != read_classes(baseline_path)))
+                rows.append((name, f"baseline {args.baseline}", *base, patches / base[0],
+                             f"this build / baseline {ours[0] / base[0]:.2f}", differing))
             for label, result, differing in references:
                 rows.append((name, label, *result, patches / result[0], "", differing))
         repeats = f"; median of {args.repeats} alternating runs" if args.repeats > 1 else ""

@@ -3,19 +3,9 @@ import Foundation
 /// The landcover model contract: what a model expects as input and what its outputs mean,
 /// stored as ONNX `metadata_props` under the `landcover.` prefix and validated at load.
 ///
-/// Keys (all values are UTF-8 strings):
-///
-/// | key | required | value |
-/// |---|---|---|
-/// | `landcover.contract_version` | yes | `1` |
-/// | `landcover.task` | yes | `patch_classification` (output `[N, classes]`, one label per patch) or `segmentation` (output `[N, classes, H, W]`) |
-/// | `landcover.bands` | yes | comma-separated band names in input-channel order, e.g. `B02,B03,B04,B08`; must equal the input's channel count |
-/// | `landcover.normalization` | yes | JSON, raw digital numbers to network input, per band: `{"type":"mean_std","mean":[...],"std":[...]}` (`(dn - mean) / std`, std > 0) or `{"type":"scale_offset","scale":[...],"offset":[...]}` (`dn * scale + offset`); one entry per band |
-/// | `landcover.patch_size` | yes | input height and width in pixels, e.g. `64`; must match static input dims |
-/// | `landcover.class_names` | yes | comma-separated class names in output-channel order |
-/// | `landcover.class_colors` | yes | comma-separated `#rrggbb` colours, one per class |
-/// | `landcover.nodata_class` | no | integer 0...255 written where the input is nodata |
-/// | `landcover.output` | no | `logits` (default) or `probabilities` |
+/// The keys, their values and which are required are documented in one place, README.md's
+/// "Model contract" table (CNNTests checks it against ``requiredKeys`` and ``optionalKeys``).
+/// All values are UTF-8 strings.
 ///
 /// Models without any `landcover.` key still run (``InferenceModel/contract`` is nil); the
 /// pipeline calls ``InferenceModel/requireContract()`` which throws
@@ -69,6 +59,8 @@ public struct ModelContract: Sendable, Equatable {
     public static let requiredKeys = ["landcover.contract_version", "landcover.task", "landcover.bands",
                                       "landcover.normalization", "landcover.patch_size", "landcover.class_names",
                                       "landcover.class_colors"]
+    /// Keys a contract may have besides the required ones.
+    public static let optionalKeys = ["landcover.nodata_class", "landcover.output"]
 
     /// What the model predicts (`landcover.task`).
     public var task: Task
