@@ -99,6 +99,14 @@ struct ModelCommand: ParsableCommand {
             for (name, count) in summary.operatorCounts.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
                 lines.append("  \(name): \(count)")
             }
+            if let batch = summary.fixedBatchSize {
+                lines.append("Batch: fixed at \(batch) (landcover runs any number of patches in batches of \(batch), the last one padded)")
+            } else {
+                lines.append("Batch: dynamic")
+            }
+            if summary.inputLayout == ModelContract.InputLayout.nhwc.rawValue {
+                lines.append("Input layout: NHWC (landcover.input_layout; landcover feeds NCHW patches and transposes them)")
+            }
             lines.append("Parameters: \(summary.parameterCount)")
             if let flops = summary.flopsPerSample, let shapes = summary.flopsInputShape {
                 let inputText = shapes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
@@ -138,6 +146,8 @@ struct ModelCommand: ParsableCommand {
                 "parameter_count": summary.parameterCount,
                 "runtime_steps": summary.optimizedStepCount,
                 "flops_per_patch": summary.flopsPerSample.map { $0 as Any } ?? NSNull(),
+                "fixed_batch": summary.fixedBatchSize.map { $0 as Any } ?? NSNull(),
+                "input_layout": summary.inputLayout.map { $0 as Any } ?? NSNull(),
             ]
             if let contract {
                 var entries = [String: String]()

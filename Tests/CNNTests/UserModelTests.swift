@@ -126,7 +126,7 @@ struct UserModelTests {
             do { _ = try InferenceModel(contentsOf: url); return "loaded" } catch { return error.localizedDescription }
         }
         #expect(try attempt(proto, dataBytes: data) == "loaded")
-        #expect(try attempt(proto, dataBytes: nil).contains("external data file of tensor"))
+        #expect(try attempt(proto, dataBytes: nil).contains("external data file \"cnn_external.onnx.data\" is missing"))
         #expect(try attempt(proto, dataBytes: data.prefix(data.count / 2)).contains("beyond the end of"))
         // Decoded from bytes alone, the values are not there and the error says so.
         #expect(throws: ONNXError.self) { _ = try InferenceModel(data: Data(contentsOf: source)) }

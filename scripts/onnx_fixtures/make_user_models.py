@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Exports the models users bring (issue 16) with torch on CPU and records onnxruntime's outputs.
 
-    python3 scripts/onnx_fixtures/make_user_models.py --out DIR [--only SUBSTRING]
+    python3 scripts/onnx_fixtures/make_user_models.py --out DIR [--only SUBSTRING,...]
 
 Writes DIR/manifest.json and, per model, NAME.onnx (plus NAME.onnx.data when the export keeps its
 weights outside), the input `NAME.input.npy` and onnxruntime's first output `NAME.expected.npy`:
@@ -49,7 +49,9 @@ def contract(task: str, layout: str | None = None) -> dict[str, str]:
         "landcover.contract_version": "1",
         "landcover.task": task,
         "landcover.bands": ",".join(BANDS),
-        "landcover.normalization": json.dumps({"type": "scale_offset", "scale": [1e-4] * 13, "offset": [0.0] * 13}),
+        # Roughly zero-mean, unit-variance inputs on a Sentinel-2 L1C scene, so that the random
+        # networks give maps of several classes.
+        "landcover.normalization": json.dumps({"type": "mean_std", "mean": [1500.0] * 13, "std": [600.0] * 13}),
         "landcover.patch_size": "64",
         "landcover.class_names": ",".join(CLASSES),
         "landcover.class_colors": ",".join(COLORS),
@@ -141,7 +143,7 @@ def export(model: nn.Module, example: torch.Tensor, path: str, dynamo: bool, dyn
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
-    parser.add_argument("--only", default="")
+    parser.add_argument("--only", default="", help="comma-separated name substrings of the models to make")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(16)
@@ -160,7 +162,7 @@ def main() -> int:
         fixtures.append(entry)
 
     def wanted(name: str) -> bool:
-        return args.only in name
+        return any(part in name for part in args.only.split(","))
 
     vit = TinyViT().eval()
     image = torch.randn(2, 13, 64, 64)

@@ -77,10 +77,10 @@ extension ONNXModel {
             if handles[file.path] == nil {
                 var info = stat()
                 guard stat(file.path, &info) == 0 else {
-                    throw ONNXError.fileError(path: file.path, detail: "the external data file of tensor \"\(tensor.name)\" is missing; keep it beside the .onnx file")
+                    throw refuse("its external data file \"\(location)\" is missing; keep it beside the .onnx file")
                 }
                 guard (info.st_mode & S_IFMT) == S_IFREG else {
-                    throw ONNXError.fileError(path: file.path, detail: "the external data file of tensor \"\(tensor.name)\" is not a regular file")
+                    throw refuse("its external data file \"\(location)\" is not a regular file")
                 }
                 do { handles[file.path] = (try FileHandle(forReadingFrom: file), UInt64(info.st_size)) } catch {
                     throw ONNXError.fileError(path: file.path, detail: "cannot read the external data file (\(error.localizedDescription))")
