@@ -76,6 +76,14 @@ public final class InferenceModel: Sendable {
         self.inputs = graph.inputs.map(\.info)
         self.outputs = graph.outputs.map(\.info)
         self.contract = contract
+        let fed = Set(graph.inputs.map(\.name))
+        var parameters = Set<String>()
+        for node in model.graph.nodes {
+            for position in OperatorFactory.parameterPositions(of: node) where position < node.inputs.count && fed.contains(node.inputs[position]) {
+                parameters.insert(node.inputs[position])
+            }
+        }
+        self.parameterInputNames = parameters
         self.fixedBatchSize = Self.fixedBatch(inputs: graph.inputs.map(\.info), outputs: graph.outputs.map(\.info))
     }
 
@@ -85,6 +93,12 @@ public final class InferenceModel: Sendable {
     /// of samples on such a model by splitting them into batches of this size (the last one
     /// padded with zeros, its padding rows dropped from the outputs).
     public let fixedBatchSize: Int?
+
+    /// Fed inputs whose values an operator needs to be planned (Conv weights, Clip bounds, Pad
+    /// pads, BatchNormalization statistics, Resize scales and sizes given as graph inputs):
+    /// sessions make one plan per distinct value of these, with what depends only on them folded
+    /// into it, and compute the rest per batch.
+    public let parameterInputNames: Set<String>
 
     static func fixedBatch(inputs: [ONNXValueInfo], outputs: [ONNXValueInfo]) -> Int? {
         guard inputs.count == 1, let input = inputs.first, case .value(let size)? = input.shape?.first, size >= 1,

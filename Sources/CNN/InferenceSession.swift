@@ -89,8 +89,19 @@ public final class InferenceSession: @unchecked Sendable {
     }
 
     /// Runs the model on named inputs of either element type; returns every graph output.
-    public func run(values: [String: AnyTensor]) throws -> [String: AnyTensor] {
+    public func run(values fed: [String: AnyTensor]) throws -> [String: AnyTensor] {
         let known = Set(model.graph.inputs.map(\.name))
+        // A one-element tensor fed for a declared scalar (`[1]` for `[]`) is taken as that scalar.
+        var values = fed
+        for input in model.graph.inputs where input.info.shape == [] {
+            switch values[input.name] {
+            case .float32(let tensor)? where tensor.shape != [] && tensor.scalars.count == 1:
+                values[input.name] = .float32(try tensor.reshaped(to: []))
+            case .int64(let tensor)? where tensor.shape != [] && tensor.values.count == 1:
+                values[input.name] = .int64(try Int64Tensor(shape: [], values: tensor.values))
+            default: break
+            }
+        }
         for name in values.keys where !known.contains(name) {
             throw ONNXError.missingInput(name: name, available: model.graph.inputs.map(\.name))
         }
@@ -109,6 +120,8 @@ public final class InferenceSession: @unchecked Sendable {
             }
             try Self.check(value, against: input.info)
             switch value {
+            case .float32(let tensor) where model.parameterInputNames.contains(input.name):
+                planInputs[input.name] = .constant(tensor.shape, floats: tensor.scalars)
             case .float32(let tensor): planInputs[input.name] = .runtime(tensor.shape)
             case .int64(let tensor): planInputs[input.name] = .constant(tensor.shape, ints: tensor.values)
             }
@@ -256,7 +269,8 @@ public final class InferenceSession: @unchecked Sendable {
     private func plan(for inputs: [String: PlanValue]) throws -> ExecutionPlan {
         let key = inputs.keys.sorted().map { name -> String in
             let value = inputs[name]
-            return "\(name):\(value?.shape ?? []):\(value?.ints.map { "\($0)" } ?? "")"
+            let floats = value?.floats.map { values in values.map { String($0.bitPattern, radix: 16) }.joined(separator: ",") } ?? ""
+            return "\(name):\(value?.shape ?? []):\(value?.ints.map { "\($0)" } ?? ""):\(floats)"
         }.joined(separator: "|")
         if let cached = plans[key] { return cached }
         let plan = try ShapeMath.$elementLimit.withValue(max(1, memoryLimit / 4)) {
@@ -296,7 +310,8 @@ public final class InferenceSession: @unchecked Sendable {
 
     /// Checks an input's element kind and shape against the declared type and static dims.
     static func check(shape: [Int], isInteger: Bool, against info: ONNXValueInfo, ignoringBatch: Bool = false) throws {
-        let isInt = info.elementType == ONNXTensor.DataType.int64.rawValue || info.elementType == ONNXTensor.DataType.int32.rawValue
+        // Every integer type and bool is fed as Int64.
+        let isInt = [2, 3, 4, 5, 6, 7, 9, 12, 13].contains(info.elementType)
         if !isInteger && isInt { throw ONNXError.invalidInput(name: info.name, detail: "expected an integer tensor, got Float32") }
         if isInteger && !isInt && info.elementType != 0 { throw ONNXError.invalidInput(name: info.name, detail: "expected a Float32 tensor, got Int64") }
         guard let declared = info.shape else { return }

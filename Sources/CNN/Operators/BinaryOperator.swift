@@ -6,8 +6,8 @@ import Foundation
 struct BinaryOperator: GraphOperator {
     enum Function: Sendable, Equatable {
         case add, subtract, multiply, divide, power
-        /// `fmod`: 0 = integer modulus with the divisor's sign (Python `%`), 1 = C `fmod`
-        /// (the dividend's sign; required for floating-point inputs).
+        /// `fmod`: 0 = modulus with the divisor's sign (Python `%`, numpy `mod`), 1 = C `fmod`
+        /// (the dividend's sign).
         case mod(fmod: Bool)
         case equal, less, greater, lessOrEqual, greaterOrEqual
         case and, or, xor
@@ -33,9 +33,6 @@ struct BinaryOperator: GraphOperator {
         if a.type == .int64 && b.type == .int64, let x = a.ints, let y = b.ints {
             try ShapeMath.computedCount(shape, inputs: inputs, node: attributes.label)
             return OperatorPlan(outputs: [.constant(shape, ints: try integerResult(x, a.shape, y, b.shape, shape))])
-        }
-        if case .mod(let fmod) = function, !fmod, a.type == .float32 || b.type == .float32 {
-            throw attributes.invalid("Mod with fmod=0 is only defined for integer inputs; set fmod=1 for floating-point inputs")
         }
         let loops = BroadcastLoops(a: a.shape, b: b.shape, output: shape)
         let function = self.function
@@ -110,9 +107,9 @@ struct BinaryOperator: GraphOperator {
         return result
     }
 
-    /// Integer modulus with the divisor's sign (ONNX Mod, fmod=0) on integers carried as Float.
+    /// Modulus with the divisor's sign (ONNX Mod, fmod=0; numpy `mod`).
     static func floorMod(_ a: Float, _ b: Float) -> Float {
-        guard b != 0 else { return 0 }
+        guard b != 0 else { return .nan }
         let remainder = Foundation.fmod(a, b)
         return remainder != 0 && (remainder < 0) != (b < 0) ? remainder + b : remainder
     }

@@ -20,6 +20,36 @@ enum OperatorFactory {
     ///   - opset: the model's default-domain opset version.
     ///   - constants: values known at load time (initializers and folded values).
     static func make(node: ONNXNode, opset: Int, constants: [String: PlanValue]) throws -> GraphOperator {
+        do {
+            return try makeOperator(node: node, opset: opset, constants: constants)
+        } catch let error as ONNXError {
+            // Parameters (weights, statistics) that arrive as graph inputs or are computed at run
+            // time: the operator is built when a plan knows their values.
+            if case .dataDependentValue = error, node.inputs.contains(where: { !$0.isEmpty && constants[$0] == nil }) {
+                return DeferredOperator(node: node, opset: opset)
+            }
+            throw error
+        }
+    }
+
+    /// Input positions whose values an operator needs when it is planned (weights it packs,
+    /// statistics it folds, scales, pads, shapes, axes). A graph input feeding one of them is a
+    /// parameter input: sessions plan with its values (see ``InferenceModel/parameterInputNames``).
+    static func parameterPositions(of node: ONNXNode) -> [Int] {
+        guard node.domain.isEmpty || node.domain == "ai.onnx" else { return [] }
+        switch node.operatorType {
+        case "Conv", "ConvTranspose": return [1, 2]
+        case "BatchNormalization": return [1, 2, 3, 4]
+        case "Resize": return [1, 2, 3]
+        case "Clip", "Upsample", "Reshape", "Expand", "Squeeze", "Unsqueeze", "Split", "ReduceMean", "ReduceMax", "ReduceSum": return [1, 2]
+        case "Pad", "Slice": return [1, 2, 3, 4]
+        case "ConstantOfShape": return [0]
+        default: return []
+        }
+    }
+
+    /// Builds the operator of `node` from the constants known now.
+    static func makeOperator(node: ONNXNode, opset: Int, constants: [String: PlanValue]) throws -> GraphOperator {
         let attributes = NodeAttributes(node)
         let unsupported = ONNXError.unsupportedOperator(operatorType: node.operatorType, domain: node.domain, opset: opset,
                                                         node: node.name.isEmpty ? (node.outputs.first ?? "?") : node.name)
