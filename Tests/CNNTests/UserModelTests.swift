@@ -189,3 +189,41 @@ struct UserModelTests {
         return try Tensor(shape: [n, c, h, w], scalars: values)
     }
 }
+
+/// README's "Supported operators" table lists exactly the operators the engine builds, and an
+/// operator outside it still fails to load with the one-line error that points to the table.
+@Suite("Supported operators section")
+struct SupportedOperatorsTests {
+    @Test("README lists exactly InferenceModel.supportedOperators")
+    func readmeMatchesTheEngine() throws {
+        let readme = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let start = try #require(readme.range(of: "\n## Supported operators\n"))
+        let rest = readme[start.upperBound...]
+        let section = rest.range(of: "\n## ").map { rest[..<$0.lowerBound] } ?? rest
+        var listed = Set<String>()
+        for line in section.split(separator: "\n") where line.hasPrefix("| `") {
+            let firstCell = line.dropFirst(2).prefix { $0 != "|" }
+            let parts = firstCell.split(separator: "`", omittingEmptySubsequences: false)
+            for (index, part) in parts.enumerated() where index % 2 == 1 { listed.insert(String(part)) }
+        }
+        let engine = Set(InferenceModel.supportedOperators).subtracting(["FusedConv"])
+        #expect(listed.subtracting(engine).isEmpty, "README lists operators the engine lacks: \(listed.subtracting(engine).sorted())")
+        #expect(engine.subtracting(listed).isEmpty, "README misses operators: \(engine.subtracting(listed).sorted())")
+    }
+
+    @Test("an unsupported operator fails with one line citing the section")
+    func unsupportedOperatorMessage() throws {
+        let node = ONNXNode(operatorType: "Einsum", inputs: ["x", "x"], outputs: ["y"], name: "einsum",
+                            attributes: [ONNXAttribute(name: "equation", value: .string("ij,jk->ik"))])
+        let model = TestSupport.singleNodeModel(node, inputs: [("x", [.value(2), .value(2)])], outputs: ["y"])
+        do {
+            _ = try InferenceModel(model: model)
+            Issue.record("Einsum loaded")
+        } catch {
+            let message = error.localizedDescription
+            #expect(message.contains("Unsupported operator Einsum"))
+            #expect(message.contains("\"Supported operators\""))
+            #expect(!message.contains("\n"))
+        }
+    }
+}
