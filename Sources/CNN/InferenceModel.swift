@@ -35,18 +35,14 @@ public final class InferenceModel: Sendable {
     public let outputs: [ONNXValueInfo]
     let graph: CompiledGraph
 
-    /// Loads a model from a `.onnx` file.
+    /// Loads a model from a `.onnx` file, with the external data files it refers to (paths
+    /// relative to the file's folder; see ``ONNXModel/loadExternalData(directory:)``).
     /// - Throws: ``ONNXError`` (unreadable file, malformed or unsupported model) or
     ///   ``ModelContractError`` when `landcover.*` metadata is present but malformed.
     public convenience init(contentsOf url: URL) throws {
         // Decode in a scope of its own so that the file's bytes are freed before compiling.
-        var model: ONNXModel = try {
-            let data: Data
-            do { data = try Data(contentsOf: url) } catch {
-                throw ONNXError.fileError(path: url.path, detail: "cannot read the model file (\(error.localizedDescription))")
-            }
-            return try ONNXModel(serializedData: data)
-        }()
+        // External data files (weights kept beside the .onnx file) are read into the initializers.
+        var model = try ONNXModel(contentsOf: url)
         try self.init(taking: &model, replacingInitializers: [:])
     }
 
@@ -67,12 +63,80 @@ public final class InferenceModel: Sendable {
     /// Compiles `model`, moving its initializers' payloads out as they are converted, so that
     /// a model loaded from a file never holds its weights in both forms at once.
     private init(taking model: inout ONNXModel, replacingInitializers replacements: [String: AnyTensor]) throws {
+        let contract = try ModelContract(model: model)
+        // A channels-last model is fed NCHW like every other: a Transpose to its own layout is
+        // compiled in front of its first node (the stored graph is left as it was).
+        let storedNodes = model.graph.nodes, storedInputs = model.graph.inputs
+        model.graph.nodes = model.graph.topologicallySortedNodes()
+        if contract?.inputLayout == .nhwc { Self.insertLayoutTranspose(into: &model.graph) }
         self.graph = try CompiledGraph(model: &model, replacements: replacements)
+        model.graph.nodes = storedNodes
+        model.graph.inputs = storedInputs
         self.proto = model
         self.inputs = graph.inputs.map(\.info)
         self.outputs = graph.outputs.map(\.info)
-        self.contract = try ModelContract(model: model)
+        self.contract = contract
+        let fed = Set(graph.inputs.map(\.name))
+        var parameters = Set<String>()
+        for node in model.graph.nodes {
+            for position in OperatorFactory.parameterPositions(of: node) where position < node.inputs.count && fed.contains(node.inputs[position]) {
+                parameters.insert(node.inputs[position])
+            }
+        }
+        self.parameterInputNames = parameters
+        self.fixedBatchSize = Self.fixedBatch(inputs: graph.inputs.map(\.info), outputs: graph.outputs.map(\.info))
     }
+
+    /// The batch size the model's graph takes, when its one fed input declares a fixed dimension
+    /// 0 (`[1, 13, 64, 64]`, as the TorchScript exporter writes without `dynamic_axes`) and every
+    /// declared output has that dimension 0 too; nil for a dynamic batch. Sessions run any number
+    /// of samples on such a model by splitting them into batches of this size (the last one
+    /// padded with zeros, its padding rows dropped from the outputs).
+    public let fixedBatchSize: Int?
+
+    /// Fed inputs whose values an operator needs to be planned (Conv weights, Clip bounds, Pad
+    /// pads, BatchNormalization statistics, Resize scales and sizes given as graph inputs):
+    /// sessions make one plan per distinct value of these, with what depends only on them folded
+    /// into it, and compute the rest per batch.
+    public let parameterInputNames: Set<String>
+
+    static func fixedBatch(inputs: [ONNXValueInfo], outputs: [ONNXValueInfo]) -> Int? {
+        guard inputs.count == 1, let input = inputs.first, case .value(let size)? = input.shape?.first, size >= 1,
+              size <= Int64(ShapeMath.maximumElementCount) else { return nil }
+        let integer = input.elementType == ONNXTensor.DataType.int64.rawValue || input.elementType == ONNXTensor.DataType.int32.rawValue
+        guard !integer else { return nil }
+        for output in outputs {
+            guard let shape = output.shape else { continue }
+            guard case .value(let dim)? = shape.first, dim == size else { return nil }
+        }
+        return Int(size)
+    }
+
+    /// Rewrites a graph whose one input is channels-last `[N, H, W, C]` so that it is fed
+    /// `[N, C, H, W]`: the input keeps its name with permuted declared dims, and a Transpose
+    /// (perm 0, 2, 3, 1) produces the channels-last value its consumers read.
+    static func insertLayoutTranspose(into graph: inout ONNXGraph) {
+        let initializers = Set(graph.initializers.map(\.name))
+        guard let index = graph.inputs.firstIndex(where: { !initializers.contains($0.name) }) else { return }
+        let name = graph.inputs[index].name
+        var internalName = name + "/landcover_nhwc"
+        let used = Set(graph.nodes.flatMap { $0.inputs + $0.outputs })
+        while used.contains(internalName) { internalName += "_" }
+        for node in graph.nodes.indices {
+            graph.nodes[node].inputs = graph.nodes[node].inputs.map { $0 == name ? internalName : $0 }
+        }
+        if let shape = graph.inputs[index].shape, shape.count == 4 {
+            graph.inputs[index].shape = [shape[0], shape[3], shape[1], shape[2]]
+        }
+        let transpose = ONNXNode(operatorType: "Transpose", inputs: [name], outputs: [internalName],
+                                 name: "landcover input layout NCHW -> NHWC",
+                                 attributes: [ONNXAttribute(name: "perm", value: .ints([0, 2, 3, 1]))])
+        graph.nodes.insert(transpose, at: 0)
+    }
+
+    /// The ONNX operators (default domain) the engine implements, sorted; README's "Supported
+    /// operators" section lists the same names with their types and limits.
+    public static var supportedOperators: [String] { OperatorFactory.supportedOperators.sorted() }
 
     /// Number of floating-point parameters (elements of the non-integer initializers).
     public var parameterCount: Int {
@@ -123,19 +187,27 @@ public final class InferenceModel: Sendable {
     /// (shape data) are passed whole to every part. `memoryLimit` bounds each part's working
     /// memory in bytes (see ``InferenceSession/memoryLimit``).
     public func run(values: [String: AnyTensor], threads: Int, memoryLimit: Int = InferenceSession.defaultMemoryLimit) throws -> [String: AnyTensor] {
-        @Sendable func session() -> InferenceSession {
+        let sessions = (0..<max(1, threads)).map { _ -> InferenceSession in
             let session = makeSession()
             session.memoryLimit = memoryLimit
             return session
         }
+        return try run(values: values, sessions: sessions)
+    }
+
+    /// ``run(values:threads:memoryLimit:)`` with caller-owned sessions (one per worker, at least
+    /// one), so that repeated calls (a large input run batch by batch) keep their plans.
+    public func run(values: [String: AnyTensor], sessions: [InferenceSession]) throws -> [String: AnyTensor] {
+        guard let first = sessions.first else { throw ONNXError.invalidModel(detail: "no session to run the model in") }
         let batched = values.compactMap { name, value -> (String, Tensor)? in
             if case .float32(let tensor) = value, !tensor.shape.isEmpty { return (name, tensor) }
             return nil
         }
         let batch = batched.first?.1.shape[0] ?? 1
-        let workers = max(1, min(threads, batch))
-        if workers == 1 || batched.contains(where: { $0.1.shape[0] != batch }) || !hasSplittableBatch {
-            return try session().run(values: values)
+        let workers = max(1, min(sessions.count, batch))
+        // A fixed-batch model splits too: each worker's session runs its part in batches of that size.
+        if workers == 1 || batched.contains(where: { $0.1.shape[0] != batch }) || !(hasSplittableBatch || fixedBatchSize != nil) {
+            return try first.run(values: values)
         }
         let parts = WorkerResults(count: workers)
         let slices: [[String: AnyTensor]] = try (0..<workers).map { worker in
@@ -145,7 +217,7 @@ public final class InferenceModel: Sendable {
             return slice
         }
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let result = Result { try session().run(values: slices[worker]) }
+            let result = Result { try sessions[worker].run(values: slices[worker]) }
             parts.store(result, at: worker)
         }
         let results = try parts.values().map { try $0.get() }

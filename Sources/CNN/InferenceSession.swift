@@ -57,22 +57,51 @@ public final class InferenceSession: @unchecked Sendable {
 
     /// Number of floating-point operations (multiply-adds count 2) one run with these input
     /// shapes performs. Int64 inputs must be given as values in `values`.
+    /// For a model with a fixed batch size (``InferenceModel/fixedBatchSize``) and another
+    /// sample count, the flops of the batches it is split into.
     public func flops(inputShapes: [String: [Int]]) throws -> Int {
-        try plan(for: inputShapes.mapValues { PlanValue.runtime($0) }).flops
+        let (shapes, batches) = fixedBatchShapes(inputShapes)
+        let (total, overflow) = try plan(for: shapes.mapValues { PlanValue.runtime($0) }).flops.multipliedReportingOverflow(by: batches)
+        return overflow ? Int.max : total
+    }
+
+    /// The shapes a plan is made for: for a fixed-batch model fed another sample count, the same
+    /// shapes with the fixed batch size, and the number of such batches a run makes.
+    private func fixedBatchShapes(_ inputShapes: [String: [Int]]) -> (shapes: [String: [Int]], batches: Int) {
+        guard let batch = model.fixedBatchSize, inputShapes.count == 1, let (name, shape) = inputShapes.first,
+              let samples = shape.first, samples != batch, samples >= 0 else { return (inputShapes, 1) }
+        return ([name: [batch] + shape.dropFirst()], max(1, (samples + batch - 1) / batch))
     }
 
     /// Bytes of working memory (activation arena and kernel scratch) one run with these input
     /// shapes needs, from its execution plan (which is cached); nothing of that size is allocated.
+    /// For a fixed-batch model fed another sample count: one batch's plan plus the buffer the
+    /// last, padded batch is copied into.
     public func workingBytes(inputShapes: [String: [Int]]) throws -> Int {
-        let plan = try plan(for: inputShapes.mapValues { PlanValue.runtime($0) })
-        let (elements, overflow) = plan.arenaCount.addingReportingOverflow(plan.scratchCount)
+        let (shapes, batches) = fixedBatchShapes(inputShapes)
+        let plan = try plan(for: shapes.mapValues { PlanValue.runtime($0) })
+        let padding = batches > 1 || shapes != inputShapes ? shapes.values.first.map { ShapeMath.checkedCount($0) ?? Int.max } ?? 0 : 0
+        let (arena, arenaOverflow) = plan.arenaCount.addingReportingOverflow(padding)
+        let (elements, sumOverflow) = arena.addingReportingOverflow(plan.scratchCount)
+        let overflow = arenaOverflow || sumOverflow
         let (bytes, tooLarge) = elements.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
         return overflow || tooLarge ? Int.max : bytes
     }
 
     /// Runs the model on named inputs of either element type; returns every graph output.
-    public func run(values: [String: AnyTensor]) throws -> [String: AnyTensor] {
+    public func run(values fed: [String: AnyTensor]) throws -> [String: AnyTensor] {
         let known = Set(model.graph.inputs.map(\.name))
+        // A one-element tensor fed for a declared scalar (`[1]` for `[]`) is taken as that scalar.
+        var values = fed
+        for input in model.graph.inputs where input.info.shape == [] {
+            switch values[input.name] {
+            case .float32(let tensor)? where tensor.shape != [] && tensor.scalars.count == 1:
+                values[input.name] = .float32(try tensor.reshaped(to: []))
+            case .int64(let tensor)? where tensor.shape != [] && tensor.values.count == 1:
+                values[input.name] = .int64(try Int64Tensor(shape: [], values: tensor.values))
+            default: break
+            }
+        }
         for name in values.keys where !known.contains(name) {
             throw ONNXError.missingInput(name: name, available: model.graph.inputs.map(\.name))
         }
@@ -81,8 +110,18 @@ public final class InferenceSession: @unchecked Sendable {
             guard let value = values[input.name] else {
                 throw ONNXError.missingInput(name: input.name, available: model.graph.inputs.map(\.name))
             }
+            if let batch = model.fixedBatchSize, model.graph.inputs.count == 1, case .float32(let tensor) = value,
+               let samples = tensor.shape.first, samples != batch {
+                try Self.check(shape: tensor.shape, isInteger: false, against: input.info, ignoringBatch: true)
+                return try tensor.scalars.withUnsafeBufferPointer { buffer in
+                    let pointer = buffer.baseAddress ?? UnsafePointer(ExecutionPlan.emptyInput.pointer)
+                    return try runInFixedBatches(name: input.name, input: pointer, shape: tensor.shape, batch: batch)
+                }
+            }
             try Self.check(value, against: input.info)
             switch value {
+            case .float32(let tensor) where model.parameterInputNames.contains(input.name):
+                planInputs[input.name] = .constant(tensor.shape, floats: tensor.scalars)
             case .float32(let tensor): planInputs[input.name] = .runtime(tensor.shape)
             case .int64(let tensor): planInputs[input.name] = .constant(tensor.shape, ints: tensor.values)
             }
@@ -109,11 +148,72 @@ public final class InferenceSession: @unchecked Sendable {
         guard shape.allSatisfy({ $0 >= 0 }), Tensor.elementCount(shape) != nil else {
             throw ONNXError.invalidInput(name: info.name, detail: "invalid shape \(shape)")
         }
-        try Self.check(shape: shape, isInteger: false, against: info)
-        let plan = try self.plan(for: [info.name: .runtime(shape)])
-        let outputs = try execute(plan, externals: [input])
+        let outputs: [String: AnyTensor]
+        if let batch = model.fixedBatchSize, let samples = shape.first, samples != batch {
+            try Self.check(shape: shape, isInteger: false, against: info, ignoringBatch: true)
+            outputs = try runInFixedBatches(name: info.name, input: input, shape: shape, batch: batch)
+        } else {
+            try Self.check(shape: shape, isInteger: false, against: info)
+            let plan = try self.plan(for: [info.name: .runtime(shape)])
+            outputs = try execute(plan, externals: [input])
+        }
         guard let output = outputs[outputName] else { throw ONNXError.missingValue(name: outputName, node: "graph output") }
         return output.floatTensor
+    }
+
+    /// Runs a model that takes batches of exactly `batch` samples on `shape[0]` samples (any
+    /// number, 0 included): full batches are read in place, the last partial one is copied into a
+    /// zero-padded buffer, and the padding rows are dropped from every output. Each sample's
+    /// result is the one it gets in any batch (the engine's kernels do not mix samples).
+    /// - Throws: ``ONNXError/inconsistentShapes(node:detail:)`` when an output's dimension 0 is
+    ///   not the batch (the outputs cannot be split per sample).
+    private func runInFixedBatches(name: String, input: UnsafePointer<Float>, shape: [Int], batch: Int) throws -> [String: AnyTensor] {
+        let samples = shape[0]
+        let sampleShape = Array(shape.dropFirst())
+        guard let perSample = ShapeMath.checkedCount(sampleShape), let batchCount = ShapeMath.checkedCount([batch] + sampleShape) else {
+            throw ONNXError.invalidInput(name: name, detail: "invalid shape \(shape)")
+        }
+        let plan = try self.plan(for: [name: .runtime([batch] + sampleShape)])
+        var padded: UnsafeMutablePointer<Float>?
+        defer { padded?.deallocate() }
+        var collected = [String: (shape: [Int], floats: [Float], ints: [Int64], isInteger: Bool)]()
+        var start = 0
+        repeat {
+            let count = min(batch, samples - start)
+            let pointer: UnsafePointer<Float>
+            if count == batch {
+                pointer = input + start * perSample
+            } else {
+                let buffer = padded ?? UnsafeMutablePointer<Float>.allocate(capacity: max(batchCount, 1))
+                padded = buffer
+                buffer.initialize(repeating: 0, count: max(batchCount, 1))
+                if count > 0 { buffer.update(from: input + start * perSample, count: count * perSample) }
+                pointer = UnsafePointer(buffer)
+            }
+            let outputs = try execute(plan, externals: [pointer])
+            for output in plan.outputs {
+                guard let value = outputs[output.name] else { continue }
+                guard value.shape.first == batch else {
+                    throw ONNXError.inconsistentShapes(node: "graph output \"\(output.name)\"", detail: "the model takes batches of exactly \(batch) samples but this output has shape \(value.shape), so it cannot be split per sample to run \(samples) samples; re-export the model with a dynamic batch dimension")
+                }
+                let rowSize = value.shape.dropFirst().reduce(1, *)
+                var entry = collected[output.name] ?? ([samples] + value.shape.dropFirst(), [], [], false)
+                switch value {
+                case .float32(let tensor): entry.floats += tensor.scalars[0..<(count * rowSize)]
+                case .int64(let tensor): entry.ints += tensor.values[0..<(count * rowSize)]; entry.isInteger = true
+                }
+                collected[output.name] = entry
+            }
+            start += batch
+        } while start < samples
+        var results = [String: AnyTensor]()
+        for output in plan.outputs {
+            guard let entry = collected[output.name] else { continue }
+            results[output.name] = entry.isInteger
+                ? .int64(try Int64Tensor(shape: entry.shape, values: entry.ints))
+                : .float32(try Tensor(shape: entry.shape, scalars: entry.floats))
+        }
+        return results
     }
 
     /// Calls `body` with stable pointers to the scalars of every tensor, in order.
@@ -169,7 +269,8 @@ public final class InferenceSession: @unchecked Sendable {
     private func plan(for inputs: [String: PlanValue]) throws -> ExecutionPlan {
         let key = inputs.keys.sorted().map { name -> String in
             let value = inputs[name]
-            return "\(name):\(value?.shape ?? []):\(value?.ints.map { "\($0)" } ?? "")"
+            let floats = value?.floats.map { values in values.map { String($0.bitPattern, radix: 16) }.joined(separator: ",") } ?? ""
+            return "\(name):\(value?.shape ?? []):\(value?.ints.map { "\($0)" } ?? ""):\(floats)"
         }.joined(separator: "|")
         if let cached = plans[key] { return cached }
         let plan = try ShapeMath.$elementLimit.withValue(max(1, memoryLimit / 4)) {
@@ -208,15 +309,16 @@ public final class InferenceSession: @unchecked Sendable {
     }
 
     /// Checks an input's element kind and shape against the declared type and static dims.
-    static func check(shape: [Int], isInteger: Bool, against info: ONNXValueInfo) throws {
-        let isInt = info.elementType == ONNXTensor.DataType.int64.rawValue || info.elementType == ONNXTensor.DataType.int32.rawValue
+    static func check(shape: [Int], isInteger: Bool, against info: ONNXValueInfo, ignoringBatch: Bool = false) throws {
+        // Every integer type and bool is fed as Int64.
+        let isInt = [2, 3, 4, 5, 6, 7, 9, 12, 13].contains(info.elementType)
         if !isInteger && isInt { throw ONNXError.invalidInput(name: info.name, detail: "expected an integer tensor, got Float32") }
         if isInteger && !isInt && info.elementType != 0 { throw ONNXError.invalidInput(name: info.name, detail: "expected a Float32 tensor, got Int64") }
         guard let declared = info.shape else { return }
         guard declared.count == shape.count else {
             throw ONNXError.invalidInput(name: info.name, detail: "expected rank \(declared.count) (\(declared.map(\.description).joined(separator: "x"))), got shape \(shape)")
         }
-        for (axis, dim) in declared.enumerated() {
+        for (axis, dim) in declared.enumerated() where !(ignoringBatch && axis == 0) {
             if case .value(let size) = dim, size > 0, Int(size) != shape[axis] {
                 throw ONNXError.invalidInput(name: info.name, detail: "dimension \(axis) must be \(size) (declared \(declared.map(\.description).joined(separator: "x"))), got shape \(shape)")
             }

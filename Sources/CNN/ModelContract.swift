@@ -43,6 +43,14 @@ public struct ModelContract: Sendable, Equatable {
         case probabilities
     }
 
+    /// The dimension order of the model's input tensor.
+    public enum InputLayout: String, Sendable, Equatable {
+        /// `[N, C, H, W]` (channels first; PyTorch's default).
+        case nchw = "NCHW"
+        /// `[N, H, W, C]` (channels last; TensorFlow/Keras exports).
+        case nhwc = "NHWC"
+    }
+
     /// An sRGB colour of a class.
     public struct Color: Sendable, Equatable, CustomStringConvertible {
         /// Channel intensities, 0...255.
@@ -60,7 +68,7 @@ public struct ModelContract: Sendable, Equatable {
                                       "landcover.normalization", "landcover.patch_size", "landcover.class_names",
                                       "landcover.class_colors"]
     /// Keys a contract may have besides the required ones.
-    public static let optionalKeys = ["landcover.nodata_class", "landcover.output"]
+    public static let optionalKeys = ["landcover.nodata_class", "landcover.output", "landcover.input_layout"]
 
     /// What the model predicts (`landcover.task`).
     public var task: Task
@@ -78,10 +86,13 @@ public struct ModelContract: Sendable, Equatable {
     public var nodataClass: Int?
     /// Whether class channels hold logits or probabilities (`landcover.output`).
     public var output: OutputKind
+    /// The input's dimension order (`landcover.input_layout`). Callers always feed `[N, C, H, W]`;
+    /// for ``InputLayout/nhwc`` the engine transposes to the model's layout.
+    public var inputLayout: InputLayout
 
     /// Creates a contract (for example in training before saving a model).
     public init(task: Task, bands: [String], normalization: Normalization, patchSize: Int, classNames: [String],
-                classColors: [Color], nodataClass: Int? = nil, output: OutputKind = .logits) {
+                classColors: [Color], nodataClass: Int? = nil, output: OutputKind = .logits, inputLayout: InputLayout = .nchw) {
         self.task = task
         self.bands = bands
         self.normalization = normalization
@@ -90,6 +101,7 @@ public struct ModelContract: Sendable, Equatable {
         self.classColors = classColors
         self.nodataClass = nodataClass
         self.output = output
+        self.inputLayout = inputLayout
     }
 
     /// The `metadata_props` entries that encode this contract.
@@ -111,6 +123,7 @@ public struct ModelContract: Sendable, Equatable {
             ONNXMetadataEntry(key: "landcover.output", value: output.rawValue),
         ]
         if let nodataClass { entries.append(ONNXMetadataEntry(key: "landcover.nodata_class", value: String(nodataClass))) }
+        if inputLayout != .nchw { entries.append(ONNXMetadataEntry(key: "landcover.input_layout", value: inputLayout.rawValue)) }
         return entries
     }
 
@@ -158,8 +171,13 @@ public struct ModelContract: Sendable, Equatable {
             guard let kind = OutputKind(rawValue: text) else { throw bad("landcover.output", "\"logits\" or \"probabilities\"") }
             output = kind
         }
+        var layout = InputLayout.nchw
+        if let text = value("landcover.input_layout") {
+            guard let parsed = InputLayout(rawValue: text.uppercased()) else { throw bad("landcover.input_layout", "\"NCHW\" or \"NHWC\"") }
+            layout = parsed
+        }
         self.init(task: task, bands: bands, normalization: normalization, patchSize: patch, classNames: classNames,
-                  classColors: colors, nodataClass: nodata, output: output)
+                  classColors: colors, nodataClass: nodata, output: output, inputLayout: layout)
         try validate(against: model.graph)
     }
 
@@ -171,15 +189,23 @@ public struct ModelContract: Sendable, Equatable {
             throw ModelContractError.graphMismatch(key: "landcover.bands", detail: "a contract model must have exactly one input, this one has \(inputs.count)")
         }
         if let shape = input.shape {
+            let layout = inputLayout.rawValue
             guard shape.count == 4 else {
-                throw ModelContractError.graphMismatch(key: "landcover.bands", detail: "input \"\(input.name)\" must be NCHW (rank 4), declared rank \(shape.count)")
+                throw ModelContractError.graphMismatch(key: "landcover.bands", detail: "input \"\(input.name)\" must be \(layout) (rank 4), declared rank \(shape.count)")
             }
-            if case .value(let channels) = shape[1], Int(channels) != bands.count {
-                throw ModelContractError.graphMismatch(key: "landcover.bands", detail: "lists \(bands.count) bands but input \"\(input.name)\" has \(channels) channels")
+            func fixed(_ axis: Int) -> Int? { if case .value(let size) = shape[axis] { return Int(size) } else { return nil } }
+            let declared = "[" + shape.map(\.description).joined(separator: ", ") + "]"
+            let (channelAxis, spatialAxes) = inputLayout == .nchw ? (1, [2, 3]) : (3, [1, 2])
+            if let channels = fixed(channelAxis), channels != bands.count {
+                // Tell a channels-last input apart from a wrong band list.
+                if inputLayout == .nchw, fixed(3) == bands.count, spatialAxes.allSatisfy({ fixed($0 - 1) == nil || fixed($0 - 1) == patchSize }) {
+                    throw ModelContractError.graphMismatch(key: "landcover.input_layout", detail: "is not set (NCHW), but input \"\(input.name)\" \(declared) is channels-last (NHWC) with \(bands.count) bands in its last dimension; add landcover.input_layout = NHWC to run it (landcover then transposes its NCHW patches)")
+                }
+                throw ModelContractError.graphMismatch(key: "landcover.bands", detail: "lists \(bands.count) bands but \(layout) input \"\(input.name)\" \(declared) has \(channels) channels (dimension \(channelAxis))")
             }
-            for axis in 2...3 {
-                if case .value(let size) = shape[axis], Int(size) != patchSize {
-                    throw ModelContractError.graphMismatch(key: "landcover.patch_size", detail: "is \(patchSize) but input \"\(input.name)\" has spatial size \(size)")
+            for axis in spatialAxes {
+                if let size = fixed(axis), size != patchSize {
+                    throw ModelContractError.graphMismatch(key: "landcover.patch_size", detail: "is \(patchSize) but \(layout) input \"\(input.name)\" \(declared) has spatial size \(size) (dimension \(axis))")
                 }
             }
         }

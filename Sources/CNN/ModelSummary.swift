@@ -32,6 +32,13 @@ public struct ModelSummary: Sendable, Equatable {
     public let opsetVersion: Int
     /// `producer_name` of the file.
     public let producer: String
+    /// The batch size the graph takes when its input declares a fixed one
+    /// (``InferenceModel/fixedBatchSize``): landcover runs any number of samples in batches of
+    /// that size. nil for a dynamic batch.
+    public let fixedBatchSize: Int?
+    /// `landcover.input_layout` of the contract (`NHWC` models are still fed NCHW), or nil
+    /// without a contract.
+    public let inputLayout: String?
 }
 
 extension InferenceModel {
@@ -60,6 +67,8 @@ extension InferenceModel {
             guard let declared = info.shape else { shapes = nil; break }
             var shape = [Int]()
             for (axis, dim) in declared.enumerated() {
+                // A fixed batch is planned as one sample (the session pads it to the batch size).
+                if axis == 0, fixedBatchSize != nil { shape.append(1); continue }
                 if case .value(let size) = dim, size > 0 { shape.append(Int(size)); continue }
                 if axis == 0 { shape.append(1) } else if axis >= 2, let patch = contract?.patchSize { shape.append(patch) } else { shapes = nil; break }
             }
@@ -73,9 +82,12 @@ extension InferenceModel {
             let session = makeSession()
             session.memoryLimit = 256 << 20
             flops = try? session.flops(inputShapes: shapes)
+            // A fixed batch's plan computes the whole padded batch: per sample is a share of it.
+            if let batch = fixedBatchSize, let total = flops { flops = total / batch }
         }
         return ModelSummary(inputs: inputs.map(describe), outputs: outputs.map(describe), operatorCounts: counts,
                             parameterCount: parameters, optimizedStepCount: graph.steps.count, flopsPerSample: flops,
-                            flopsInputShape: shapes, opsetVersion: graph.opset, producer: proto.producerName)
+                            flopsInputShape: shapes, opsetVersion: graph.opset, producer: proto.producerName,
+                            fixedBatchSize: fixedBatchSize, inputLayout: contract?.inputLayout.rawValue)
     }
 }

@@ -122,16 +122,9 @@ public struct PipelinePlan: Sendable {
     public let batchSize: Int
 
     static func batchSize(pipeline: PipelineFile, model: InferenceModel, modelPath: String) throws -> Int {
-        guard case .value(let fixed)? = model.inputs.first?.shape?.first else {
-            return pipeline.runtime.batchSize ?? Self.automaticBatchSize(parameters: model.parameterCount)
-        }
-        guard fixed == 1 else {
-            throw PipelineError.unreadable(path: modelPath, reason: "takes batches of exactly \(fixed) patches; landcover feeds 1 to runtime.batch_size patches per batch, so re-export the model with a dynamic batch dimension (or a batch of 1)")
-        }
-        if let asked = pipeline.runtime.batchSize, asked != 1 {
-            throw PipelineError.invalidValue(key: "runtime.batch_size", value: "\(asked)", reason: "cannot be used: the model \(URL(fileURLWithPath: modelPath).lastPathComponent) takes batches of exactly 1 patch; remove the key or set it to 1")
-        }
-        return 1
+        // A model with a fixed batch size takes batches of that size by default; any other
+        // runtime.batch_size also works (the engine splits batches and pads the last one).
+        pipeline.runtime.batchSize ?? model.fixedBatchSize ?? Self.automaticBatchSize(parameters: model.parameterCount)
     }
 
     /// The patch size the tiler uses: `tiling.patch_size`, else the model's.

@@ -102,6 +102,14 @@ struct ModelCommand: ParsableCommand {
             for (name, count) in summary.operatorCounts.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
                 lines.append("  \(name): \(count)")
             }
+            if let batch = summary.fixedBatchSize {
+                lines.append("Batch: fixed at \(batch) (landcover runs any number of patches in batches of \(batch), the last one padded)")
+            } else {
+                lines.append("Batch: dynamic")
+            }
+            if summary.inputLayout == ModelContract.InputLayout.nhwc.rawValue {
+                lines.append("Input layout: NHWC (landcover.input_layout; landcover feeds NCHW patches and transposes them)")
+            }
             lines.append("Parameters: \(summary.parameterCount)")
             if let flops = summary.flopsPerSample, let shapes = summary.flopsInputShape {
                 let inputText = shapes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
@@ -141,6 +149,8 @@ struct ModelCommand: ParsableCommand {
                 "parameter_count": summary.parameterCount,
                 "runtime_steps": summary.optimizedStepCount,
                 "flops_per_patch": summary.flopsPerSample.map { $0 as Any } ?? NSNull(),
+                "fixed_batch": summary.fixedBatchSize.map { $0 as Any } ?? NSNull(),
+                "input_layout": summary.inputLayout.map { $0 as Any } ?? NSNull(),
             ]
             if let contract {
                 var entries = [String: String]()
@@ -154,11 +164,18 @@ struct ModelCommand: ParsableCommand {
         }
     }
 
-    /// `landcover model predict MODEL --input [NAME=]FILE.npy ... --output-dir DIR [--threads N]`.
+    /// `landcover model predict MODEL --input [NAME=]FILE.npy ... --output-dir DIR [--threads N] [--batch-size N]`.
     struct Predict: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "predict",
-            abstract: "Run a model on .npy inputs and write one <output name>.npy per graph output.")
+            abstract: "Run a model on .npy inputs and write one <output name>.npy per graph output.",
+            discussion: """
+                Inputs may be float32, float64, float16 or integer .npy arrays. A model with one fed \
+                input whose batch dimension is dynamic or fixed runs the file --batch-size samples at a \
+                time (read, run and written batch by batch, so memory does not grow with the file); other \
+                models run the whole input at once. A model with landcover.input_layout NHWC takes NCHW \
+                input like every landcover command.
+                """)
 
         @OptionGroup var modelArgument: ModelFileArgument
 
@@ -168,8 +185,11 @@ struct ModelCommand: ParsableCommand {
         @Option(name: .long, help: "Directory for the output .npy files (created if missing).")
         var outputDir: String
 
-        @Option(name: .long, help: "Worker threads; the batch is split across them.")
+        @Option(name: .long, help: "Worker threads; each batch is split across them.")
         var threads: Int = 1
+
+        @Option(name: .long, help: "Samples read, run and written at a time (models with one fed input).")
+        var batchSize: Int = 64
 
         @Option(name: .customLong("memory-mb"), help: "Working memory per worker in MiB (intermediate values of one run); a model that needs more is refused before running.")
         var memoryMiB: Int = InferenceSession.defaultMemoryLimit >> 20
@@ -179,16 +199,17 @@ struct ModelCommand: ParsableCommand {
             guard PipelineFile.Limits.threads.contains(threads) else {
                 throw ValidationError("--threads: '\(threads)' must be from \(PipelineFile.Limits.threads.lowerBound) to \(PipelineFile.Limits.threads.upperBound)")
             }
+            guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size: '\(batchSize)' must be from 1 to 65536") }
             guard memoryMiB >= 1, memoryMiB <= 1 << 30 else { throw ValidationError("--memory-mb: '\(memoryMiB)' must be from 1 to 1073741824") }
         }
 
         func run() throws {
             try ModelCommand.guarded(model: modelArgument.model) {
-                let proto = try ONNXModel(serializedData: try Self.readModel(modelArgument.model))
+                let proto = try ONNXModel(contentsOf: URL(fileURLWithPath: modelArgument.model))
                 let initializerNames = Set(proto.graph.initializers.map(\.name))
                 let graphInputNames = proto.graph.inputs.map(\.name)
                 let fedNames = graphInputNames.filter { !initializerNames.contains($0) }
-                var values = [String: AnyTensor]()
+                var files = [String: String]()
                 var replacements = [String: AnyTensor]()
                 for argument in input {
                     var name: String
@@ -204,37 +225,79 @@ struct ModelCommand: ParsableCommand {
                     if let kind = FileKind.nonRegular(path) {
                         throw NumpyError.unreadable(path: path, detail: "is \(kind), not a .npy file; give the path of a file")
                     }
-                    let tensor = try NumpyFile.read(contentsOf: URL(fileURLWithPath: path))
                     if initializerNames.contains(name) {
                         guard graphInputNames.contains(name) else {
                             throw ValidationError("\"\(name)\" is an initializer but not a graph input, so it cannot be fed.")
                         }
-                        replacements[name] = tensor
+                        replacements[name] = try NumpyFile.read(contentsOf: URL(fileURLWithPath: path))
                     } else {
                         guard graphInputNames.contains(name) else {
                             throw ValidationError("The model has no input \"\(name)\"; its inputs are: \(fedNames.joined(separator: ", ")).")
                         }
-                        values[name] = tensor
+                        files[name] = path
                     }
                 }
                 let loaded = try InferenceModel(model: proto, replacingInitializers: replacements)
-                let outputs = try loaded.run(values: values, threads: threads, memoryLimit: memoryMiB << 20)
                 let directory = URL(fileURLWithPath: outputDir)
                 do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
                     throw ValidationError("Cannot create the output directory \(outputDir): \(error.localizedDescription)")
                 }
+                let sessions = (0..<threads).map { _ -> InferenceSession in
+                    let session = loaded.makeSession()
+                    session.memoryLimit = memoryMiB << 20
+                    return session
+                }
+                func destination(_ name: String) -> URL {
+                    directory.appendingPathComponent(name.map { "/\\:".contains($0) ? "_" : String($0) }.joined() + ".npy")
+                }
+                // One fed floating-point input of a model that batches per sample: stream it.
+                if files.count == 1, let (name, path) = files.first, loaded.hasSplittableBatch || loaded.fixedBatchSize != nil {
+                    let reader = try NumpyReader(contentsOf: URL(fileURLWithPath: path))
+                    if reader.header.isFloatingPoint, !reader.header.shape.isEmpty {
+                        try Self.stream(reader, name: name, model: loaded, sessions: sessions, batchSize: batchSize, destination: destination)
+                        return
+                    }
+                }
+                var values = [String: AnyTensor]()
+                for (name, path) in files { values[name] = try NumpyFile.read(contentsOf: URL(fileURLWithPath: path)) }
+                let outputs = try loaded.run(values: values, sessions: sessions)
                 for output in loaded.outputs {
                     guard let tensor = outputs[output.name] else { continue }
-                    let fileName = output.name.map { "/\\:".contains($0) ? "_" : String($0) }.joined() + ".npy"
-                    try NumpyFile.write(tensor, to: directory.appendingPathComponent(fileName))
-                    print("\(output.name): \(tensor.shape) -> \(directory.appendingPathComponent(fileName).path)")
+                    try NumpyFile.write(tensor, to: destination(output.name))
+                    print("\(output.name): \(tensor.shape) -> \(destination(output.name).path)")
                 }
             }
         }
 
-        static func readModel(_ path: String) throws -> Data {
-            do { return try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-                throw ONNXError.fileError(path: path, detail: "cannot read the model file (\(error.localizedDescription))")
+        /// Runs `reader`'s samples `batchSize` at a time and appends each batch's outputs to their
+        /// files, which are renamed into place only when every sample is written.
+        static func stream(_ reader: NumpyReader, name: String, model: InferenceModel, sessions: [InferenceSession],
+                           batchSize: Int, destination: (String) -> URL) throws {
+            let samples = reader.sampleCount
+            var writers = [String: NumpyWriter]()
+            var start = 0
+            repeat {
+                let count = min(batchSize, samples - start)
+                let outputs = try model.run(values: [name: try reader.read(start: start, count: count)], sessions: sessions)
+                for output in model.outputs {
+                    guard let tensor = outputs[output.name] else { continue }
+                    guard tensor.shape.first == count else {
+                        throw ONNXError.inconsistentShapes(node: "graph output \"\(output.name)\"", detail: "a batch of \(count) samples gave shape \(tensor.shape), which is not one row per sample; run it with --batch-size \(max(samples, 1))")
+                    }
+                    if writers[output.name] == nil {
+                        let isInteger: Bool
+                        if case .int64 = tensor { isInteger = true } else { isInteger = false }
+                        writers[output.name] = try NumpyWriter(url: destination(output.name), shape: [samples] + tensor.shape.dropFirst(),
+                                                               isInteger: isInteger)
+                    }
+                    try writers[output.name]?.append(tensor)
+                }
+                start += count
+            } while start < samples
+            for output in model.outputs {
+                guard let writer = writers[output.name] else { continue }
+                try writer.finish()
+                print("\(output.name): \(writer.shape) -> \(writer.url.path)")
             }
         }
     }

@@ -232,6 +232,10 @@ extension ONNXTensor {
             case 9: try reader.expect(wire, .lengthDelimited, field: "raw_data"); rawData = try reader.readBytes()
             case 10: try reader.readRepeatedDouble(wireType: wire, into: &doubles)
             case 11: try reader.readRepeatedInt64(wireType: wire, into: &int64Data)
+            case 13:
+                try reader.expect(wire, .lengthDelimited, field: "external_data")
+                var entryReader = try reader.readSubmessage(context: "TensorProto.external_data of \(name)")
+                externalData.append(try ONNXMetadataEntry(reader: &entryReader))
             case 14: try reader.expect(wire, .varint, field: "data_location"); usesExternalData = try reader.readInt64() == 1
             default: try reader.skipField(wireType: wire)
             }

@@ -103,6 +103,13 @@ extension ONNXTensor {
             }
             writer.appendRaw(raw.bytes)
         }
+        for entry in externalData {
+            var sub = ProtobufWriter()
+            sub.writeString(field: 1, entry.key)
+            sub.writeString(field: 2, entry.value)
+            writer.writeMessage(field: 13, sub)
+        }
+        if usesExternalData { writer.writeInt64(field: 14, 1) }
         return writer
     }
 }

@@ -4,12 +4,14 @@ import Foundation
 ///
 /// Data may be stored in `raw_data` (little-endian bytes) or in the typed repeated fields
 /// `float_data` / `int64_data` / `int32_data` / `double_data`; ``floatValues()`` and
-/// ``int64Values()`` decode whichever is present. External data is not supported.
+/// ``int64Values()`` decode whichever is present. A tensor whose payload lives in another file
+/// (``usesExternalData``, `external_data` entries) is read by
+/// ``ONNXModel/loadExternalData(directory:)`` before its values are used.
 public struct ONNXTensor: Sendable, Equatable {
     /// ONNX `TensorProto.DataType` codes the engine knows about.
     public enum DataType: Int32, Sendable {
         case undefined = 0, float = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6,
-             int64 = 7, string = 8, bool = 9, float16 = 10, double = 11, uint32 = 12, uint64 = 13
+             int64 = 7, string = 8, bool = 9, float16 = 10, double = 11, uint32 = 12, uint64 = 13, bfloat16 = 16
     }
 
     /// `name` (field 8).
@@ -30,6 +32,9 @@ public struct ONNXTensor: Sendable, Equatable {
     public var rawData: [UInt8]
     /// True when `data_location` (field 14) is EXTERNAL: the payload lives in another file.
     public var usesExternalData: Bool
+    /// `external_data` (field 13): `location` (a path relative to the model's folder), `offset`
+    /// and `length` in bytes, optionally `checksum`; empty unless ``usesExternalData``.
+    public var externalData: [ONNXMetadataEntry] = []
 
     /// Creates a FLOAT tensor stored as `raw_data`.
     public init(name: String, dimensions: [Int], floats: [Float]) {
@@ -110,7 +115,7 @@ public struct ONNXTensor: Sendable, Equatable {
     /// - Throws: ``ONNXError/unsupportedTensor(name:detail:)`` for external data, unknown
     ///   types, or a payload whose size does not match ``dimensions``.
     public func floatValues() throws -> [Float] {
-        if usesExternalData { throw ONNXError.unsupportedTensor(name: name, detail: "external data files are not supported; re-export with the weights embedded") }
+        if usesExternalData { throw externalDataNotLoaded }
         let count = elementCount
         let values: [Float]
         switch DataType(rawValue: dataType) {
@@ -132,6 +137,11 @@ public struct ONNXTensor: Sendable, Equatable {
                     Float(Float16(bitPattern: UInt16(Self.load(bytes, offset, 2))))
                 }
             } else { values = int32Data.map { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: $0))) } }
+        case .bfloat16:
+            // bfloat16 is the upper half of a float32's bits.
+            if !rawData.isEmpty {
+                values = try decodeRaw(byteWidth: 2) { bytes, offset in Float(bitPattern: UInt32(Self.load(bytes, offset, 2)) << 16) }
+            } else { values = int32Data.map { Float(bitPattern: UInt32(truncatingIfNeeded: $0 & 0xFFFF) << 16) } }
         default:
             values = try int64Values().map { Float($0) }
         }
@@ -143,7 +153,7 @@ public struct ONNXTensor: Sendable, Equatable {
 
     /// The values converted to Int64 (integer types and bool; floats are truncated).
     public func int64Values() throws -> [Int64] {
-        if usesExternalData { throw ONNXError.unsupportedTensor(name: name, detail: "external data files are not supported; re-export with the weights embedded") }
+        if usesExternalData { throw externalDataNotLoaded }
         let values: [Int64]
         switch DataType(rawValue: dataType) {
         case .int64:
@@ -162,7 +172,7 @@ public struct ONNXTensor: Sendable, Equatable {
             values = rawData.isEmpty ? int32Data : try decodeRaw(byteWidth: 1) { Int64(Int8(bitPattern: UInt8(Self.load($0, $1, 1)))) }
         case .uint8, .bool:
             values = rawData.isEmpty ? int32Data : try decodeRaw(byteWidth: 1) { Int64(Self.load($0, $1, 1)) }
-        case .float, .double, .float16:
+        case .float, .double, .float16, .bfloat16:
             let floats = try floatValues()
             values = floats.map { Int64(saturating: $0) }
         default:
@@ -172,6 +182,24 @@ public struct ONNXTensor: Sendable, Equatable {
             throw ONNXError.unsupportedTensor(name: name, detail: "holds \(values.count) values but its dims \(dimensions) need \(elementCount)")
         }
         return values
+    }
+
+    /// The error for values read before the external data file was: the model was decoded from
+    /// bytes without the folder its data file lives in.
+    private var externalDataNotLoaded: ONNXError {
+        let location = externalData.last { $0.key == "location" }?.value ?? "(no location)"
+        return .unsupportedTensor(name: name, detail: "its values are in the external data file \"\(location)\", which was not read; load the model from its .onnx file with the data file beside it")
+    }
+
+    /// Bytes per element of the types whose values can be stored as raw little-endian data.
+    var rawByteWidth: Int? {
+        switch DataType(rawValue: dataType) {
+        case .float, .int32, .uint32: return 4
+        case .double, .int64, .uint64: return 8
+        case .float16, .bfloat16, .int16, .uint16: return 2
+        case .int8, .uint8, .bool: return 1
+        default: return nil
+        }
     }
 
     private static func load(_ bytes: [UInt8], _ offset: Int, _ width: Int) -> UInt64 {

@@ -53,7 +53,8 @@ struct ReductionOperator: GraphOperator {
             return OperatorPlan(outputs: [.runtime(outputShape, .int64)], kernel: kernel, flops: x.count)
         case .reduceMean, .reduceMax, .reduceSum:
             var axes: [Int]?
-            if opset >= 18 {
+            // Axes became an input at opset 13 for ReduceSum, 18 for the others.
+            if opset >= (kind == .reduceSum ? 13 : 18) {
                 if inputs.count > 1, let a = inputs[1] {
                     guard let values = a.constantInts else { throw ONNXError.dataDependentValue(node: attributes.label, detail: "axes must be constant") }
                     axes = values.map { Int($0) }

@@ -33,12 +33,14 @@ struct ResizeOperator: GraphOperator {
                 sizes = values.map { Int($0) }
             }
         }
+        var selectedAxes = Array(0..<rank)
         if let axes = try attributes.ints("axes") {
             // Opset 18+: scales/sizes list only these axes; the others keep their size.
             let normalized = try axes.map { axis -> Int in
                 guard let a = ShapeMath.axis(axis, rank: rank) else { throw attributes.invalid("axis \(axis) is out of range for rank \(rank)") }
                 return a
             }
+            selectedAxes = normalized
             if let given = scales {
                 guard given.count == normalized.count else { throw attributes.shapeError("scales \(given) need one entry per axis in \(axes)") }
                 var full = [Float](repeating: 1, count: rank)
@@ -54,7 +56,21 @@ struct ResizeOperator: GraphOperator {
         }
         var outputShape = x.shape
         var axisScales = [Float](repeating: 1, count: rank)
-        if let sizes {
+        // Opset 18: sizes may keep the aspect ratio, one scale for every selected axis.
+        let policy = opset >= 18 && sizes != nil ? try attributes.string("keep_aspect_ratio_policy", default: "stretch") : "stretch"
+        guard ["stretch", "not_larger", "not_smaller"].contains(policy) else {
+            throw attributes.invalid("keep_aspect_ratio_policy \(policy) is not defined; use stretch, not_larger or not_smaller")
+        }
+        if var given = sizes, policy != "stretch", given.count == rank, selectedAxes.allSatisfy({ x.shape[$0] > 0 }) {
+            let ratios = selectedAxes.map { Float(given[$0]) / Float(x.shape[$0]) }
+            let scale = (policy == "not_larger" ? ratios.min() : ratios.max()) ?? 1
+            for axis in selectedAxes {
+                given[axis] = Int(saturating: (scale * Float(x.shape[axis]) + 0.5).rounded(.down))
+                axisScales[axis] = scale
+            }
+            guard ShapeMath.checkedCount(given) != nil else { throw attributes.shapeError("sizes \(given) are too large") }
+            outputShape = given
+        } else if let sizes {
             guard sizes.count == rank, ShapeMath.checkedCount(sizes) != nil else { throw attributes.shapeError("sizes \(sizes) need \(rank) non-negative entries of a reasonable size") }
             outputShape = sizes
             for axis in 0..<rank { axisScales[axis] = x.shape[axis] > 0 ? Float(sizes[axis]) / Float(x.shape[axis]) : 1 }

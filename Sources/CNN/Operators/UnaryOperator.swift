@@ -14,6 +14,19 @@ struct UnaryOperator: GraphOperator {
         case hardSigmoid(alpha: Float, beta: Float)
         case hardSwish
         case tanh, exp, log, sqrt, negate, abs, floor, ceil, round
+        /// The Gauss error function.
+        case erf
+        /// `0.5 x (1 + erf(x / sqrt 2))`, or the tanh approximation when `tanh` is set.
+        case gelu(tanh: Bool)
+        /// Logical not of a bool (0 or 1) tensor.
+        case not
+        /// `1 / x`.
+        case reciprocal
+        /// -1, 0 or 1.
+        case sign
+        case sin, cos
+        /// `log(1 + exp(x))`.
+        case softplus
     }
 
     let function: Function
@@ -45,6 +58,8 @@ struct UnaryOperator: GraphOperator {
             case .negate: return OperatorPlan(outputs: [.constant(x.shape, ints: ints.map { 0 &- $0 })])
             case .abs: return OperatorPlan(outputs: [.constant(x.shape, ints: ints.map { $0 < 0 ? 0 &- $0 : $0 })])
             case .relu: return OperatorPlan(outputs: [.constant(x.shape, ints: ints.map { max($0, 0) })])
+            case .not: return OperatorPlan(outputs: [.constant(x.shape, ints: ints.map { $0 == 0 ? 1 : 0 })])
+            case .sign: return OperatorPlan(outputs: [.constant(x.shape, ints: ints.map { $0.signum() })])
             default: break
             }
         }
@@ -53,7 +68,8 @@ struct UnaryOperator: GraphOperator {
         let kernel: OperatorKernel = { inputs, outputs, _ in
             UnaryOperator.apply(function, inputs[0], outputs[0], count)
         }
-        return OperatorPlan(outputs: [.runtime(x.shape, resolved == .copy ? x.type : .float32)], kernel: kernel,
+        let keepsType = ([.copy, .not, .negate, .abs, .relu, .sign, .floor, .ceil, .round] as [Function]).contains(resolved)
+        return OperatorPlan(outputs: [.runtime(x.shape, keepsType ? x.type : .float32)], kernel: kernel,
                             flops: count, aliasesInput: resolved == .copy)
     }
 
@@ -94,6 +110,27 @@ struct UnaryOperator: GraphOperator {
             for i in 0..<count { output[i] = input[i].rounded(.up) }
         case .round:
             for i in 0..<count { output[i] = input[i].rounded(.toNearestOrEven) }
+        case .erf:
+            for i in 0..<count { output[i] = Foundation.erf(input[i]) }
+        case .gelu(let useTanh):
+            if useTanh {
+                let c = Float(0.7978845608028654)  // sqrt(2 / pi)
+                for i in 0..<count { let v = input[i]; output[i] = 0.5 * v * (1 + Foundation.tanh(c * (v + 0.044715 * v * v * v))) }
+            } else {
+                for i in 0..<count { let v = input[i]; output[i] = 0.5 * v * (1 + Foundation.erf(v * Float(0.7071067811865476))) }
+            }
+        case .not:
+            for i in 0..<count { output[i] = input[i] == 0 ? 1 : 0 }
+        case .reciprocal:
+            for i in 0..<count { output[i] = 1 / input[i] }
+        case .sign:
+            for i in 0..<count { let v = input[i]; output[i] = v > 0 ? 1 : (v < 0 ? -1 : (v.isNaN ? v : 0)) }
+        case .sin:
+            for i in 0..<count { output[i] = Foundation.sin(input[i]) }
+        case .cos:
+            for i in 0..<count { output[i] = Foundation.cos(input[i]) }
+        case .softplus:
+            for i in 0..<count { let v = input[i]; output[i] = v > 20 ? v : Foundation.log1p(Foundation.exp(v)) }
         }
     }
 

@@ -11,6 +11,8 @@ enum OperatorFactory {
         "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "Pad", "Pow", "ReduceMax", "ReduceMean", "ReduceSum",
         "Relu", "Reshape", "Resize", "Shape", "Sigmoid", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Tanh",
         "Transpose", "Unsqueeze", "Upsample",
+        "And", "Cos", "Equal", "Erf", "Gelu", "Greater", "GreaterOrEqual", "LayerNormalization", "Less", "LessOrEqual",
+        "Mod", "Not", "Or", "Reciprocal", "Sign", "Sin", "Softplus", "Where", "Xor",
     ]
 
     /// - Parameters:
@@ -18,6 +20,36 @@ enum OperatorFactory {
     ///   - opset: the model's default-domain opset version.
     ///   - constants: values known at load time (initializers and folded values).
     static func make(node: ONNXNode, opset: Int, constants: [String: PlanValue]) throws -> GraphOperator {
+        do {
+            return try makeOperator(node: node, opset: opset, constants: constants)
+        } catch let error as ONNXError {
+            // Parameters (weights, statistics) that arrive as graph inputs or are computed at run
+            // time: the operator is built when a plan knows their values.
+            if case .dataDependentValue = error, node.inputs.contains(where: { !$0.isEmpty && constants[$0] == nil }) {
+                return DeferredOperator(node: node, opset: opset)
+            }
+            throw error
+        }
+    }
+
+    /// Input positions whose values an operator needs when it is planned (weights it packs,
+    /// statistics it folds, scales, pads, shapes, axes). A graph input feeding one of them is a
+    /// parameter input: sessions plan with its values (see ``InferenceModel/parameterInputNames``).
+    static func parameterPositions(of node: ONNXNode) -> [Int] {
+        guard node.domain.isEmpty || node.domain == "ai.onnx" else { return [] }
+        switch node.operatorType {
+        case "Conv", "ConvTranspose": return [1, 2]
+        case "BatchNormalization": return [1, 2, 3, 4]
+        case "Resize": return [1, 2, 3]
+        case "Clip", "Upsample", "Reshape", "Expand", "Squeeze", "Unsqueeze", "Split", "ReduceMean", "ReduceMax", "ReduceSum": return [1, 2]
+        case "Pad", "Slice": return [1, 2, 3, 4]
+        case "ConstantOfShape": return [0]
+        default: return []
+        }
+    }
+
+    /// Builds the operator of `node` from the constants known now.
+    static func makeOperator(node: ONNXNode, opset: Int, constants: [String: PlanValue]) throws -> GraphOperator {
         let attributes = NodeAttributes(node)
         let unsupported = ONNXError.unsupportedOperator(operatorType: node.operatorType, domain: node.domain, opset: opset,
                                                         node: node.name.isEmpty ? (node.outputs.first ?? "?") : node.name)
@@ -57,6 +89,30 @@ enum OperatorFactory {
         case "Floor": return UnaryOperator(function: .floor, attributes: attributes)
         case "Ceil": return UnaryOperator(function: .ceil, attributes: attributes)
         case "Round": return UnaryOperator(function: .round, attributes: attributes)
+        case "Erf": return UnaryOperator(function: .erf, attributes: attributes)
+        case "Gelu":
+            switch try attributes.string("approximate", default: "none") {
+            case "none": return UnaryOperator(function: .gelu(tanh: false), attributes: attributes)
+            case "tanh": return UnaryOperator(function: .gelu(tanh: true), attributes: attributes)
+            case let other: throw attributes.invalid("approximate=\"\(other)\" is not defined; use \"none\" or \"tanh\"")
+            }
+        case "Not": return UnaryOperator(function: .not, attributes: attributes)
+        case "Reciprocal": return UnaryOperator(function: .reciprocal, attributes: attributes)
+        case "Sign": return UnaryOperator(function: .sign, attributes: attributes)
+        case "Sin": return UnaryOperator(function: .sin, attributes: attributes)
+        case "Cos": return UnaryOperator(function: .cos, attributes: attributes)
+        case "Softplus": return UnaryOperator(function: .softplus, attributes: attributes)
+        case "Mod": return BinaryOperator(function: .mod(fmod: try attributes.int("fmod", default: 0) != 0), attributes: attributes)
+        case "Equal": return BinaryOperator(function: .equal, attributes: attributes)
+        case "Less": return BinaryOperator(function: .less, attributes: attributes)
+        case "Greater": return BinaryOperator(function: .greater, attributes: attributes)
+        case "LessOrEqual": return BinaryOperator(function: .lessOrEqual, attributes: attributes)
+        case "GreaterOrEqual": return BinaryOperator(function: .greaterOrEqual, attributes: attributes)
+        case "And": return BinaryOperator(function: .and, attributes: attributes)
+        case "Or": return BinaryOperator(function: .or, attributes: attributes)
+        case "Xor": return BinaryOperator(function: .xor, attributes: attributes)
+        case "Where": return WhereOperator(attributes: attributes)
+        case "LayerNormalization": return try LayerNormalizationOperator(attributes: attributes)
         case "Max": return VariadicOperator(function: .maximum, attributes: attributes)
         case "Min": return VariadicOperator(function: .minimum, attributes: attributes)
         case "Sum": return VariadicOperator(function: .sum, attributes: attributes)
