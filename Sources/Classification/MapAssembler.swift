@@ -33,17 +33,13 @@ struct MapRows {
 /// Turns classified units into finished map rows, in order, holding only the rows that later
 /// units can still change.
 ///
-/// Full-resolution modes keep a band of rows (at most one unit row's span) with per-pixel state:
-/// - patch: each pixel takes the patch whose centre is nearest (ties: the earlier patch). Distance
-///   is separable, so the owner is the nearest patch row times the nearest patch column: the band
-///   holds only pixel validity and the results of the patches it overlaps, and rows are resolved
-///   when finished (1 byte per pixel instead of per-pixel scores);
-/// - dense and segmentation: probabilities are summed with a Hann weight
-///   `w(y, x) = sin²(π (y + ½) / P) · sin²(π (x + ½) / P)`, which falls smoothly towards patch
-///   borders. On each side where a neighbouring patch overlaps, the outer
-///   `margin = (P - stride) / 4` pixels get weight 0, so pixels are predicted by patches that see
-///   their surroundings (a CNN's zero padding distorts predictions near patch edges). Sides on
-///   the scene edge keep their weight, so every pixel stays covered.
+/// The assembler owns what every mode shares: the band of output rows `[top, top + filled)` (at
+/// most one unit row's span, `capacity` rows), pixel validity in that band, the histogram, and the
+/// order in which unit rows begin and finish (in chunks). How patches become pixels is one
+/// ``AssemblyStrategy`` per mode, holding its own per-pixel or per-patch state for the band:
+/// - patch: ``NearestPatchAssembly``, each pixel takes the patch whose centre is nearest;
+/// - dense and segmentation: ``HannBlendAssembly``, probabilities summed with a Hann weight;
+/// - patch resolution: ``PatchResolutionAssembly``, one output pixel per patch.
 ///
 /// Patches whose valid share is below the minimum count only where no better patch covers a
 /// pixel (in patch mode the pixel takes the nearest accepted patch covering it, else the nearest
@@ -55,7 +51,6 @@ final class MapAssembler {
     let mode: ClassificationMode
     let plan: UnitPlan
     let classes: Int
-    let minValidFraction: Float
     let nodata: UInt16
     let wantConfidence: Bool
     let wantProbabilities: Bool
@@ -66,59 +61,21 @@ final class MapAssembler {
     /// Per-class pixel counts of the finished map; index `classes` counts nodata pixels.
     private(set) var histogram: [Int]
 
-    private let patch: Int
-    private let sceneWidth: Int
-    private let sceneHeight: Int
-    private let margin: Int
-    private let hann: [Float]
-    private static let fallbackWeight: Float = 1e-3
-
-    // Band of rows [top, top + filled) of the output grid. Raw buffers (owned, freed in deinit):
-    // per-pixel loops over them avoid Swift's dynamic exclusivity checks on class properties.
+    // Band of rows [top, top + filled) of the output grid; `capacity` rows of storage.
     private var top = 0
     private var filled = 0
     private let capacity: Int
-    private let cells: Int
-    private let validity: RowBits                          // pixel validity, one bit per pixel
-    private let score: UnsafeMutablePointer<Float>        // patch modes: distance score of the winner
-    private let best: UnsafeMutablePointer<Float>         // patch modes with confidence: top-1 probability of the winner
-    private let label: UnsafeMutablePointer<UInt16>       // patch modes: class of the winner
-    private let accumulated: UnsafeMutablePointer<Float>  // blend (or patch + probabilities): class planes
-    private let weight: UnsafeMutablePointer<Float>       // blend: summed weights
-    private let blends: Bool
-    private let keepsProbabilities: Bool
-
-    // Patch mode: per scene column (row), the patch column (row) whose centre is nearest, ties to
-    // the earlier one; the column ranges each patch column owns; results of the patches in the band.
-    private let columnStarts: [Int]
-    private let rowStarts: [Int]
-    private let rowOwner: [Int]
-    private let ownedColumns: [Range<Int>]
-    private var patchRows: [Int: PatchRowResults] = [:]
-
-    /// Results of one row of patches (patch mode), indexed by patch column.
-    private struct PatchRowResults {
-        var label: [UInt16]
-        var top1: [Float]
-        /// 0: not classified (no valid pixel), 1: below the minimum valid share, 2: accepted.
-        var state: [UInt8]
-        /// `classes` values per patch column, when probabilities are written.
-        var probabilities: [Float]
-    }
+    private let validity: RowBits
+    private let strategy: any AssemblyStrategy
 
     init(mode: ClassificationMode, plan: UnitPlan, classes: Int, minValidFraction: Double, nodata: UInt16,
          confidence: Bool, probabilities: Bool) {
         self.mode = mode
         self.plan = plan
         self.classes = classes
-        self.minValidFraction = Float(minValidFraction)
         self.nodata = nodata
         self.wantConfidence = confidence
         self.wantProbabilities = probabilities
-        self.patch = plan.tiler.patchSize
-        self.sceneWidth = plan.tiler.width
-        self.sceneHeight = plan.tiler.height
-        self.margin = (plan.tiler.patchSize - plan.tiler.stride) / 4
         if mode == .patchResolution {
             outputWidth = plan.tiler.columnStarts.count
             outputHeight = plan.tiler.rowStarts.count
@@ -129,52 +86,24 @@ final class MapAssembler {
             capacity = max(1, plan.maxRowSpan)
         }
         histogram = [Int](repeating: 0, count: classes + 1)
-        let p = plan.tiler.patchSize
-        hann = (0..<p).map { i in
-            let s = Float(sin(Double.pi * (Double(i) + 0.5) / Double(p)))
-            return s * s
-        }
-        let cells = capacity * outputWidth
-        self.cells = cells
-        let blends = mode == .dense || mode == .segmentation
-        self.blends = blends
-        let perPixelWinners = mode == .patchResolution
-        keepsProbabilities = blends || (perPixelWinners && probabilities)
         validity = RowBits(rows: capacity, width: outputWidth)
-        score = .allocate(capacity: perPixelWinners ? cells : 1)
-        best = .allocate(capacity: perPixelWinners && confidence ? cells : 1)
-        label = .allocate(capacity: perPixelWinners ? cells : 1)
-        columnStarts = plan.tiler.columnStarts
-        rowStarts = plan.tiler.rowStarts
-        if mode == .patch {
-            let columnOwner = Self.owners(starts: columnStarts, length: sceneWidth, patch: p)
-            rowOwner = Self.owners(starts: rowStarts, length: sceneHeight, patch: p)
-            var ranges = [Range<Int>](repeating: 0..<0, count: columnStarts.count)
-            var x = 0
-            while x < sceneWidth {
-                let owner = columnOwner[x]
-                var end = x + 1
-                while end < sceneWidth && columnOwner[end] == owner { end += 1 }
-                if owner >= 0 { ranges[owner] = x..<end }
-                x = end
-            }
-            ownedColumns = ranges
-        } else {
-            rowOwner = []
-            ownedColumns = []
+        let output = AssemblyOutput(classes: classes, minValidFraction: Float(minValidFraction), nodata: nodata,
+                                    confidence: confidence, probabilities: probabilities,
+                                    width: outputWidth, capacity: capacity)
+        switch mode {
+        case .patch: strategy = NearestPatchAssembly(output: output, tiler: plan.tiler)
+        case .dense: strategy = HannBlendAssembly(output: output, tiler: plan.tiler, perPixel: false)
+        case .segmentation: strategy = HannBlendAssembly(output: output, tiler: plan.tiler, perPixel: true)
+        case .patchResolution: strategy = PatchResolutionAssembly(output: output)
         }
-        accumulated = .allocate(capacity: keepsProbabilities ? cells * classes : 1)
-        weight = .allocate(capacity: blends ? cells : 1)
     }
 
     deinit {
         validity.deallocate()
-        score.deallocate()
-        best.deallocate()
-        label.deallocate()
-        accumulated.deallocate()
-        weight.deallocate()
     }
+
+    /// The band as the strategy sees it now.
+    private var band: AssemblyBand { AssemblyBand(top: top, filled: filled, validity: validity) }
 
     /// Output rows (in output-grid rows) that unit row `u` starts at and finishes before.
     private func outputRange(unitRow u: Int) -> (top: Int, bottom: Int, final: Int) {
@@ -194,217 +123,23 @@ final class MapAssembler {
         top = range.top
         let needed = range.bottom - top
         if needed > filled {
-            reset(rows: filled..<needed)
+            validity.clear(rows: filled..<needed)
+            strategy.reset(rows: filled..<needed)
             filled = needed
         }
     }
 
+    /// Drops the band's first `rows` rows (the rest moves up).
     private func shift(by rows: Int) {
         let keep = filled - rows
-        let w = outputWidth
-        func move<T>(_ base: UnsafeMutablePointer<T>, planes: Int) {
-            for plane in 0..<planes where keep > 0 {
-                let start = base + plane * capacity * w
-                start.update(from: start + rows * w, count: keep * w)
-            }
-        }
         validity.moveRows(from: rows, count: keep)
-        if blends {
-            move(weight, planes: 1)
-        } else if mode == .patchResolution {
-            move(score, planes: 1)
-            if wantConfidence { move(best, planes: 1) }
-            move(label, planes: 1)
-        }
-        if keepsProbabilities { move(accumulated, planes: classes) }
+        strategy.shift(by: rows, keep: keep)
         filled = keep
-    }
-
-    private func reset(rows: Range<Int>) {
-        let w = outputWidth
-        let start = rows.lowerBound * w, count = rows.count * w
-        validity.clear(rows: rows)
-        if blends {
-            (weight + start).update(repeating: 0, count: count)
-        } else if mode == .patchResolution {
-            (score + start).update(repeating: .infinity, count: count)
-            if wantConfidence { (best + start).update(repeating: 0, count: count) }
-            (label + start).update(repeating: nodata, count: count)
-        }
-        if keepsProbabilities {
-            for c in 0..<classes { (accumulated + c * capacity * w + start).update(repeating: 0, count: count) }
-        }
     }
 
     /// Adds one unit's results to the row band.
     func add(_ result: ClassifiedUnit) {
-        if mode == .patchResolution { addCoarse(result); return }
-        let unit = result.unit, window = unit.window, p = patch
-        // Validity of the unit's pixels inside the scene.
-        for y in 0..<window.height {
-            let row = window.row + y - top
-            guard row >= 0, row < filled else { continue }
-            for x in 0..<window.width {
-                let column = window.column + x
-                guard column < sceneWidth else { break }
-                validity.set(row: row, x: column, result.validity[y * window.width + x] != 0)
-            }
-        }
-        var index = 0
-        let columnStarts = plan.tiler.columnStarts, rowStarts = plan.tiler.rowStarts
-        for r in unit.patchRows {
-            for c in unit.patchColumns {
-                defer { index += 1 }
-                guard result.classified[index] else { continue }
-                let accepted = result.validFractions[index] >= minValidFraction
-                let originX = columnStarts[c], originY = rowStarts[r] - top
-                let xEnd = min(p, sceneWidth - columnStarts[c])
-                let yEnd = min(p, filled - originY)
-                switch mode {
-                case .patch:
-                    record(result, patchIndex: index, row: r, column: c, accepted: accepted)
-                case .dense, .segmentation:
-                    blend(result, patchIndex: index, originX: originX, originY: originY, xEnd: xEnd, yEnd: yEnd, accepted: accepted)
-                case .patchResolution:
-                    break
-                }
-            }
-        }
-    }
-
-    /// Per scene pixel along one axis: the index of the patch whose centre is nearest, ties to the
-    /// earlier patch; -1 where no patch covers the pixel. Distances in half pixels (integers).
-    static func owners(starts: [Int], length: Int, patch: Int) -> [Int] {
-        var owner = [Int](repeating: -1, count: length)
-        var distance = [Int](repeating: .max, count: length)
-        for (index, start) in starts.enumerated() {
-            let centre2 = 2 * start + patch
-            for x in max(0, start)..<min(length, start + patch) {
-                let d = abs(2 * x + 1 - centre2)
-                if d < distance[x] {
-                    distance[x] = d
-                    owner[x] = index
-                }
-            }
-        }
-        return owner
-    }
-
-    /// Keeps one patch's result (patch mode) until the rows it covers are finished.
-    private func record(_ result: ClassifiedUnit, patchIndex: Int, row: Int, column: Int, accepted: Bool) {
-        let k = classes, columns = columnStarts.count
-        // `default:` is evaluated only for a patch row's first patch.
-        func empty() -> PatchRowResults {
-            PatchRowResults(label: [UInt16](repeating: nodata, count: columns), top1: [Float](repeating: 0, count: columns),
-                            state: [UInt8](repeating: 0, count: columns),
-                            probabilities: wantProbabilities ? [Float](repeating: 0, count: columns * k) : [])
-        }
-        let probabilities = result.probabilities[(patchIndex * k)..<(patchIndex * k + k)]
-        let (cls, top1) = Self.top1(probabilities)
-        // Mutated in place (a copy taken out of the dictionary would copy the whole row each time).
-        patchRows[row, default: empty()].label[column] = UInt16(cls)
-        patchRows[row, default: empty()].top1[column] = top1
-        patchRows[row, default: empty()].state[column] = accepted ? 2 : 1
-        if wantProbabilities {
-            for (c, value) in probabilities.enumerated() { patchRows[row, default: empty()].probabilities[column * k + c] = value }
-        }
-    }
-
-    /// The most probable class of one patch's `classes` probabilities and its probability (ties:
-    /// the lower class).
-    static func top1(_ probabilities: ArraySlice<Float>) -> (cls: Int, value: Float) {
-        var value: Float = -1, cls = 0
-        for (offset, p) in probabilities.enumerated() where p > value { value = p; cls = offset }
-        return (cls, value)
-    }
-
-    /// Patch mode fallback, for a valid pixel whose nearest patch is below the minimum valid share:
-    /// the nearest accepted patch covering it, else the nearest classified one (ties: earlier row,
-    /// then earlier column). Returns (patch row, patch column) or nil.
-    private func fallbackOwner(x: Int, y: Int, nearestRow: Int, nearestColumn: Int) -> (Int, Int)? {
-        let p = patch
-        func covering(_ starts: [Int], _ position: Int, around index: Int) -> ClosedRange<Int> {
-            var low = index, high = index
-            while low > 0 && starts[low - 1] + p > position { low -= 1 }
-            while high + 1 < starts.count && starts[high + 1] <= position { high += 1 }
-            return low...high
-        }
-        var bestKey: (Int, Int, Int, Int)? = nil
-        var winner: (Int, Int)? = nil
-        for r in covering(rowStarts, y, around: nearestRow) where rowStarts[r] <= y && y < rowStarts[r] + p {
-            guard let results = patchRows[r] else { continue }
-            let dy = abs(2 * y + 1 - (2 * rowStarts[r] + p))
-            for c in covering(columnStarts, x, around: nearestColumn) where columnStarts[c] <= x && x < columnStarts[c] + p {
-                let state = results.state[c]
-                guard state > 0 else { continue }
-                let dx = abs(2 * x + 1 - (2 * columnStarts[c] + p))
-                let key = (state == 2 ? 0 : 1, dx * dx + dy * dy, r, c)
-                if bestKey.map({ key < $0 }) ?? true {
-                    bestKey = key
-                    winner = (r, c)
-                }
-            }
-        }
-        return winner
-    }
-
-    private func blend(_ result: ClassifiedUnit, patchIndex: Int, originX: Int, originY: Int, xEnd: Int, yEnd: Int, accepted: Bool) {
-        let w = outputWidth, k = classes, p = patch
-        let factor: Float = accepted ? 1 : Self.fallbackWeight
-        // Trim the margins on sides that have an overlapping neighbour (not on the scene edge).
-        let column = originX, row = originY + top
-        let left = column > 0 ? margin : 0, right = column + p < sceneWidth ? margin : 0
-        let upper = row > 0 ? margin : 0, lower = row + p < sceneHeight ? margin : 0
-        var wx = hann, wyTable = hann
-        for i in 0..<p where i < left || i >= p - right { wx[i] = 0 }
-        for i in 0..<p where i < upper || i >= p - lower { wyTable[i] = 0 }
-        let perPixel = mode == .segmentation
-        let stride = perPixel ? k * p * p : k
-        let base = patchIndex * stride
-        let a = accumulated, ws = weight
-        result.probabilities.withUnsafeBufferPointer { probs in
-                    guard let pr = probs.baseAddress else { return }
-                    for y in 0..<yEnd {
-                        let wy = wyTable[y] * factor
-                        guard wy > 0 else { continue }
-                        let rowBase = (originY + y) * w + originX
-                        for x in 0..<xEnd {
-                            ws[rowBase + x] += wy * wx[x]
-                        }
-                        for c in 0..<k {
-                            let plane = a + c * capacity * w + rowBase
-                            if perPixel {
-                                let source = pr + base + (c * p + y) * p
-                                for x in 0..<xEnd { plane[x] += wy * wx[x] * source[x] }
-                            } else {
-                                let value = pr[base + c] * wy
-                                for x in 0..<xEnd { plane[x] += value * wx[x] }
-                            }
-                        }
-                    }
-        }
-    }
-
-    private func addCoarse(_ result: ClassifiedUnit) {
-        let unit = result.unit, w = outputWidth, k = classes
-        var index = 0
-        for r in unit.patchRows {
-            for c in unit.patchColumns {
-                defer { index += 1 }
-                let cell = (r - top) * w + c
-                guard result.classified[index], result.validFractions[index] >= minValidFraction,
-                      result.validFractions[index] > 0 else { continue }
-                let probabilities = result.probabilities[(index * k)..<(index * k + k)]
-                let (cls, top1) = Self.top1(probabilities)
-                validity.set(row: r - top, x: c, true)
-                score[cell] = 0
-                label[cell] = UInt16(cls)
-                if wantConfidence { best[cell] = top1 }
-                if wantProbabilities {
-                    for (ci, value) in probabilities.enumerated() { accumulated[ci * capacity * w + cell] = value }
-                }
-            }
-        }
+        strategy.add(result, band: band)
     }
 
     /// Finishes the rows that unit row `u` completed and hands them to `emit` in chunks of at
@@ -422,117 +157,93 @@ final class MapAssembler {
     /// Finishes the next `count` rows of the band and drops them from it.
     private func finishRows(_ count: Int) -> MapRows {
         let w = outputWidth, k = classes
-        var classValues = [UInt16](repeating: nodata, count: count * w)
-        var confidence = wantConfidence ? [UInt16](repeating: nodata, count: count * w) : []
-        var probabilities = wantProbabilities ? [UInt16](repeating: nodata, count: count * w * k) : []
-        var hist = histogram
-        defer { histogram = hist }
-        if mode == .patch {
-            resolvePatchRows(count: count, classValues: &classValues, confidence: &confidence, probabilities: &probabilities, histogram: &hist)
-        } else {
-            for row in 0..<count { for x in 0..<w {
-                let cell = row * w + x
-                guard validity[row, x] else { hist[k] += 1; continue }
-                if blends {
-                    let total = weight[cell]
-                    guard total > 0 else { hist[k] += 1; continue }
-                    var top1: Float = -1, cls = 0
-                    for c in 0..<k {
-                        let value = accumulated[c * capacity * w + cell]
-                        if value > top1 { top1 = value; cls = c }
-                    }
-                    classValues[cell] = UInt16(cls)
-                    hist[cls] += 1
-                    if wantConfidence { confidence[cell] = Self.percent(top1 / total) }
-                    if wantProbabilities {
-                        for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell] / total) }
-                    }
-                } else {
-                    guard score[cell] < .infinity else { hist[k] += 1; continue }
-                    let cls = label[cell]
-                    classValues[cell] = cls
-                    hist[Int(cls)] += 1
-                    if wantConfidence { confidence[cell] = Self.percent(best[cell]) }
-                    if wantProbabilities {
-                        for c in 0..<k { probabilities[c * count * w + cell] = Self.percent(accumulated[c * capacity * w + cell]) }
-                    }
-                }
-            } }
-        }
-        let rows = MapRows(firstRow: top, rowCount: count, width: w, classes: classValues, confidence: confidence,
-                           probabilities: probabilities)
+        var values = FinishedRows(
+            classes: [UInt16](repeating: nodata, count: count * w),
+            confidence: wantConfidence ? [UInt16](repeating: nodata, count: count * w) : [],
+            probabilities: wantProbabilities ? [UInt16](repeating: nodata, count: count * w * k) : [],
+            histogram: histogram)
+        strategy.finish(rows: count, band: band, into: &values)
+        histogram = values.histogram
+        let rows = MapRows(firstRow: top, rowCount: count, width: w, classes: values.classes,
+                           confidence: values.confidence, probabilities: values.probabilities)
         // Drop the finished rows; the rest carries over to the next unit row.
         if count > 0 { shift(by: min(count, filled)) }
         top += count
-        if mode == .patch {
-            for r in Array(patchRows.keys) where rowStarts[r] + patch <= top { patchRows[r] = nil }
-        }
+        strategy.dropRows(above: top)
         return rows
     }
 
-    /// Patch mode: the finished rows' classes from their nearest patches (see the type's notes).
-    private func resolvePatchRows(count: Int, classValues: inout [UInt16], confidence: inout [UInt16],
-                                  probabilities: inout [UInt16], histogram hist: inout [Int]) {
-        let w = outputWidth, k = classes, plane = count * w
-        let covered = ownedColumns.reduce(0) { $0 + $1.count }
-        for row in 0..<count {
-            let y = top + row, rowBase = row * w
-            let r = rowOwner[y]
-            guard r >= 0 else { hist[k] += w; continue }
-            hist[k] += w - covered
-            let results = patchRows[r]
-            for c in ownedColumns.indices where !ownedColumns[c].isEmpty {
-                let xs = ownedColumns[c]
-                if let results, results.state[c] == 2 {
-                    // The common case: the nearest patch is accepted; one class for the run.
-                    let cls = results.label[c]
-                    var valid = 0
-                    classValues.withUnsafeMutableBufferPointer { out in
-                        for x in xs {
-                            let isValid = validity[row, x]
-                            out[rowBase + x] = isValid ? cls : nodata
-                            valid &+= isValid ? 1 : 0
-                        }
-                    }
-                    hist[Int(cls)] += valid
-                    hist[k] += xs.count - valid
-                    if wantConfidence {
-                        let percent = Self.percent(results.top1[c])
-                        for x in xs where validity[row, x] { confidence[rowBase + x] = percent }
-                    }
-                    if wantProbabilities {
-                        for ci in 0..<k {
-                            let percent = Self.percent(results.probabilities[c * k + ci])
-                            for x in xs where validity[row, x] { probabilities[ci * plane + rowBase + x] = percent }
-                        }
-                    }
-                } else {
-                    for x in xs {
-                        let cell = rowBase + x
-                        guard validity[row, x], let (fr, fc) = fallbackOwner(x: x, y: y, nearestRow: r, nearestColumn: c),
-                              let owner = patchRows[fr] else { hist[k] += 1; continue }
-                        let cls = owner.label[fc]
-                        classValues[cell] = cls
-                        hist[Int(cls)] += 1
-                        if wantConfidence { confidence[cell] = Self.percent(owner.top1[fc]) }
-                        if wantProbabilities {
-                            for ci in 0..<k { probabilities[ci * plane + cell] = Self.percent(owner.probabilities[fc * k + ci]) }
-                        }
-                    }
-                }
-            }
-        }
+    /// The most probable class of one patch's `classes` probabilities and its probability (ties:
+    /// the lower class).
+    static func top1(_ probabilities: ArraySlice<Float>) -> (cls: Int, value: Float) {
+        var value: Float = -1, cls = 0
+        for (offset, p) in probabilities.enumerated() where p > value { value = p; cls = offset }
+        return (cls, value)
     }
 
-    private static func percent(_ p: Float) -> UInt16 {
+    /// A probability (0...1) in whole percent, clamped to 0...100.
+    static func percent(_ p: Float) -> UInt16 {
         UInt16(max(0, min(100, (p * 100).rounded())))
     }
+}
+
+/// One way of turning classified patches into map pixels. The strategy keeps its own state for
+/// the assembler's band of rows (`capacity` rows of `width` output pixels, row-major; class planes
+/// `capacity * width` values apart); the assembler calls it once per unit, per band shift or
+/// reset, and per finished chunk of rows, never per pixel.
+protocol AssemblyStrategy: AnyObject {
+    /// Adds one unit's results to the band (band row 0 is output row `band.top`); sets the
+    /// validity of the pixels it covers.
+    func add(_ result: ClassifiedUnit, band: AssemblyBand)
+    /// Moves band rows `[rows, rows + keep)` to `[0, keep)`.
+    func shift(by rows: Int, keep: Int)
+    /// Empties band rows `rows` (no pixel has a result yet).
+    func reset(rows: Range<Int>)
+    /// Writes the band's first `count` rows into `values` (row-major, `count * width` values;
+    /// probabilities class-major, `count * width` per class; pre-filled with nodata) and counts
+    /// them in its histogram.
+    func finish(rows count: Int, band: AssemblyBand, into values: inout FinishedRows)
+    /// The rows above output row `top` are finished: forget what only they needed.
+    func dropRows(above top: Int)
+}
+
+/// What every strategy is told about the output.
+struct AssemblyOutput {
+    let classes: Int
+    /// Minimum share of valid pixels (0...1) for a patch to count fully.
+    let minValidFraction: Float
+    let nodata: UInt16
+    /// Whether the top-1 probability is written.
+    let confidence: Bool
+    /// Whether the per-class probabilities are written.
+    let probabilities: Bool
+    /// Output grid width, in output pixels.
+    let width: Int
+    /// Rows of band storage.
+    let capacity: Int
+}
+
+/// The assembler's band of rows at one moment: output rows `[top, top + filled)`, band row 0 being
+/// output row `top`, and their pixel validity.
+struct AssemblyBand {
+    let top: Int
+    let filled: Int
+    let validity: RowBits
+}
+
+/// Finished rows being filled in by a strategy (layouts as in ``MapRows``) and the histogram so far.
+struct FinishedRows {
+    var classes: [UInt16]
+    var confidence: [UInt16]
+    var probabilities: [UInt16]
+    /// Per-class pixel counts; index `classes` counts nodata pixels.
+    var histogram: [Int]
 }
 
 /// One bit per pixel for a band of rows (`rows` x `width`), each row starting on a word: the
 /// assembler's validity, 1/8 of a byte mask (0.7 MB rather than 5.6 MB for 512 rows of a
 /// 10980-pixel-wide scene). Owned raw storage, freed with ``deallocate()``.
-private struct RowBits {
+struct RowBits {
     private let words: UnsafeMutablePointer<UInt64>
     private let wordsPerRow: Int
 
@@ -563,5 +274,22 @@ private struct RowBits {
     /// Marks the rows invalid.
     func clear(rows: Range<Int>) {
         (words + rows.lowerBound * wordsPerRow).update(repeating: 0, count: rows.count * wordsPerRow)
+    }
+}
+
+extension AssemblyBand {
+    /// Full-resolution modes: copies the validity of `result`'s window pixels that fall in the
+    /// band and inside the scene (`sceneWidth` columns; output pixels are scene pixels).
+    func recordValidity(of result: ClassifiedUnit, sceneWidth: Int) {
+        let window = result.unit.window
+        for y in 0..<window.height {
+            let row = window.row + y - top
+            guard row >= 0, row < filled else { continue }
+            for x in 0..<window.width {
+                let column = window.column + x
+                guard column < sceneWidth else { break }
+                validity.set(row: row, x: column, result.validity[y * window.width + x] != 0)
+            }
+        }
     }
 }
