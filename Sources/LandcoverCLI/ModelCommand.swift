@@ -168,17 +168,14 @@ struct ModelCommand: ParsableCommand {
         @Option(name: .long, help: "Directory for the output .npy files (created if missing).")
         var outputDir: String
 
-        @Option(name: .long, help: "Worker threads; the batch is split across them.")
-        var threads: Int = 1
+        /// The batch is split across the threads.
+        @OptionGroup var threadsOption: ThreadsOption
 
         @Option(name: .customLong("memory-mb"), help: "Working memory per worker in MiB (intermediate values of one run); a model that needs more is refused before running.")
         var memoryMiB: Int = InferenceSession.defaultMemoryLimit >> 20
 
         func validate() throws {
             guard !input.isEmpty else { throw ValidationError("Give at least one --input [NAME=]FILE.npy.") }
-            guard PipelineFile.Limits.threads.contains(threads) else {
-                throw ValidationError("--threads: '\(threads)' must be from \(PipelineFile.Limits.threads.lowerBound) to \(PipelineFile.Limits.threads.upperBound)")
-            }
             guard memoryMiB >= 1, memoryMiB <= 1 << 30 else { throw ValidationError("--memory-mb: '\(memoryMiB)' must be from 1 to 1073741824") }
         }
 
@@ -218,7 +215,7 @@ struct ModelCommand: ParsableCommand {
                     }
                 }
                 let loaded = try InferenceModel(model: proto, replacingInitializers: replacements)
-                let outputs = try loaded.run(values: values, threads: threads, memoryLimit: memoryMiB << 20)
+                let outputs = try loaded.run(values: values, threads: threadsOption.count, memoryLimit: memoryMiB << 20)
                 let directory = URL(fileURLWithPath: outputDir)
                 do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
                     throw ValidationError("Cannot create the output directory \(outputDir): \(error.localizedDescription)")
