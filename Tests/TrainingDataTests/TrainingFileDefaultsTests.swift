@@ -8,27 +8,9 @@ import TrainingData
 /// the keys the reader accepts, and each literal default must be the code's default.
 @Suite("Training files: documented defaults")
 struct TrainingFileDefaultsTests {
-    /// The README table's rows as key -> default column: `a.b`, `.c` and `a.b` / `.c` rows
-    /// expanded to full keys with their defaults split in order, `x or y` rows to both keys.
+    /// The README table's rows as key -> default column.
     static func documentedTable() throws -> [String: String] {
-        let text = try String(contentsOfFile: TestPaths.package("training/README.md"), encoding: .utf8)
-        var table: [String: String] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix("| `") {
-            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard cells.count >= 5 else { continue }
-            let names = cells[1].replacingOccurrences(of: " or ", with: ",")
-                .components(separatedBy: CharacterSet(charactersIn: ",/"))
-                .map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`")) }
-                .filter { !$0.isEmpty }
-            guard let first = names.first else { continue }
-            let prefix = first.contains(".") ? String(first[..<(first.lastIndex(of: ".") ?? first.startIndex)]) : ""
-            let keys = names.map { $0.hasPrefix(".") ? prefix + $0 : $0 }
-            let defaults = cells[3].components(separatedBy: cells[1].contains(" / ") ? " / " : ", ")
-            for (index, key) in keys.enumerated() {
-                table[key] = keys.count == defaults.count ? defaults[index] : cells[3]
-            }
-        }
-        return table
+        try DocumentedTable.defaults(ofFile: "training/README.md")
     }
 
     /// The schema section holding a documented key, and the key's name in it.
