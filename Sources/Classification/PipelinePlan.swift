@@ -116,9 +116,9 @@ public struct PipelinePlan: Sendable {
         return max(1, min(ProcessInfo.processInfo.activeProcessorCount, fitting))
     }
 
-    /// Patches per inference batch: the model's fixed batch size when its input has one (only 1
-    /// is supported: the last batch of a unit holds fewer patches), else `runtime.batch_size`,
-    /// else ``automaticBatchSize(parameters:)``.
+    /// Patches per inference batch: `runtime.batch_size`, else the model's fixed batch size when
+    /// its input has one (the engine splits other batch sizes into batches of that size and pads
+    /// the last one), else ``automaticBatchSize(parameters:)``.
     public let batchSize: Int
 
     static func batchSize(pipeline: PipelineFile, model: InferenceModel, modelPath: String) throws -> Int {

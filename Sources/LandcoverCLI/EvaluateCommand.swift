@@ -70,8 +70,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Distance between patch origins in pixels (default: half the patch size).")
     var stride: Int?
 
-    @Option(help: "Classifier threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threadsOption: ThreadsOption
 
     @Option(name: .customLong("save-map"), help: "Keep the class map of the (first) scene here.")
     var saveMap: String?
@@ -86,7 +85,6 @@ struct EvaluateCommand: ParsableCommand {
         let sources = [trainingFile != nil, !scene.isEmpty, folder != nil].filter { $0 }.count
         if sources != 1 { throw ValidationError("give one of --training-file, --scene with --labels, or --folder") }
         if !scene.isEmpty, labels == nil { throw ValidationError("--scene needs --labels (a label raster or vector file)") }
-        if !PipelineFile.Limits.threads.contains(threads) { throw ValidationError("--threads: '\(threads)' must be from 1 to \(PipelineFile.Limits.threads.upperBound)") }
         if let stride, !PipelineFile.Limits.patchSize.contains(stride) { throw ValidationError("--stride: '\(stride)' must be from 1 to \(PipelineFile.Limits.patchSize.upperBound)") }
         if let mode, !["dense", "patch", "segmentation"].contains(mode) { throw ValidationError("--mode must be dense, patch or segmentation") }
         if split != nil, trainingFile == nil { throw ValidationError("--split needs --training-file") }
@@ -104,101 +102,44 @@ struct EvaluateCommand: ParsableCommand {
         return RasterWindow(column: x0, row: y0, width: x1 - x0, height: y1 - y0)
     }
 
-    /// `--classes` as value -> class name.
-    func classMapping() throws -> [(String, String)]? {
+    /// `--classes` as value -> class name pairs.
+    func classMapping() throws -> [EvaluationRequest.ClassMapping]? {
         guard let classes else { return nil }
         return try classes.split(separator: ",").map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ValidationError("--classes must be VALUE=CLASS pairs separated by commas, e.g. farm=cropland,forest=forest")
             }
-            return (parts[0], parts[1])
+            return EvaluationRequest.ClassMapping(value: parts[0], name: parts[1])
         }
+    }
+
+    /// The request the options describe.
+    func makeRequest() throws -> EvaluationRequest {
+        let reference: EvaluationRequest.Reference
+        if let trainingFile {
+            let selection: ModelEvaluation.Selection
+            if split == "all" { selection = .all } else if let part = split.flatMap(DatasetSplit.init(rawValue:)) { selection = .part(part) } else { selection = .heldOut }
+            reference = .trainingFile(path: trainingFile, selection: selection)
+        } else if let folder {
+            reference = .folder(path: folder, classes: try classMapping())
+        } else {
+            reference = .scene(inputs: scene, labels: labels ?? "", attribute: attribute, layer: layer, band: band, classes: try classMapping())
+        }
+        return EvaluationRequest(model: model, reference: reference, bandOrder: bandOrder.map(StackingOptions.bandNames(order:)),
+                                 region: try parsedRegion(), mode: mode.flatMap(PipelineFile.Mode.init(rawValue:)), stride: stride,
+                                 workers: threadsOption.count, mapPath: saveMap)
     }
 
     func run() throws {
+        let request = try makeRequest()
         try CLIErrors.guarded {
-            let rectangle = try parsedRegion()
-            let order = bandOrder.map(StackingOptions.bandNames(order:))
-            var source: [String: Any] = [:]
-            let report: AccuracyReport
-            if let trainingFile {
-                let file = try TrainingFile.load(path: trainingFile)
-                let selection: ModelEvaluation.Selection
-                if let rectangle { selection = .rectangle(rectangle) } else if split == "all" { selection = .all } else if let part = split.flatMap(DatasetSplit.init(rawValue:)) { selection = .part(part) } else { selection = .heldOut }
-                let (result, coverage) = try ModelEvaluation.evaluate(modelPath: model, trainingFile: file, selection: selection,
-                                                                      mode: mode.flatMap(PipelineFile.Mode.init(rawValue:)), stride: stride, workers: threads, mapPath: saveMap)
-                report = result
-                source = ["trainingFile": trainingFile, "sources": coverage.sources, "region": coverage.region]
-                if let split = coverage.split, let data = try? JSONEncoder().encode(split), let object = try? JSONSerialization.jsonObject(with: data) {
-                    source["split"] = object
-                }
-            } else if let folder {
-                let (_, contract) = try ModelEvaluation.loadModel(model)
-                var folders: [String: String] = [:]
-                for (value, name) in try classMapping() ?? [] { folders[name] = value }
-                report = try ModelEvaluation.evaluateFolder(modelPath: model, folder: folder, bandOrder: order,
-                                                            classFolders: folders.isEmpty ? nil : folders, workers: threads)
-                source = ["folder": folder, "classes": contract.classNames]
-            } else {
-                let (_, contract) = try ModelEvaluation.loadModel(model)
-                let labelsPath = labels ?? ""
-                let mapping = try classMapping()
-                // Reference classes: the mapped class names in first-seen order, or the model's.
-                var referenceNames: [String] = []
-                for (_, name) in mapping ?? [] where !referenceNames.contains(name) { referenceNames.append(name) }
-                if mapping == nil { referenceNames = contract.classNames }
-                let attribute = self.attribute, layer = self.layer, band = self.band
-                let options = ModelEvaluation.SceneOptions(inputs: scene, bandOrder: order, region: rectangle.map { .rectangle($0) } ?? .all,
-                                                           mode: mode.flatMap(PipelineFile.Mode.init(rawValue:)), stride: stride, workers: threads, mapPath: saveMap)
-                report = try ModelEvaluation.evaluateScene(modelPath: model, scene: options, referenceNames: referenceNames) { grid in
-                    if let attribute {
-                        var values: [String: Int] = [:]
-                        for (value, name) in mapping ?? referenceNames.map({ ($0, $0) }) { values[value] = referenceNames.firstIndex(of: name) }
-                        return try VectorLabels(path: labelsPath, layer: layer, attribute: attribute, classes: values, grid: grid)
-                    }
-                    var values: [Int: Int]?
-                    if let mapping {
-                        values = [:]
-                        for (value, name) in mapping {
-                            guard let number = Int(value) else {
-                                throw ValidationError("--classes: '\(value)' is not a raster value (a whole number); vector labels need --attribute")
-                            }
-                            values?[number] = referenceNames.firstIndex(of: name)
-                        }
-                    }
-                    return try RasterLabels(path: labelsPath, band: band, grid: grid, classValues: values)
-                }
-                source = ["scene": scene, "labels": labelsPath]
-                if let rectangle { source["region"] = [rectangle.column, rectangle.row, rectangle.columnEnd, rectangle.rowEnd] }
-            }
+            let report = try ModelEvaluation.evaluate(request)
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let reportObject = try JSONSerialization.jsonObject(with: try encoder.encode(report))
-            let document: [String: Any] = ["model": model, "reference": source, "accuracy": reportObject]
-            let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = try encoder.encode(report)
             if let output { try AtomicFile.write(data, to: output) }
-            if json {
-                print(String(decoding: data, as: UTF8.self))
-            } else {
-                print("Model \(model)")
-                print("Reference \(Self.describe(source))")
-                print("")
-                print(report.text, terminator: "")
-            }
+            print(json ? String(decoding: data, as: UTF8.self) : report.text, terminator: json ? "\n" : "")
         }
-    }
-
-    static func describe(_ source: [String: Any]) -> String {
-        source.keys.sorted().map { key in
-            let value = source[key].map { value -> String in
-                if let list = value as? [Any] { return list.map { "\($0)" }.joined(separator: ", ") }
-                if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) {
-                    return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"", with: "").replacingOccurrences(of: "\\/", with: "/")
-                }
-                return "\(value)"
-            } ?? ""
-            return "\(key): \(value)"
-        }.joined(separator: "; ")
     }
 }

@@ -59,22 +59,16 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Compression: deflate, zstd, lzw or none (fastest).")
     var compression: String = "deflate"
 
-    @Option(help: "Rendering threads (default: the number of cores); the pixels do not depend on it.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threadsOption: ThreadsOption
 
     @Option(help: "File name stem (default synthetic_seed<S>_<W>x<H>).")
     var name: String?
-
-    func validate() throws {
-        guard PipelineFile.Limits.threads.contains(threads) else {
-            throw ValidationError("--threads: '\(threads)' must be from \(PipelineFile.Limits.threads.lowerBound) to \(PipelineFile.Limits.threads.upperBound)")
-        }
-    }
 
     func run() throws {
         try CLIErrors.guarded {
             // GDAL reads these once, at its first use: set them before touching RasterIO.
             setenv("GDAL_CACHEMAX", "32", 0)
+            let threads = threadsOption.count
             setenv("GDAL_NUM_THREADS", "\(max(1, min(threads, ProcessInfo.processInfo.activeProcessorCount)))", 0)
             let spec = try makeSpec()
             guard let method = RasterCompression.allCases.first(where: { $0.rawValue.lowercased() == compression.lowercased() }) else {

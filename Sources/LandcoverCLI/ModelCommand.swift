@@ -185,8 +185,8 @@ struct ModelCommand: ParsableCommand {
         @Option(name: .long, help: "Directory for the output .npy files (created if missing).")
         var outputDir: String
 
-        @Option(name: .long, help: "Worker threads; each batch is split across them.")
-        var threads: Int = 1
+        /// The batch is split across the threads.
+        @OptionGroup var threadsOption: ThreadsOption
 
         @Option(name: .long, help: "Samples read, run and written at a time (models with one fed input).")
         var batchSize: Int = 64
@@ -196,9 +196,6 @@ struct ModelCommand: ParsableCommand {
 
         func validate() throws {
             guard !input.isEmpty else { throw ValidationError("Give at least one --input [NAME=]FILE.npy.") }
-            guard PipelineFile.Limits.threads.contains(threads) else {
-                throw ValidationError("--threads: '\(threads)' must be from \(PipelineFile.Limits.threads.lowerBound) to \(PipelineFile.Limits.threads.upperBound)")
-            }
             guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size: '\(batchSize)' must be from 1 to 65536") }
             guard memoryMiB >= 1, memoryMiB <= 1 << 30 else { throw ValidationError("--memory-mb: '\(memoryMiB)' must be from 1 to 1073741824") }
         }
@@ -242,7 +239,7 @@ struct ModelCommand: ParsableCommand {
                 do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
                     throw ValidationError("Cannot create the output directory \(outputDir): \(error.localizedDescription)")
                 }
-                let sessions = (0..<threads).map { _ -> InferenceSession in
+                let sessions = (0..<threadsOption.count).map { _ -> InferenceSession in
                     let session = loaded.makeSession()
                     session.memoryLimit = memoryMiB << 20
                     return session

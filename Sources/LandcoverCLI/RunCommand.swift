@@ -34,8 +34,7 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "Extra scenes (paths or quoted globs, relative to the current folder), added to the pipeline's inputs.")
     var scenes: [String] = []
 
-    @Option(help: "Classifier threads (overrides runtime.threads).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     @Option(name: .customLong("output-folder"), help: "Write the outputs, reports and history to this folder instead of the pipeline's output.folder (relative to the current folder).")
     var outputFolder: String?
@@ -63,10 +62,6 @@ struct RunCommand: ParsableCommand {
 
     /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
-        let threadRange = PipelineFile.Limits.threads
-        if let threads, !threadRange.contains(threads) {
-            throw ValidationError("--threads: '\(threads)' must be from \(threadRange.lowerBound) to \(threadRange.upperBound)")
-        }
         if let shardCount, !Shard.countRange.contains(shardCount) {
             throw ValidationError("--shard-count: '\(shardCount)' must be from 1 to \(Shard.countRange.upperBound) (the number of shards)")
         }
@@ -95,7 +90,7 @@ struct RunCommand: ParsableCommand {
             // Whole-pipeline problems (inputs that are not files, outputs that would overwrite
             // inputs or each other, a model plan larger than the memory budget) stop the run
             // before the lock is taken and before any scene starts.
-            try plan.preflight(workers: threads ?? PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger).workers)
+            try plan.preflight(workers: threadsOption.threads ?? PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger).workers)
             // The lock lives in the output folder.
             let folder = try plan.createOutputFolder()
             let lock: RunLock
@@ -115,7 +110,7 @@ struct RunCommand: ParsableCommand {
 
             let historyPath = history.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? RunHistory.defaultPath(outputFolder: folder)
             let database = try RunHistory(path: historyPath)
-            let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger, workers: threads)
+            let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger, workers: threadsOption.threads)
             let bar = isTerminal && !quiet ? ProgressBar() : nil
             let result: RunReport
             do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Config
 import RasterIO
 
 // Argument groups that several subcommands declare alike (same names, help texts and defaults);
@@ -57,5 +58,23 @@ struct StackingOptions: ParsableArguments {
     /// A `--band-order` value as band names: `eurosat`, `sentinel2`, or a comma list of names.
     static func bandNames(order: String) -> [String] {
         SentinelBand.namedOrder(order) ?? order.split(separator: ",").map { SentinelBand.canonicalName(String($0)) }
+    }
+}
+
+/// `--threads` of `run`, `evaluate`, `train`, `generate` and `model predict`: one definition, one
+/// default (one per core, unless the input file sets its own: `runtime.threads`,
+/// `training.workers`), one bound (`PipelineFile.Limits.threads`). No output depends on it.
+struct ThreadsOption: ParsableArguments {
+    @Option(help: "Worker threads, 1 to 256 (default: runtime.threads or training.workers when the input file sets it, else one per core); outputs do not depend on it.")
+    var threads: Int?
+
+    /// `--threads`, else one per core.
+    var count: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+
+    func validate() throws {
+        let range = PipelineFile.Limits.threads
+        if let threads, !range.contains(threads) {
+            throw ValidationError("--threads: '\(threads)' must be from \(range.lowerBound) to \(range.upperBound)")
+        }
     }
 }

@@ -28,7 +28,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from the trainer state in the checkpoint folder (after an interruption, or with more epochs).")
     var resume = false
 
-    @Option(help: "Threads for training (overrides training.workers; results do not depend on it).")
+    @OptionGroup var threadsOption: ThreadsOption
+
+    /// The former name of `--threads`, still accepted.
+    @Option(help: .hidden)
     var workers: Int?
 
     @Option(help: "Train this many epochs in total (overrides training.epochs; with --resume, extends a run).")
@@ -42,13 +45,14 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let workers, !PipelineFile.Limits.threads.contains(workers) { throw ValidationError("--workers: '\(workers)' must be from 1 to \(PipelineFile.Limits.threads.upperBound)") }
+        if workers != nil, threadsOption.threads != nil { throw ValidationError("give --threads only (--workers is its former name)") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
     }
 
     func run() throws {
         try CLIErrors.guarded {
             var file = try TrainingFile.load(path: trainingFile)
-            if let workers { file.trainer.workers = workers }
+            if let threads = threadsOption.threads ?? workers { file.trainer.workers = threads }
             if let epochs { file.trainer.epochs = epochs }
             let run = TrainingRun(file: file)
             let terminal = isatty(STDERR_FILENO) != 0

@@ -19,62 +19,143 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         try CLIErrors.guarded(file: pipelineArgument.pipeline) {
-            let file = try PipelineFile.load(path: pipelineArgument.pipeline)
-            let plan = try PipelinePlan(pipeline: file, pipelinePath: pipelineArgument.pipeline)
-            let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: .init(label: "validate"))
-            // Whole-pipeline problems `run` refuses before any scene: one line, exit 2.
-            try plan.preflight(workers: runner.workers)
-            let settings = runner.settings
-            let session = plan.model.makeSession()
-            var scenes: [[String: Any]] = []
-            var problems = 0
-            var lines: [String] = ["model: \(plan.modelPath) (\(plan.contract.task.rawValue), \(plan.contract.classNames.count) classes, patch \(plan.contract.patchSize), bands \(plan.contract.bands.joined(separator: ",")))",
-                                   "workers: \(settings.workers), batch: \(settings.batchSize)\(plan.model.inputs.first?.shape?.first == .value(1) ? " (the model takes batches of exactly 1)" : ""), memory budget: \(file.runtime.memoryMiB) MiB"]
-            for input in plan.scenes {
-                do {
-                    let job = try plan.job(for: input)
-                    let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
-                    let p = job.tiler.patchSize
-                    let flops = try session.flops(inputShapes: [plan.model.inputs.first?.name ?? "input": [1, plan.contract.bands.count, p, p]])
-                    let bands = zip(plan.contract.bands, job.modelBandIndices).map { modelBand, index -> String in
-                        let band = job.scene.bands[index]
-                        let source = URL(fileURLWithPath: band.sourcePath).lastPathComponent
-                        let how = band.resampling.map { ", \($0.rawValue) from \(Int(band.sourceResolution)) m" } ?? ""
-                        return modelBand == band.name ? "\(modelBand) <- \(source)\(how)" : "\(modelBand) <- \(band.name) in \(source)\(how)"
-                    }
-                    let memoryMiB = classifier.estimatedBufferBytes >> 20
-                    let grid = job.scene.grid
-                    lines.append("scene \(job.input.name ?? job.scene.name): \(grid.width)x\(grid.height) at \(grid.resolution) m, \(grid.spatialReference?.description ?? "no CRS")")
-                    lines += bands.map { "  \($0)" }
-                    lines.append("  mode \(job.mode.rawValue), \(job.tiler.patchCount) patches of \(p) (stride \(job.tiler.stride), edge \(job.tiler.edge.rawValue)), \(String(format: "%.1f", Double(flops * job.tiler.patchCount) / 1e9)) GFLOP")
-                    lines.append("  estimated memory: \(memoryMiB) MiB (buffers + GDAL cache, plus the model)")
-                    lines.append("  output: \(job.files.map)")
-                    let extras: [(String, String?)] = [("style", job.files.style), ("confidence", job.files.confidence),
-                                                       ("probabilities", job.files.probabilities), ("preview", job.files.preview),
-                                                       ("polygons", job.files.polygons), ("stac", job.files.stac)]
-                    for case let (role, path?) in extras { lines.append("  \(role): \(path)") }
-                    var entry: [String: Any] = ["name": job.input.name ?? job.scene.name, "width": grid.width, "height": grid.height,
-                                                "bands": bands, "mode": job.mode.rawValue, "patches": job.tiler.patchCount,
-                                                "gflop": Double(flops * job.tiler.patchCount) / 1e9, "estimated_memory_mib": memoryMiB,
-                                                "output": job.files.map, "ok": true]
-                    for case let (role, path?) in extras { entry[role] = path }
-                    scenes.append(entry)
-                } catch {
-                    problems += 1
-                    let message = CLIErrors.message(for: error, file: pipelineArgument.pipeline)
-                    lines.append("scene \(input.label): PROBLEM: \(message)")
-                    scenes.append(["name": input.label, "ok": false, "error": message])
-                }
-            }
+            let report = try ValidationReport(pipelinePath: pipelineArgument.pipeline)
             if format.json {
-                let object: [String: Any] = ["model": plan.modelPath, "scenes": scenes, "problems": problems]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
-                print(lines.joined(separator: "\n"))
-                print(problems == 0 ? "ok: \(plan.scenes.count) scene(s) ready" : "\(problems) of \(plan.scenes.count) scene(s) have problems")
+                print(report.text)
             }
-            if problems > 0 { throw ExitCode(ExitCodes.invalidInput) }
+            if report.problems > 0 { throw ExitCode(ExitCodes.invalidInput) }
         }
+    }
+}
+
+/// What `validate` found, printed as text or (the same values) as JSON: the model, the
+/// classifier's settings and, per scene, its grid, bands, work, memory and planned files, or the
+/// problem that stops it.
+struct ValidationReport: Encodable {
+    /// One scene: ready (`ok`, with its plan) or not (`error`).
+    struct Scene: Encodable {
+        var name: String
+        var ok: Bool
+        var error: String?
+        var width: Int?
+        var height: Int?
+        /// Grid pixel size in map units.
+        var resolution: Double?
+        var crs: String?
+        /// `MODEL_BAND <- SOURCE` lines (with the resampling when the band is resampled).
+        var bands: [String]?
+        var mode: String?
+        var patches: Int?
+        var patchSize: Int?
+        var stride: Int?
+        var edge: String?
+        var gflop: Double?
+        var estimatedMemoryMiB: Int?
+        /// The class map, and the other planned files by role.
+        var output: String?
+        var style, confidence, probabilities, preview, polygons, stac: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, ok, error, width, height, resolution, crs, bands, mode, patches, stride, edge, gflop, output
+            case style, confidence, probabilities, preview, polygons, stac
+            case patchSize = "patch_size", estimatedMemoryMiB = "estimated_memory_mib"
+        }
+
+        /// The planned files by role, in the order they are listed.
+        var extras: [(String, String?)] {
+            [("style", style), ("confidence", confidence), ("probabilities", probabilities), ("preview", preview),
+             ("polygons", polygons), ("stac", stac)]
+        }
+    }
+
+    /// The model file.
+    var model: String
+    var task: String
+    var classes: Int
+    var patchSize: Int
+    var bands: [String]
+    var workers: Int
+    var batchSize: Int
+    /// The batch size the model's input is fixed at, if any (the engine then runs batches of
+    /// `batch_size` patches as batches of this size, padding the last one).
+    var modelFixedBatch: Int?
+    var memoryBudgetMiB: Int
+    var scenes: [Scene] = []
+    /// Scenes with a problem.
+    var problems = 0
+
+    enum CodingKeys: String, CodingKey {
+        case model, task, classes, bands, workers, scenes, problems
+        case patchSize = "patch_size", batchSize = "batch_size", modelFixedBatch = "model_fixed_batch", memoryBudgetMiB = "memory_budget_mib"
+    }
+
+    /// Plans the pipeline as `run` would and each scene's classification, without classifying.
+    /// - Throws: what `run` refuses before any scene (unreadable pipeline or model, preflight).
+    init(pipelinePath: String) throws {
+        let file = try PipelineFile.load(path: pipelinePath)
+        let plan = try PipelinePlan(pipeline: file, pipelinePath: pipelinePath)
+        let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: .init(label: "validate"))
+        // Whole-pipeline problems `run` refuses before any scene: one line, exit 2.
+        try plan.preflight(workers: runner.workers)
+        let settings = runner.settings
+        model = plan.modelPath
+        task = plan.contract.task.rawValue
+        classes = plan.contract.classNames.count
+        patchSize = plan.contract.patchSize
+        bands = plan.contract.bands
+        workers = settings.workers
+        batchSize = settings.batchSize
+        modelFixedBatch = plan.model.fixedBatchSize
+        memoryBudgetMiB = file.runtime.memoryMiB
+        let session = plan.model.makeSession()
+        for input in plan.scenes {
+            do {
+                let job = try plan.job(for: input)
+                let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
+                let p = job.tiler.patchSize
+                let flops = try session.flops(inputShapes: [plan.model.inputs.first?.name ?? "input": [1, plan.contract.bands.count, p, p]])
+                let bands = zip(plan.contract.bands, job.modelBandIndices).map { modelBand, index -> String in
+                    let band = job.scene.bands[index]
+                    let source = URL(fileURLWithPath: band.sourcePath).lastPathComponent
+                    let how = band.resampling.map { ", \($0.rawValue) from \(Int(band.sourceResolution)) m" } ?? ""
+                    return modelBand == band.name ? "\(modelBand) <- \(source)\(how)" : "\(modelBand) <- \(band.name) in \(source)\(how)"
+                }
+                let grid = job.scene.grid
+                scenes.append(Scene(name: job.input.name ?? job.scene.name, ok: true, width: grid.width, height: grid.height,
+                                    resolution: grid.resolution, crs: grid.spatialReference?.description, bands: bands,
+                                    mode: job.mode.rawValue, patches: job.tiler.patchCount, patchSize: p, stride: job.tiler.stride,
+                                    edge: job.tiler.edge.rawValue, gflop: Double(flops * job.tiler.patchCount) / 1e9,
+                                    estimatedMemoryMiB: classifier.estimatedBufferBytes >> 20, output: job.files.map,
+                                    style: job.files.style, confidence: job.files.confidence, probabilities: job.files.probabilities,
+                                    preview: job.files.preview, polygons: job.files.polygons, stac: job.files.stac))
+            } catch {
+                problems += 1
+                scenes.append(Scene(name: input.label, ok: false, error: CLIErrors.message(for: error, file: pipelinePath)))
+            }
+        }
+    }
+
+    /// The report as `validate` prints it without `--json`.
+    var text: String {
+        var lines = ["model: \(model) (\(task), \(classes) classes, patch \(patchSize), bands \(bands.joined(separator: ",")))",
+                     "workers: \(workers), batch: \(batchSize)\(modelFixedBatch.map { " (the model takes batches of exactly \($0); the engine splits and pads)" } ?? ""), memory budget: \(memoryBudgetMiB) MiB"]
+        for scene in scenes {
+            guard scene.ok else {
+                lines.append("scene \(scene.name): PROBLEM: \(scene.error ?? "")")
+                continue
+            }
+            lines.append("scene \(scene.name): \(scene.width ?? 0)x\(scene.height ?? 0) at \(scene.resolution ?? 0) m, \(scene.crs ?? "no CRS")")
+            lines += (scene.bands ?? []).map { "  \($0)" }
+            lines.append("  mode \(scene.mode ?? ""), \(scene.patches ?? 0) patches of \(scene.patchSize ?? 0) (stride \(scene.stride ?? 0), edge \(scene.edge ?? "")), \(String(format: "%.1f", scene.gflop ?? 0)) GFLOP")
+            lines.append("  estimated memory: \(scene.estimatedMemoryMiB ?? 0) MiB (buffers + GDAL cache, plus the model)")
+            lines.append("  output: \(scene.output ?? "")")
+            for case let (role, path?) in scene.extras { lines.append("  \(role): \(path)") }
+        }
+        lines.append(problems == 0 ? "ok: \(scenes.count) scene(s) ready" : "\(problems) of \(scenes.count) scene(s) have problems")
+        return lines.joined(separator: "\n")
     }
 }

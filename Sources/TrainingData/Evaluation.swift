@@ -91,19 +91,32 @@ public enum ModelEvaluation {
     }
 
     /// Reads a model and its contract.
-    /// - Throws: `PipelineError.unreadable` naming the file.
+    /// - Throws: ``TrainingDataError/unusableModel(path:problem:fix:)`` naming the file;
+    ///   `RasterIOError.fileNotFound` when there is none.
     public static func loadModel(_ path: String) throws -> (InferenceModel, ModelContract) {
         guard FileManager.default.fileExists(atPath: path) else { throw RasterIOError.fileNotFound(path: path) }
         let model: InferenceModel
         do {
             model = try InferenceModel(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw PipelineError.unreadable(path: path, reason: "is not a usable ONNX model: \(error)")
+            throw TrainingDataError.unusableModel(path: path, problem: "is not a usable ONNX model (\(ErrorText.describe(error)))", fix: "give a model written by landcover train or with a landcover contract (landcover model info MODEL shows it)")
         }
         do {
             return (model, try model.requireContract())
         } catch {
-            throw PipelineError.unreadable(path: path, reason: "\(error)")
+            throw TrainingDataError.unusableModel(path: path, problem: "has no usable landcover contract (\(ErrorText.describe(error)))", fix: "give a model written by landcover train or with a landcover contract (landcover model info MODEL shows it)")
+        }
+    }
+
+    /// A model read once, with its contract: every evaluation of one request uses it.
+    struct LoadedModel {
+        let path: String
+        let model: InferenceModel
+        let contract: ModelContract
+
+        init(_ path: String) throws {
+            self.path = path
+            (model, contract) = try ModelEvaluation.loadModel(path)
         }
     }
 
@@ -120,11 +133,16 @@ public enum ModelEvaluation {
     ///   model does not know or a region outside the scene; pipeline and raster errors naming the file.
     public static func evaluateScene(modelPath: String, scene: SceneOptions, referenceNames: [String],
                                      labels: (SceneGrid) throws -> LabelSource) throws -> AccuracyReport {
-        let (model, contract) = try loadModel(modelPath)
+        try evaluateScene(try LoadedModel(modelPath), scene: scene, referenceNames: referenceNames, labels: labels)
+    }
+
+    static func evaluateScene(_ loaded: LoadedModel, scene: SceneOptions, referenceNames: [String],
+                              labels: (SceneGrid) throws -> LabelSource) throws -> AccuracyReport {
+        let model = loaded.model, contract = loaded.contract, modelPath = loaded.path
         let toModel = try referenceNames.map { name -> Int in
             guard let index = contract.classNames.firstIndex(of: name) else {
-                throw TrainingDataError.invalidOption(option: "labels", value: name,
-                                                      reason: "is not a class of the model (\(contract.classNames.joined(separator: ", "))); the legend's class names must match the model's")
+                throw TrainingDataError.invalidReference(file: modelPath, problem: "the reference class '\(name)' is not a class of the model (\(contract.classNames.joined(separator: ", ")))",
+                                                         fix: "name the model's classes in the legend or --classes")
             }
             return index
         }
@@ -149,7 +167,9 @@ public enum ModelEvaluation {
         pipeline.output.stac = false
         pipeline.runtime.threads = max(1, scene.workers)
         let plan = try PipelinePlan(pipeline: pipeline, model: model, contract: contract)
-        guard let input = plan.scenes.first else { throw TrainingDataError.invalidOption(option: "scene", value: "", reason: "names no file") }
+        guard let input = plan.scenes.first else {
+            throw TrainingDataError.invalidReference(file: scene.inputs.joined(separator: ", "), problem: "the scene names no file", fix: "give the scene's files or folder")
+        }
         let job = try plan.job(for: input)
         let classifier = try SceneClassifier(job: job, model: model, contract: contract,
                                              settings: ClassifierSettings(plan: plan, workers: max(1, scene.workers)))
@@ -160,7 +180,8 @@ public enum ModelEvaluation {
 
         let grid = job.scene.grid
         guard let window = scene.region.bounds(width: grid.width, height: grid.height) else {
-            throw TrainingDataError.invalidOption(option: "region", value: "\(scene.region)", reason: "lies outside the scene (\(grid.width)x\(grid.height) pixels)")
+            throw TrainingDataError.invalidReference(file: scene.inputs.first ?? "", problem: "the evaluated region lies outside the scene (\(grid.width)x\(grid.height) pixels)",
+                                                     fix: "give a region inside the scene or a split part that has pixels")
         }
         let map = try RasterDataset(path: job.files.map).read(window: window, bands: [1])
         let reference = try labels(grid).labels(window: window)
@@ -189,7 +210,12 @@ public enum ModelEvaluation {
     /// - Throws: ``TrainingDataError`` naming the folder or file; `RasterIOError`.
     public static func evaluateFolder(modelPath: String, folder: String, bandOrder: [String]?, classFolders: [String: String]? = nil,
                                       workers: Int = 2) throws -> AccuracyReport {
-        let (_, contract) = try loadModel(modelPath)
+        try evaluateFolder(try LoadedModel(modelPath), folder: folder, bandOrder: bandOrder, classFolders: classFolders, workers: workers)
+    }
+
+    static func evaluateFolder(_ model: LoadedModel, folder: String, bandOrder: [String]?, classFolders: [String: String]?,
+                               workers: Int) throws -> AccuracyReport {
+        let contract = model.contract
         let folderNames = contract.classNames.map { classFolders?[$0] ?? $0 }
         var present: [String] = []
         var isDirectory: ObjCBool = false
@@ -201,7 +227,7 @@ public enum ModelEvaluation {
         }
         let options = PatchFolder.Options(bands: contract.bands, bandOrder: bandOrder, classNames: folderNames, patchSize: contract.patchSize)
         let loaded = try PatchFolder.load(folder: folder, options: options, normalization: contract.normalization)
-        return try evaluatePatches(modelPath: modelPath, data: loaded.train, workers: workers)
+        return try evaluatePatches(model, data: loaded.train, workers: workers)
     }
 }
 
@@ -235,6 +261,11 @@ extension ModelEvaluation {
     ///   part has no pixels; errors naming the file at fault.
     public static func evaluate(modelPath: String, trainingFile file: TrainingFile, selection: Selection,
                                 mode: PipelineFile.Mode?, stride: Int?, workers: Int, mapPath: String? = nil) throws -> (AccuracyReport, Coverage) {
+        try evaluate(try LoadedModel(modelPath), trainingFile: file, selection: selection, mode: mode, stride: stride, workers: workers, mapPath: mapPath)
+    }
+
+    static func evaluate(_ model: LoadedModel, trainingFile file: TrainingFile, selection: Selection,
+                         mode: PipelineFile.Mode?, stride: Int?, workers: Int, mapPath: String?) throws -> (AccuracyReport, Coverage) {
         let run = TrainingRun(file: file)
         var rectangle: RasterWindow?
         let chosen: DatasetSplit?
@@ -248,22 +279,23 @@ extension ModelEvaluation {
             chosen = nil
             rectangle = window
             if case .folder = file.data {
-                throw TrainingDataError.invalidOption(option: "region", value: "\(window)", reason: "applies to scenes; folder data has no scene pixels")
+                throw TrainingDataError.invalidReference(file: file.source, problem: "a region (\(window.column),\(window.row),\(window.columnEnd),\(window.rowEnd)) applies to scenes, and the file's data is a class folder",
+                                                         fix: "leave out the region, or evaluate on a split part")
             }
         }
         switch file.data {
         case .folder(let folder):
-            let (_, contract) = try loadModel(modelPath)
+            let contract = model.contract
             var folderNames: [String: String] = [:]
             for entry in file.legend { folderNames[entry.name] = entry.values.first ?? entry.name }
             let options = PatchFolder.Options(bands: contract.bands, bandOrder: file.bandOrder, classNames: contract.classNames.map { folderNames[$0] ?? $0 },
                                               patchSize: contract.patchSize, validationFraction: file.folderValidationFraction,
                                               testFraction: file.folderTestFraction, seed: file.folderSplitSeed)
             let loaded = try PatchFolder.load(folder: folder.path, options: options, normalization: contract.normalization)
-            var report = try evaluatePatches(modelPath: modelPath, data: chosen.map { loaded[$0] } ?? loaded.train, workers: workers)
+            var report = try evaluatePatches(model, data: chosen.map { loaded[$0] } ?? loaded.train, workers: workers)
             if chosen == nil {
                 for part in [DatasetSplit.validation, .test] where loaded[part].count > 0 {
-                    try report = AccuracyReport(matrix: try merged(report.matrix, try evaluatePatches(modelPath: modelPath, data: loaded[part], workers: workers).matrix),
+                    try report = AccuracyReport(matrix: try merged(report.matrix, try evaluatePatches(model, data: loaded[part], workers: workers).matrix),
                                                 classNames: report.classNames)
                 }
             }
@@ -277,14 +309,14 @@ extension ModelEvaluation {
                 let options = SceneOptions(inputs: sceneData.inputs, bandOrder: file.bandOrder, resolution: file.resolution, region: region,
                                            mode: mode, stride: stride, workers: workers,
                                            mapPath: index == 0 ? mapPath : mapPath.map { ($0 as NSString).deletingPathExtension + "_\(index).tif" })
-                let report = try evaluateScene(modelPath: modelPath, scene: options, referenceNames: file.classNames) { grid in
+                let report = try evaluateScene(model, scene: options, referenceNames: file.classNames) { grid in
                     try run.labelSource(sceneData.labels, grid: grid)
                 }
                 names = report.classNames
                 if total == nil { total = report.matrix } else { try total?.merge(report.matrix) }
                 sources.append(sceneData.name ?? sceneData.inputs.first ?? "")
             }
-            guard let total else { throw TrainingDataError.invalidOption(option: "data.scenes", value: "[]", reason: "lists no scene") }
+            guard let total else { throw TrainingDataError.invalidReference(file: file.source, problem: "data.scenes lists no scene", fix: "add a scene with labels") }
             let regionName = rectangle != nil ? "region" : (chosen?.rawValue ?? "all")
             return (try AccuracyReport(matrix: total, classNames: names), Coverage(sources: sources, region: regionName, split: rectangle == nil && chosen != nil ? file.split : nil))
         }
@@ -298,10 +330,10 @@ extension ModelEvaluation {
 
     /// Classifies the patches of a dataset (already normalized with the model's contract) and
     /// counts one pair per patch.
-    static func evaluatePatches(modelPath: String, data: PatchDataset, workers: Int) throws -> AccuracyReport {
-        let (model, contract) = try loadModel(modelPath)
+    static func evaluatePatches(_ loaded: LoadedModel, data: PatchDataset, workers: Int) throws -> AccuracyReport {
+        let model = loaded.model, contract = loaded.contract, modelPath = loaded.path
         guard let inputName = model.inputs.first?.name, let outputName = model.outputs.first?.name else {
-            throw PipelineError.unreadable(path: modelPath, reason: "declares no graph input or output")
+            throw TrainingDataError.unusableModel(path: modelPath, problem: "declares no graph input or output", fix: "give a model written by landcover train or with a landcover contract (landcover model info MODEL shows it)")
         }
         var matrix = try ConfusionMatrix(classCount: contract.classNames.count)
         let classes = contract.classNames.count
@@ -310,7 +342,7 @@ extension ModelEvaluation {
             let indices = Array(start..<min(start + 32, data.count))
             let batch = try data.batch(indices: indices)
             guard let output = try model.run(inputs: [inputName: batch.inputs], threads: max(1, workers))[outputName] else {
-                throw PipelineError.unreadable(path: modelPath, reason: "did not produce its output \(outputName)")
+                throw TrainingDataError.unusableModel(path: modelPath, problem: "did not produce its output \(outputName)", fix: "give a model written by landcover train or with a landcover contract (landcover model info MODEL shows it)")
             }
             let perSample = output.scalars.count / max(1, indices.count)
             for k in indices.indices {

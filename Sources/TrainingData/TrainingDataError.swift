@@ -18,6 +18,11 @@ public enum TrainingDataError: Error, Equatable, Sendable, CustomStringConvertib
     case sampleIndexOutOfRange(index: Int, count: Int)
     /// A patch file holds a band whose values cannot be read as numbers.
     case unreadablePatch(path: String, reason: String)
+    /// A model cannot be evaluated: not an ONNX model, no landcover contract, no output.
+    case unusableModel(path: String, problem: String, fix: String)
+    /// Reference data of an evaluation does not fit the model or the scene (`file` is the
+    /// training file, labels, scene or model at fault).
+    case invalidReference(file: String, problem: String, fix: String)
 
     public var description: String {
         switch self {
@@ -38,6 +43,8 @@ public enum TrainingDataError: Error, Equatable, Sendable, CustomStringConvertib
             return "sample index \(index) is out of range (the dataset has \(count) samples); pass indices 0..<\(count)"
         case .unreadablePatch(let path, let reason):
             return "\(path): \(reason); check the file with gdalinfo"
+        case .unusableModel(let path, let problem, let fix), .invalidReference(let path, let problem, let fix):
+            return "\(path): \(problem); \(fix)"
         }
     }
 }

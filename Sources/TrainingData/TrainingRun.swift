@@ -180,10 +180,10 @@ public final class TrainingRun {
             switch architecture {
             case .lenet: network = try ModelZoo.leNet(inputChannels: channels, classes: classes, patchSize: size, seed: model.seed)
             case .smallCNN: network = try ModelZoo.smallCNN(inputChannels: channels, classes: classes, batchNormalization: model.batchNormalization, seed: model.seed)
-            case .vgg: network = try ModelZoo.vgg(inputChannels: channels, classes: classes, widths: model.widths ?? [32, 64, 128], dropout: model.dropout ?? 0.5, seed: model.seed)
+            case .vgg: network = try ModelZoo.vgg(inputChannels: channels, classes: classes, widths: model.widths, dropout: model.dropout, seed: model.seed)
             case .resnet18: network = try ModelZoo.resnet18(inputChannels: channels, classes: classes, seed: model.seed)
-            case .unet: network = try ModelZoo.unet(inputChannels: channels, classes: classes, baseChannels: model.baseChannels ?? 16,
-                                                   depth: model.depth ?? 2, upsampling: model.upsampling, seed: model.seed)
+            case .unet: network = try ModelZoo.unet(inputChannels: channels, classes: classes, baseChannels: model.baseChannels,
+                                                   depth: model.depth, upsampling: model.upsampling, seed: model.seed)
             }
         } else if let path = model.initPath {
             let onnx: ONNXModel

@@ -9,25 +9,7 @@ import Testing
     /// The README table's rows as key -> default column, multi-key rows (`output.folder`, `.name`)
     /// expanded to full keys and their comma-separated defaults split in order.
     static func documentedTable() throws -> [String: String] {
-        let text = try String(contentsOfFile: TestPaths.package("pipelines/README.md"), encoding: .utf8)
-        var table: [String: String] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix("| `") {
-            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard cells.count >= 5 else { continue }
-            // "`output.folder`, `.name`" or "`nodata.mask.band` / `.path` / `.invalid`"
-            let names = cells[1].components(separatedBy: CharacterSet(charactersIn: ",/")).map {
-                $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`"))
-            }.filter { !$0.isEmpty }
-            guard let first = names.first else { continue }
-            let prefix = first.contains(".") ? String(first[..<(first.lastIndex(of: ".") ?? first.startIndex)]) : ""
-            let keys = names.map { $0.hasPrefix(".") ? prefix + $0 : $0 }
-            let separator = cells[1].contains(" / ") ? " / " : ", "
-            let defaults = cells[3].components(separatedBy: separator)
-            for (index, key) in keys.enumerated() {
-                table[key] = keys.count == defaults.count ? defaults[index] : cells[3]
-            }
-        }
-        return table
+        try DocumentedTable.defaults(ofFile: "pipelines/README.md")
     }
 
     @Test func theTableNamesEveryKeyTheReaderAccepts() throws {
