@@ -50,7 +50,10 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         .target(name: "RasterIO", dependencies: ["CGDAL", "CDeflate"]),
-        .target(name: "CNN", swiftSettings: hostCPU),
+        // The engine's only C kernels: int8 (AVX-512 VNNI) and bf16 (AVX512_BF16) convolutions, with
+        // scalar fallbacks chosen at run time (Sources/CKernels/include/CKernels.h).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CNN", dependencies: ["CKernels"], swiftSettings: hostCPU),
         // OpenBLAS: Training's convolution weight gradients (single-threaded sgemm per worker).
         .target(name: "Training", dependencies: ["CNN", "CBLAS"], swiftSettings: hostCPU),
         .target(

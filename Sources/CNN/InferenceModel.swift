@@ -34,11 +34,14 @@ public final class InferenceModel: Sendable {
     /// Graph outputs, in graph order.
     public let outputs: [ONNXValueInfo]
     let graph: CompiledGraph
+    /// The arithmetic the model was compiled for.
+    public let precision: InferencePrecision
 
     /// Loads a model from a `.onnx` file.
+    /// - Parameter precision: the arithmetic of the convolutions (see ``InferencePrecision``).
     /// - Throws: ``ONNXError`` (unreadable file, malformed or unsupported model) or
     ///   ``ModelContractError`` when `landcover.*` metadata is present but malformed.
-    public convenience init(contentsOf url: URL) throws {
+    public convenience init(contentsOf url: URL, precision: InferencePrecision = .fp32) throws {
         // Decode in a scope of its own so that the file's bytes are freed before compiling.
         var model: ONNXModel = try {
             let data: Data
@@ -47,27 +50,30 @@ public final class InferenceModel: Sendable {
             }
             return try ONNXModel(serializedData: data)
         }()
-        try self.init(taking: &model, replacingInitializers: [:])
+        try self.init(taking: &model, replacingInitializers: [:], precision: precision)
     }
 
-    /// Loads a model from the bytes of a `.onnx` file. See ``init(contentsOf:)``.
-    public convenience init(data: Data) throws {
+    /// Loads a model from the bytes of a `.onnx` file. See ``init(contentsOf:precision:)``.
+    public convenience init(data: Data, precision: InferencePrecision = .fp32) throws {
         var model = try ONNXModel(serializedData: data)
-        try self.init(taking: &model, replacingInitializers: [:])
+        try self.init(taking: &model, replacingInitializers: [:], precision: precision)
     }
 
     /// Compiles a decoded model.
     /// - Parameter replacingInitializers: values for initializers that are fed at run time
     ///   (ONNX allows a graph input to also be an initializer, which then acts as its default).
-    public convenience init(model: ONNXModel, replacingInitializers replacements: [String: AnyTensor] = [:]) throws {
+    public convenience init(model: ONNXModel, replacingInitializers replacements: [String: AnyTensor] = [:],
+                            precision: InferencePrecision = .fp32) throws {
         var copy = model
-        try self.init(taking: &copy, replacingInitializers: replacements)
+        try self.init(taking: &copy, replacingInitializers: replacements, precision: precision)
     }
 
     /// Compiles `model`, moving its initializers' payloads out as they are converted, so that
     /// a model loaded from a file never holds its weights in both forms at once.
-    private init(taking model: inout ONNXModel, replacingInitializers replacements: [String: AnyTensor]) throws {
-        self.graph = try CompiledGraph(model: &model, replacements: replacements)
+    private init(taking model: inout ONNXModel, replacingInitializers replacements: [String: AnyTensor],
+                 precision: InferencePrecision) throws {
+        self.graph = try CompiledGraph(model: &model, replacements: replacements, precision: precision)
+        self.precision = precision
         self.proto = model
         self.inputs = graph.inputs.map(\.info)
         self.outputs = graph.outputs.map(\.info)

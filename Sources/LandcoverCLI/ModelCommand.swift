@@ -171,6 +171,9 @@ struct ModelCommand: ParsableCommand {
         @Option(name: .customLong("memory-mb"), help: "Working memory per worker in MiB (intermediate values of one run); a model that needs more is refused before running.")
         var memoryMiB: Int = InferenceSession.defaultMemoryLimit >> 20
 
+        @Option(name: .long, help: "Arithmetic of the convolutions: fp32, or int8 for a quantized (QDQ) model.")
+        var precision: InferencePrecision = .fp32
+
         func validate() throws {
             guard !input.isEmpty else { throw ValidationError("Give at least one --input [NAME=]FILE.npy.") }
             guard PipelineFile.Limits.threads.contains(threads) else {
@@ -214,7 +217,7 @@ struct ModelCommand: ParsableCommand {
                         values[name] = tensor
                     }
                 }
-                let loaded = try InferenceModel(model: proto, replacingInitializers: replacements)
+                let loaded = try InferenceModel(model: proto, replacingInitializers: replacements, precision: precision)
                 let outputs = try loaded.run(values: values, threads: threads, memoryLimit: memoryMiB << 20)
                 let directory = URL(fileURLWithPath: outputDir)
                 do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
@@ -236,3 +239,5 @@ struct ModelCommand: ParsableCommand {
         }
     }
 }
+
+extension InferencePrecision: ExpressibleByArgument {}

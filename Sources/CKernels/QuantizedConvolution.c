@@ -1,0 +1,389 @@
+// int8 convolution kernels: AVX-512 VNNI path and scalar fallback. See include/CKernels.h.
+//
+// Structure: images are processed in chunks (enough images for >= 256 output pixels); each
+// chunk is copied once into scratch with its spatial padding filled with the input zero point,
+// so the inner loop needs no bounds checks. A table gives each output pixel's top-left tap in
+// the padded chunk; taps add a fixed offset. The VNNI kernel computes NP pixels x NO blocks of 16
+// output channels (24 zmm accumulators), broadcasting 4 input bytes of a pixel and multiplying
+// them with one 64-byte weight vector per output block.
+#include "CKernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LC_X86 1
+#else
+#define LC_X86 0
+#endif
+
+int lc_cpu_has_avx512_vnni(void) {
+#if LC_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+
+int lc_cpu_has_avx512_bf16(void) {
+#if LC_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
+void lc_qconv_output_size(const lc_qconv_params *p, int *out_h, int *out_w) {
+    int eh = (p->kernel_h - 1) * p->dilation_h + 1, ew = (p->kernel_w - 1) * p->dilation_w + 1;
+    *out_h = (p->in_h + p->pad_top + p->pad_bottom - eh) / p->stride_h + 1;
+    *out_w = (p->in_w + p->pad_left + p->pad_right - ew) / p->stride_w + 1;
+}
+
+static int chunk_images(const lc_qconv_params *p) {
+    int oh, ow;
+    lc_qconv_output_size(p, &oh, &ow);
+    int pixels = oh * ow;
+    int images = pixels >= 256 ? 1 : (256 + pixels - 1) / pixels;
+    return images < p->batch ? images : p->batch;
+}
+
+size_t lc_qconv_scratch_bytes(const lc_qconv_params *p) {
+    int oh, ow;
+    lc_qconv_output_size(p, &oh, &ow);
+    size_t images = (size_t)chunk_images(p);
+    size_t hp = (size_t)(p->in_h + p->pad_top + p->pad_bottom), wp = (size_t)(p->in_w + p->pad_left + p->pad_right);
+    size_t padded = images * hp * wp * (size_t)p->in_c_padded;
+    size_t table = images * (size_t)oh * (size_t)ow * sizeof(int32_t);
+    size_t taps = (size_t)p->kernel_h * (size_t)p->kernel_w * sizeof(int32_t);
+    return ((padded + 63) & ~(size_t)63) + table + taps + 64 + 16 * 64 * sizeof(int32_t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Epilogue (shared arithmetic; the scalar and vector forms give the same bits)
+
+static const float lc_limit = 1073741824.0f;  // 2^30: quotients are clamped before rounding
+
+static inline int requantize_scalar(float y, float scale, int zero) {
+    float t = y / scale;
+    t = t > -lc_limit ? t : -lc_limit;  // NaN -> -limit, as MAXPS
+    t = t < lc_limit ? t : lc_limit;
+    int q = (int)nearbyintf(t) + zero;
+    return q < 0 ? 0 : (q > 255 ? 255 : q);
+}
+
+/// One pixel's 16 channels (starting at `channel`) of accumulators through the epilogue.
+static void epilogue_scalar(const lc_qconv_params *p, const int32_t *acc, int channel, int count,
+                            const uint8_t *residual, uint8_t *packed, float *planar, size_t plane) {
+    for (int j = 0; j < count; j++) {
+        int o = channel + j;
+        float y = fmaf((float)acc[j], p->multiplier[o], p->offset[o]);
+        if (p->relu) y = y > 0.0f ? y : 0.0f;
+        int q = requantize_scalar(y, p->output_scale, p->output_zero);
+        float scale = p->output_scale;
+        int zero = p->output_zero;
+        if (residual) {
+            float s = (float)(q - p->output_zero) * p->output_scale
+                + (float)((int)residual[j] - p->residual_zero) * p->residual_scale;
+            if (p->relu_after_add) s = s > 0.0f ? s : 0.0f;
+            q = requantize_scalar(s, p->sum_scale, p->sum_zero);
+            scale = p->sum_scale;
+            zero = p->sum_zero;
+        }
+        if (planar) planar[(size_t)j * plane] = (float)(q - zero) * scale;
+        else packed[j] = (uint8_t)q;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunk preparation
+
+/// Copies images [first, first + count) into scratch with zero-point padding; fills the pixel
+/// and tap tables. Returns the padded chunk.
+static uint8_t *prepare_chunk(const lc_qconv_params *p, const uint8_t *input, int first, int count, void *scratch,
+                              int32_t **pixels, int32_t **taps) {
+    int oh, ow;
+    lc_qconv_output_size(p, &oh, &ow);
+    int hp = p->in_h + p->pad_top + p->pad_bottom, wp = p->in_w + p->pad_left + p->pad_right;
+    size_t c = (size_t)p->in_c_padded;
+    size_t image_bytes = (size_t)hp * (size_t)wp * c;
+    uint8_t *padded = (uint8_t *)scratch;
+    size_t padded_bytes = ((size_t)chunk_images(p) * image_bytes + 63) & ~(size_t)63;
+    int32_t *pixel_table = (int32_t *)(padded + padded_bytes);
+    int32_t *tap_table = pixel_table + (size_t)chunk_images(p) * (size_t)oh * (size_t)ow;
+    size_t row_bytes = (size_t)p->in_w * c;
+    for (int n = 0; n < count; n++) {
+        uint8_t *image = padded + (size_t)n * image_bytes;
+        const uint8_t *source = input + (size_t)(first + n) * (size_t)p->in_h * row_bytes;
+        int full = p->pad_top == 0 && p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0;
+        if (full) {
+            memcpy(image, source, (size_t)p->in_h * row_bytes);
+            continue;
+        }
+        memset(image, p->input_zero, (size_t)p->pad_top * (size_t)wp * c);
+        for (int y = 0; y < p->in_h; y++) {
+            uint8_t *row = image + ((size_t)(y + p->pad_top) * (size_t)wp) * c;
+            memset(row, p->input_zero, (size_t)p->pad_left * c);
+            memcpy(row + (size_t)p->pad_left * c, source + (size_t)y * row_bytes, row_bytes);
+            memset(row + (size_t)(p->pad_left + p->in_w) * c, p->input_zero, (size_t)p->pad_right * c);
+        }
+        memset(image + (size_t)(p->pad_top + p->in_h) * (size_t)wp * c, p->input_zero,
+               (size_t)p->pad_bottom * (size_t)wp * c);
+    }
+    size_t index = 0;
+    for (int n = 0; n < count; n++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++)
+                pixel_table[index++] = (int32_t)((size_t)n * image_bytes
+                    + ((size_t)y * (size_t)p->stride_h * (size_t)wp + (size_t)x * (size_t)p->stride_w) * c);
+    int t = 0;
+    for (int ky = 0; ky < p->kernel_h; ky++)
+        for (int kx = 0; kx < p->kernel_w; kx++)
+            tap_table[t++] = (int32_t)(((size_t)ky * (size_t)p->dilation_h * (size_t)wp
+                                        + (size_t)kx * (size_t)p->dilation_w) * c);
+    *pixels = pixel_table;
+    *taps = tap_table;
+    return padded;
+}
+
+/// Where pixel `q` (chunk-local) of channel block `block` is stored.
+static inline void output_places(const lc_qconv_params *p, void *output, int first, int q, int oh, int ow, int block,
+                                 const uint8_t **residual, uint8_t **packed, float **planar, size_t *plane) {
+    size_t hw = (size_t)oh * (size_t)ow;
+    size_t global = (size_t)first * hw + (size_t)q;
+    *plane = hw;
+    *residual = p->residual ? p->residual + global * (size_t)p->out_c_padded + (size_t)block * 16 : NULL;
+    if (p->output_float) {
+        size_t image = global / hw, pixel = global % hw;
+        *planar = (float *)output + (image * (size_t)p->out_c + (size_t)block * 16) * hw + pixel;
+        *packed = NULL;
+    } else {
+        *packed = (uint8_t *)output + global * (size_t)p->out_c_padded + (size_t)block * 16;
+        *planar = NULL;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar path
+
+static void run_scalar(const lc_qconv_params *p, const uint8_t *input, void *output, void *scratch) {
+    int oh, ow;
+    lc_qconv_output_size(p, &oh, &ow);
+    int images = chunk_images(p);
+    int taps = p->kernel_h * p->kernel_w;
+    int c4n = p->in_c_padded / 4;
+    int blocks = (p->out_c + 15) / 16;
+    size_t block_stride = (size_t)taps * (size_t)c4n * 64;
+    for (int first = 0; first < p->batch; first += images) {
+        int count = p->batch - first < images ? p->batch - first : images;
+        int32_t *pixels, *tap_table;
+        uint8_t *padded = prepare_chunk(p, input, first, count, scratch, &pixels, &tap_table);
+        int total = count * oh * ow;
+        for (int block = 0; block < blocks; block++) {
+            const int8_t *w = p->weights + (size_t)block * block_stride;
+            int channels = p->out_c - block * 16 < 16 ? p->out_c - block * 16 : 16;
+            for (int q = 0; q < total; q++) {
+                int32_t acc[16] = {0};
+                for (int t = 0; t < taps; t++) {
+                    const uint8_t *x = padded + pixels[q] + tap_table[t];
+                    const int8_t *wt = w + (size_t)t * (size_t)c4n * 64;
+                    for (int c = 0; c < c4n; c++)
+                        for (int j = 0; j < 16; j++)
+                            for (int k = 0; k < 4; k++)
+                                acc[j] += (int32_t)x[4 * c + k] * (int32_t)wt[c * 64 + j * 4 + k];
+                }
+                const uint8_t *residual; uint8_t *packed; float *planar; size_t plane;
+                output_places(p, output, first, q, oh, ow, block, &residual, &packed, &planar, &plane);
+                epilogue_scalar(p, acc, block * 16, channels, residual, packed, planar, plane);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX-512 VNNI path
+
+#if LC_X86
+#define LC_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+
+LC_TARGET static inline __m512i requantize_vector(__m512 y, __m512 scale, __m512i zero) {
+    __m512 t = _mm512_div_ps(y, scale);
+    t = _mm512_max_ps(t, _mm512_set1_ps(-lc_limit));
+    t = _mm512_min_ps(t, _mm512_set1_ps(lc_limit));
+    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), zero);
+    return _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(255));
+}
+
+/// Epilogue of one pixel's 16 channels; `count` < 16 only in the last block.
+LC_TARGET static inline void epilogue_vector(const lc_qconv_params *p, __m512i acc, int channel, int count,
+                                             const uint8_t *residual, uint8_t *packed, float *planar, size_t plane) {
+    __mmask16 mask = count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+    __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(p->multiplier + channel),
+                               _mm512_loadu_ps(p->offset + channel));
+    if (p->relu) y = _mm512_max_ps(y, _mm512_setzero_ps());
+    __m512i q = requantize_vector(y, _mm512_set1_ps(p->output_scale), _mm512_set1_epi32(p->output_zero));
+    float scale = p->output_scale;
+    int zero = p->output_zero;
+    if (residual) {
+        __m512i r = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, residual));
+        __m512 a = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(p->output_zero))),
+                                 _mm512_set1_ps(p->output_scale));
+        __m512 b = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(r, _mm512_set1_epi32(p->residual_zero))),
+                                 _mm512_set1_ps(p->residual_scale));
+        __m512 s = _mm512_add_ps(a, b);
+        if (p->relu_after_add) s = _mm512_max_ps(s, _mm512_setzero_ps());
+        q = requantize_vector(s, _mm512_set1_ps(p->sum_scale), _mm512_set1_epi32(p->sum_zero));
+        scale = p->sum_scale;
+        zero = p->sum_zero;
+    }
+    if (planar) {
+        float values[16];
+        _mm512_storeu_ps(values, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(zero))),
+                                               _mm512_set1_ps(scale)));
+        for (int j = 0; j < count; j++) planar[(size_t)j * plane] = values[j];
+    } else {
+        _mm_mask_storeu_epi8(packed, mask, _mm512_cvtepi32_epi8(q));
+    }
+}
+
+#define LC_DEFINE_BLOCK(NP, NO)                                                                               \
+    LC_TARGET static void block_##NP##x##NO(const uint8_t *const *px, const int32_t *taps, int ntaps, int c4n, \
+                                            const int8_t *w, size_t block_stride, __m512i *out) {              \
+        __m512i acc[NP][NO];                                                                                   \
+        for (int i = 0; i < NP; i++)                                                                           \
+            for (int o = 0; o < NO; o++) acc[i][o] = _mm512_setzero_si512();                                   \
+        for (int t = 0; t < ntaps; t++) {                                                                      \
+            const uint8_t *pp[NP];                                                                             \
+            for (int i = 0; i < NP; i++) pp[i] = px[i] + taps[t];                                              \
+            const int8_t *wt = w + (size_t)t * (size_t)c4n * 64;                                               \
+            for (int c = 0; c < c4n; c++) {                                                                    \
+                __m512i wv[NO];                                                                                \
+                for (int o = 0; o < NO; o++) wv[o] = _mm512_loadu_si512((const void *)(wt + o * block_stride + (size_t)c * 64)); \
+                for (int i = 0; i < NP; i++) {                                                                 \
+                    int32_t word;                                                                              \
+                    memcpy(&word, pp[i] + 4 * c, 4);                                                           \
+                    __m512i b = _mm512_set1_epi32(word);                                                       \
+                    for (int o = 0; o < NO; o++) acc[i][o] = _mm512_dpbusd_epi32(acc[i][o], b, wv[o]);         \
+                }                                                                                              \
+            }                                                                                                  \
+        }                                                                                                      \
+        for (int i = 0; i < NP; i++)                                                                           \
+            for (int o = 0; o < NO; o++) out[i * NO + o] = acc[i][o];                                          \
+    }
+
+LC_DEFINE_BLOCK(6, 4)
+LC_DEFINE_BLOCK(12, 2)
+LC_DEFINE_BLOCK(16, 1)
+
+LC_TARGET static void run_vnni(const lc_qconv_params *p, const uint8_t *input, void *output, void *scratch) {
+    int oh, ow;
+    lc_qconv_output_size(p, &oh, &ow);
+    int images = chunk_images(p);
+    int taps = p->kernel_h * p->kernel_w;
+    int c4n = p->in_c_padded / 4;
+    int blocks = (p->out_c + 15) / 16;
+    size_t block_stride = (size_t)taps * (size_t)c4n * 64;
+    __m512i results[24];
+    for (int first = 0; first < p->batch; first += images) {
+        int count = p->batch - first < images ? p->batch - first : images;
+        int32_t *pixels, *tap_table;
+        uint8_t *padded = prepare_chunk(p, input, first, count, scratch, &pixels, &tap_table);
+        int total = count * oh * ow;
+        for (int block = 0; block < blocks;) {
+            int remaining = blocks - block;
+            int no = remaining >= 4 ? 4 : (remaining >= 2 ? 2 : 1);
+            int np = no == 4 ? 6 : (no == 2 ? 12 : 16);
+            const int8_t *w = p->weights + (size_t)block * block_stride;
+            for (int q = 0; q < total; q += np) {
+                int valid = total - q < np ? total - q : np;
+                const uint8_t *px[16];
+                // Past the end, repeat the last pixel (computed, never stored).
+                for (int i = 0; i < np; i++) px[i] = padded + pixels[q + (i < valid ? i : valid - 1)];
+                if (no == 4) block_6x4(px, tap_table, taps, c4n, w, block_stride, results);
+                else if (no == 2) block_12x2(px, tap_table, taps, c4n, w, block_stride, results);
+                else block_16x1(px, tap_table, taps, c4n, w, block_stride, results);
+                for (int i = 0; i < valid; i++) {
+                    for (int o = 0; o < no; o++) {
+                        int b = block + o;
+                        int channels = p->out_c - b * 16 < 16 ? p->out_c - b * 16 : 16;
+                        const uint8_t *residual; uint8_t *packed; float *planar; size_t plane;
+                        output_places(p, output, first, q + i, oh, ow, b, &residual, &packed, &planar, &plane);
+                        epilogue_vector(p, results[i * no + o], b * 16, channels, residual, packed, planar, plane);
+                    }
+                }
+            }
+            block += no;
+        }
+    }
+}
+#endif
+
+void lc_qconv_run(const lc_qconv_params *p, const uint8_t *input, void *output, void *scratch, int use_vnni) {
+    if (p->batch <= 0) return;
+#if LC_X86
+    if (use_vnni && lc_cpu_has_avx512_vnni()) {
+        run_vnni(p, input, output, scratch);
+        return;
+    }
+#endif
+    (void)use_vnni;
+    run_scalar(p, input, output, scratch);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Packing, unpacking, pooling
+
+void lc_quantize_pack(const float *input, int batch, int channels, int plane, int channels_padded,
+                      float scale, int zero, uint8_t *output) {
+    for (int n = 0; n < batch; n++) {
+        const float *image = input + (size_t)n * (size_t)channels * (size_t)plane;
+        uint8_t *packed = output + (size_t)n * (size_t)plane * (size_t)channels_padded;
+        for (int i = 0; i < plane; i++) {
+            uint8_t *pixel = packed + (size_t)i * (size_t)channels_padded;
+            for (int c = 0; c < channels; c++)
+                pixel[c] = (uint8_t)requantize_scalar(image[(size_t)c * (size_t)plane + (size_t)i], scale, zero);
+            for (int c = channels; c < channels_padded; c++) pixel[c] = (uint8_t)zero;
+        }
+    }
+}
+
+void lc_dequantize_unpack(const uint8_t *input, int batch, int channels, int plane, int channels_padded,
+                          float scale, int zero, float *output) {
+    for (int n = 0; n < batch; n++) {
+        const uint8_t *packed = input + (size_t)n * (size_t)plane * (size_t)channels_padded;
+        float *image = output + (size_t)n * (size_t)channels * (size_t)plane;
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < plane; i++)
+                image[(size_t)c * (size_t)plane + (size_t)i] =
+                    (float)((int)packed[(size_t)i * (size_t)channels_padded + (size_t)c] - zero) * scale;
+    }
+}
+
+void lc_qmaxpool(const uint8_t *input, int batch, int in_h, int in_w, int channels_padded,
+                 int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_top, int pad_left,
+                 int out_h, int out_w, uint8_t *output) {
+    size_t c = (size_t)channels_padded;
+    for (int n = 0; n < batch; n++) {
+        const uint8_t *image = input + (size_t)n * (size_t)in_h * (size_t)in_w * c;
+        for (int y = 0; y < out_h; y++) {
+            for (int x = 0; x < out_w; x++) {
+                uint8_t *out = output + (((size_t)n * (size_t)out_h + (size_t)y) * (size_t)out_w + (size_t)x) * c;
+                memset(out, 0, c);
+                for (int ky = 0; ky < kernel_h; ky++) {
+                    int iy = y * stride_h - pad_top + ky;
+                    if (iy < 0 || iy >= in_h) continue;
+                    for (int kx = 0; kx < kernel_w; kx++) {
+                        int ix = x * stride_w - pad_left + kx;
+                        if (ix < 0 || ix >= in_w) continue;
+                        const uint8_t *v = image + ((size_t)iy * (size_t)in_w + (size_t)ix) * c;
+                        for (size_t k = 0; k < c; k++) out[k] = v[k] > out[k] ? v[k] : out[k];
+                    }
+                }
+            }
+        }
+    }
+}
