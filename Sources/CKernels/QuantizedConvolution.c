@@ -21,9 +21,13 @@
 
 int lc_cpu_has_avx512_vnni(void) {
 #if LC_X86
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vnni");
+    static int cached = -1;  // a benign race: every thread computes the same value
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vnni");
+    }
+    return cached;
 #else
     return 0;
 #endif
@@ -102,6 +106,22 @@ static void epilogue_scalar(const lc_qconv_params *p, const int32_t *acc, int ch
 // ---------------------------------------------------------------------------------------------
 // Chunk preparation
 
+/// With dilation_w == 1 the taps of one kernel row are adjacent pixels, so their channels form one
+/// contiguous run of kernel_w * channels bytes in NHWC; the packed weights' [tap][channel / 4]
+/// order matches it. The loops then run over kernel rows with kernel_w times longer inner loops.
+static inline int merged_rows(const lc_qconv_params *p) { return p->dilation_w == 1; }
+
+/// Taps (table entries) and 4-byte steps per tap of the inner loops.
+static inline void loop_shape(const lc_qconv_params *p, int *taps, int *steps) {
+    if (merged_rows(p)) {
+        *taps = p->kernel_h;
+        *steps = p->kernel_w * p->in_c_padded / 4;
+    } else {
+        *taps = p->kernel_h * p->kernel_w;
+        *steps = p->in_c_padded / 4;
+    }
+}
+
 /// Copies images [first, first + count) into scratch with zero-point padding; fills the pixel
 /// and tap tables. Returns the padded chunk.
 static uint8_t *prepare_chunk(const lc_qconv_params *p, const uint8_t *input, int first, int count, void *scratch,
@@ -141,8 +161,9 @@ static uint8_t *prepare_chunk(const lc_qconv_params *p, const uint8_t *input, in
                 pixel_table[index++] = (int32_t)((size_t)n * image_bytes
                     + ((size_t)y * (size_t)p->stride_h * (size_t)wp + (size_t)x * (size_t)p->stride_w) * c);
     int t = 0;
+    int columns = merged_rows(p) ? 1 : p->kernel_w;  // a merged kernel row is one contiguous run
     for (int ky = 0; ky < p->kernel_h; ky++)
-        for (int kx = 0; kx < p->kernel_w; kx++)
+        for (int kx = 0; kx < columns; kx++)
             tap_table[t++] = (int32_t)(((size_t)ky * (size_t)p->dilation_h * (size_t)wp
                                         + (size_t)kx * (size_t)p->dilation_w) * c);
     *pixels = pixel_table;
@@ -174,8 +195,8 @@ static void run_scalar(const lc_qconv_params *p, const uint8_t *input, void *out
     int oh, ow;
     lc_qconv_output_size(p, &oh, &ow);
     int images = chunk_images(p);
-    int taps = p->kernel_h * p->kernel_w;
-    int c4n = p->in_c_padded / 4;
+    int taps, c4n;
+    loop_shape(p, &taps, &c4n);
     int blocks = (p->out_c + 15) / 16;
     size_t block_stride = (size_t)taps * (size_t)c4n * 64;
     for (int first = 0; first < p->batch; first += images) {
@@ -283,8 +304,8 @@ LC_TARGET static void run_vnni(const lc_qconv_params *p, const uint8_t *input, v
     int oh, ow;
     lc_qconv_output_size(p, &oh, &ow);
     int images = chunk_images(p);
-    int taps = p->kernel_h * p->kernel_w;
-    int c4n = p->in_c_padded / 4;
+    int taps, c4n;
+    loop_shape(p, &taps, &c4n);
     int blocks = (p->out_c + 15) / 16;
     size_t block_stride = (size_t)taps * (size_t)c4n * 64;
     __m512i results[24];
@@ -337,11 +358,77 @@ void lc_qconv_run(const lc_qconv_params *p, const uint8_t *input, void *output, 
 // ---------------------------------------------------------------------------------------------
 // Packing, unpacking, pooling
 
+#if LC_X86
+/// 16 pixels of every channel per step: divide, clamp and round as `requantize_scalar` (same bits),
+/// then transpose through a small [16][channels_padded] block.
+LC_TARGET static void quantize_pack_avx512(const float *image, int channels, int plane, int channels_padded,
+                                           float scale, int zero, uint8_t *packed) {
+    uint8_t block[16 * 256];
+    __m512 vscale = _mm512_set1_ps(scale);
+    __m512i vzero = _mm512_set1_epi32(zero);
+    int i = 0;
+    for (; i + 16 <= plane; i += 16) {
+        for (int c = 0; c < channels; c++) {
+            __m512i q = requantize_vector(_mm512_loadu_ps(image + (size_t)c * (size_t)plane + (size_t)i), vscale, vzero);
+            uint8_t bytes[16];
+            _mm_storeu_si128((__m128i *)bytes, _mm512_cvtepi32_epi8(q));
+            for (int j = 0; j < 16; j++) block[j * channels_padded + c] = bytes[j];
+        }
+        for (int j = 0; j < 16; j++) {
+            for (int c = channels; c < channels_padded; c++) block[j * channels_padded + c] = (uint8_t)zero;
+        }
+        memcpy(packed + (size_t)i * (size_t)channels_padded, block, (size_t)16 * (size_t)channels_padded);
+    }
+    for (; i < plane; i++) {
+        uint8_t *pixel = packed + (size_t)i * (size_t)channels_padded;
+        for (int c = 0; c < channels; c++)
+            pixel[c] = (uint8_t)requantize_scalar(image[(size_t)c * (size_t)plane + (size_t)i], scale, zero);
+        for (int c = channels; c < channels_padded; c++) pixel[c] = (uint8_t)zero;
+    }
+}
+
+/// Max over windows, 64 channels per vector (masked tail).
+LC_TARGET static void qmaxpool_avx512(const uint8_t *input, int batch, int in_h, int in_w, int channels_padded,
+                                      int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_top, int pad_left,
+                                      int out_h, int out_w, uint8_t *output) {
+    size_t c = (size_t)channels_padded;
+    for (int n = 0; n < batch; n++) {
+        const uint8_t *image = input + (size_t)n * (size_t)in_h * (size_t)in_w * c;
+        for (int y = 0; y < out_h; y++) {
+            for (int x = 0; x < out_w; x++) {
+                uint8_t *out = output + (((size_t)n * (size_t)out_h + (size_t)y) * (size_t)out_w + (size_t)x) * c;
+                for (size_t k = 0; k < c; k += 64) {
+                    __mmask64 mask = c - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (c - k)) - 1);
+                    __m512i best = _mm512_setzero_si512();
+                    for (int ky = 0; ky < kernel_h; ky++) {
+                        int iy = y * stride_h - pad_top + ky;
+                        if (iy < 0 || iy >= in_h) continue;
+                        for (int kx = 0; kx < kernel_w; kx++) {
+                            int ix = x * stride_w - pad_left + kx;
+                            if (ix < 0 || ix >= in_w) continue;
+                            const uint8_t *v = image + ((size_t)iy * (size_t)in_w + (size_t)ix) * c + k;
+                            best = _mm512_max_epu8(best, _mm512_maskz_loadu_epi8(mask, v));
+                        }
+                    }
+                    _mm512_mask_storeu_epi8(out + k, mask, best);
+                }
+            }
+        }
+    }
+}
+#endif
+
 void lc_quantize_pack(const float *input, int batch, int channels, int plane, int channels_padded,
                       float scale, int zero, uint8_t *output) {
     for (int n = 0; n < batch; n++) {
         const float *image = input + (size_t)n * (size_t)channels * (size_t)plane;
         uint8_t *packed = output + (size_t)n * (size_t)plane * (size_t)channels_padded;
+#if LC_X86
+        if (channels_padded <= 256 && lc_cpu_has_avx512_vnni()) {
+            quantize_pack_avx512(image, channels, plane, channels_padded, scale, zero, packed);
+            continue;
+        }
+#endif
         for (int i = 0; i < plane; i++) {
             uint8_t *pixel = packed + (size_t)i * (size_t)channels_padded;
             for (int c = 0; c < channels; c++)
@@ -366,6 +453,13 @@ void lc_dequantize_unpack(const uint8_t *input, int batch, int channels, int pla
 void lc_qmaxpool(const uint8_t *input, int batch, int in_h, int in_w, int channels_padded,
                  int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_top, int pad_left,
                  int out_h, int out_w, uint8_t *output) {
+#if LC_X86
+    if (lc_cpu_has_avx512_vnni()) {
+        qmaxpool_avx512(input, batch, in_h, in_w, channels_padded, kernel_h, kernel_w, stride_h, stride_w, pad_top,
+                        pad_left, out_h, out_w, output);
+        return;
+    }
+#endif
     size_t c = (size_t)channels_padded;
     for (int n = 0; n < batch; n++) {
         const uint8_t *image = input + (size_t)n * (size_t)in_h * (size_t)in_w * c;

@@ -5,9 +5,10 @@
 //       [batch, bands, size, size] batch (DispatchQueue.concurrentPerform), runs it `repeats`
 //       times after one warm-up, and prints the median as `patches_per_second=<value>`. `--precision int8`
 //       runs a QDQ model's convolutions on the int8 kernels.
-//   landcover-bench kernels [--threads 1] [--batch 64]
+//   landcover-bench kernels [--threads 1] [--batch 64] [--precision fp32|int8]
 //       Times the convolution kernels alone on the convolution layers of the small CNN and
-//       ResNet-18 (13 bands, 64 x 64) and prints GFLOP/s per layer.
+//       ResNet-18 (13 bands, 64 x 64) and prints GFLOP/s per layer (int8: the VNNI kernels on
+//       packed u8 activations, GOP/s).
 //   landcover-bench train [small|resnet] [--batch 64] [--repeats 10] [--size 64] [--threads N]
 //       Training throughput (forward + backward) of the Training module's small CNN (with and
 //       without BatchNormalization) and ResNet-18 at 1 and 2 workers (or only --threads N),
@@ -145,6 +146,11 @@ do {
     case "model":
         guard let path = options.positional.first else { throw BenchError.usage("model needs a file") }
         try benchmarkModel(path: path, options: options)
+    case "kernels" where options.precision == .int8:
+        KernelBenchmark.runInt8(modelName: "small CNN", layers: KernelBenchmark.smallCNN, batch: options.batch,
+                                threads: options.threads, repeats: options.repeats)
+        KernelBenchmark.runInt8(modelName: "ResNet-18", layers: KernelBenchmark.resNet18, batch: options.batch,
+                                threads: options.threads, repeats: max(1, options.repeats / 2))
     case "kernels":
         KernelBenchmark.run(modelName: "small CNN", layers: KernelBenchmark.smallCNN, batch: options.batch,
                             threads: options.threads, repeats: options.repeats)
