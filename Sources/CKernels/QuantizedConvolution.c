@@ -64,7 +64,33 @@ size_t lc_qconv_scratch_bytes(const lc_qconv_params *p) {
     size_t padded = images * hp * wp * (size_t)p->in_c_padded;
     size_t table = images * (size_t)oh * (size_t)ow * sizeof(int32_t);
     size_t taps = (size_t)p->kernel_h * (size_t)p->kernel_w * sizeof(int32_t);
-    return ((padded + 63) & ~(size_t)63) + table + taps + 64 + 16 * 64 * sizeof(int32_t);
+    size_t staging = p->output_float ? images * (size_t)oh * (size_t)ow * (size_t)p->out_c_padded + 64 : 0;
+    return ((padded + 63) & ~(size_t)63) + table + taps + 64 + staging;
+}
+
+/// Float outputs are requantized into packed bytes here (after the tables), then dequantized into
+/// NCHW planes once per chunk: contiguous float rows instead of scattered stores.
+static uint8_t *staging_area(const lc_qconv_params *p, void *scratch) {
+    int oh, ow;
+    lc_qconv_output_size(p, &oh, &ow);
+    size_t images = (size_t)chunk_images(p);
+    size_t hp = (size_t)(p->in_h + p->pad_top + p->pad_bottom), wp = (size_t)(p->in_w + p->pad_left + p->pad_right);
+    size_t padded = images * hp * wp * (size_t)p->in_c_padded;
+    size_t offset = ((padded + 63) & ~(size_t)63) + images * (size_t)oh * (size_t)ow * sizeof(int32_t)
+        + (size_t)p->kernel_h * (size_t)p->kernel_w * sizeof(int32_t);
+    return (uint8_t *)scratch + ((offset + 63) & ~(size_t)63);
+}
+
+/// Dequantizes a chunk's staged bytes into the float NCHW output.
+static void finish_float_chunk(const lc_qconv_params *p, void *output, void *scratch, int first, int count) {
+    if (!p->output_float) return;
+    int oh, ow;
+    lc_qconv_output_size(p, &oh, &ow);
+    float scale = p->residual ? p->sum_scale : p->output_scale;
+    int zero = p->residual ? p->sum_zero : p->output_zero;
+    size_t hw = (size_t)oh * (size_t)ow;
+    lc_dequantize_unpack(staging_area(p, scratch), count, p->out_c, (int)hw, p->out_c_padded, scale, zero,
+                         (float *)output + (size_t)first * (size_t)p->out_c * hw);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -72,8 +98,13 @@ size_t lc_qconv_scratch_bytes(const lc_qconv_params *p) {
 
 static const float lc_limit = 1073741824.0f;  // 2^30: quotients are clamped before rounding
 
+static inline int round_clamp_scalar(float t, int zero);
+
 static inline int requantize_scalar(float y, float scale, int zero) {
-    float t = y / scale;
+    return round_clamp_scalar(y / scale, zero);
+}
+
+static inline int round_clamp_scalar(float t, int zero) {
     t = t > -lc_limit ? t : -lc_limit;  // NaN -> -limit, as MAXPS
     t = t < lc_limit ? t : lc_limit;
     int q = (int)nearbyintf(t) + zero;
@@ -82,24 +113,19 @@ static inline int requantize_scalar(float y, float scale, int zero) {
 
 /// One pixel's 16 channels (starting at `channel`) of accumulators through the epilogue.
 static void epilogue_scalar(const lc_qconv_params *p, const int32_t *acc, int channel, int count,
-                            const uint8_t *residual, uint8_t *packed, float *planar, size_t plane) {
+                            const uint8_t *residual, uint8_t *packed) {
     for (int j = 0; j < count; j++) {
         int o = channel + j;
-        float y = fmaf((float)acc[j], p->multiplier[o], p->offset[o]);
+        float y = fmaf((float)acc[j], p->multiplier[o], p->offset[o]);  // already divided by output_scale
         if (p->relu) y = y > 0.0f ? y : 0.0f;
-        int q = requantize_scalar(y, p->output_scale, p->output_zero);
-        float scale = p->output_scale;
-        int zero = p->output_zero;
+        int q = round_clamp_scalar(y, p->output_zero);
         if (residual) {
-            float s = (float)(q - p->output_zero) * p->output_scale
-                + (float)((int)residual[j] - p->residual_zero) * p->residual_scale;
+            float r = (float)((int)residual[j] - p->residual_zero) * (p->residual_scale / p->sum_scale);
+            float s = fmaf((float)(q - p->output_zero), p->output_scale / p->sum_scale, r);
             if (p->relu_after_add) s = s > 0.0f ? s : 0.0f;
-            q = requantize_scalar(s, p->sum_scale, p->sum_zero);
-            scale = p->sum_scale;
-            zero = p->sum_zero;
+            q = round_clamp_scalar(s, p->sum_zero);
         }
-        if (planar) planar[(size_t)j * plane] = (float)(q - zero) * scale;
-        else packed[j] = (uint8_t)q;
+        packed[j] = (uint8_t)q;
     }
 }
 
@@ -171,21 +197,15 @@ static uint8_t *prepare_chunk(const lc_qconv_params *p, const uint8_t *input, in
     return padded;
 }
 
-/// Where pixel `q` (chunk-local) of channel block `block` is stored.
-static inline void output_places(const lc_qconv_params *p, void *output, int first, int q, int oh, int ow, int block,
-                                 const uint8_t **residual, uint8_t **packed, float **planar, size_t *plane) {
+/// Where pixel `q` (chunk-local) of channel block `block` is stored (the staging area for float
+/// outputs), and its residual.
+static inline void output_places(const lc_qconv_params *p, void *output, void *scratch, int first, int q, int oh, int ow,
+                                 int block, const uint8_t **residual, uint8_t **packed) {
     size_t hw = (size_t)oh * (size_t)ow;
     size_t global = (size_t)first * hw + (size_t)q;
-    *plane = hw;
     *residual = p->residual ? p->residual + global * (size_t)p->out_c_padded + (size_t)block * 16 : NULL;
-    if (p->output_float) {
-        size_t image = global / hw, pixel = global % hw;
-        *planar = (float *)output + (image * (size_t)p->out_c + (size_t)block * 16) * hw + pixel;
-        *packed = NULL;
-    } else {
-        *packed = (uint8_t *)output + global * (size_t)p->out_c_padded + (size_t)block * 16;
-        *planar = NULL;
-    }
+    if (p->output_float) *packed = staging_area(p, scratch) + (size_t)q * (size_t)p->out_c_padded + (size_t)block * 16;
+    else *packed = (uint8_t *)output + global * (size_t)p->out_c_padded + (size_t)block * 16;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,11 +237,12 @@ static void run_scalar(const lc_qconv_params *p, const uint8_t *input, void *out
                             for (int k = 0; k < 4; k++)
                                 acc[j] += (int32_t)x[4 * c + k] * (int32_t)wt[c * 64 + j * 4 + k];
                 }
-                const uint8_t *residual; uint8_t *packed; float *planar; size_t plane;
-                output_places(p, output, first, q, oh, ow, block, &residual, &packed, &planar, &plane);
-                epilogue_scalar(p, acc, block * 16, channels, residual, packed, planar, plane);
+                const uint8_t *residual; uint8_t *packed;
+                output_places(p, output, scratch, first, q, oh, ow, block, &residual, &packed);
+                epilogue_scalar(p, acc, block * 16, channels, residual, packed);
             }
         }
+        finish_float_chunk(p, output, scratch, first, count);
     }
 }
 
@@ -231,44 +252,35 @@ static void run_scalar(const lc_qconv_params *p, const uint8_t *input, void *out
 #if LC_X86
 #define LC_TARGET __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 
-LC_TARGET static inline __m512i requantize_vector(__m512 y, __m512 scale, __m512i zero) {
-    __m512 t = _mm512_div_ps(y, scale);
+LC_TARGET static inline __m512i round_clamp_vector(__m512 t, __m512i zero) {
     t = _mm512_max_ps(t, _mm512_set1_ps(-lc_limit));
     t = _mm512_min_ps(t, _mm512_set1_ps(lc_limit));
     __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(t), zero);
     return _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), _mm512_set1_epi32(255));
 }
 
+LC_TARGET static inline __m512i requantize_vector(__m512 y, __m512 scale, __m512i zero) {
+    return round_clamp_vector(_mm512_div_ps(y, scale), zero);
+}
+
 /// Epilogue of one pixel's 16 channels; `count` < 16 only in the last block.
 LC_TARGET static inline void epilogue_vector(const lc_qconv_params *p, __m512i acc, int channel, int count,
-                                             const uint8_t *residual, uint8_t *packed, float *planar, size_t plane) {
+                                             const uint8_t *residual, uint8_t *packed) {
     __mmask16 mask = count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
     __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(p->multiplier + channel),
                                _mm512_loadu_ps(p->offset + channel));
     if (p->relu) y = _mm512_max_ps(y, _mm512_setzero_ps());
-    __m512i q = requantize_vector(y, _mm512_set1_ps(p->output_scale), _mm512_set1_epi32(p->output_zero));
-    float scale = p->output_scale;
-    int zero = p->output_zero;
+    __m512i q = round_clamp_vector(y, _mm512_set1_epi32(p->output_zero));
     if (residual) {
         __m512i r = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, residual));
-        __m512 a = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(p->output_zero))),
-                                 _mm512_set1_ps(p->output_scale));
         __m512 b = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(r, _mm512_set1_epi32(p->residual_zero))),
-                                 _mm512_set1_ps(p->residual_scale));
-        __m512 s = _mm512_add_ps(a, b);
+                                 _mm512_set1_ps(p->residual_scale / p->sum_scale));
+        __m512 s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(p->output_zero))),
+                                   _mm512_set1_ps(p->output_scale / p->sum_scale), b);
         if (p->relu_after_add) s = _mm512_max_ps(s, _mm512_setzero_ps());
-        q = requantize_vector(s, _mm512_set1_ps(p->sum_scale), _mm512_set1_epi32(p->sum_zero));
-        scale = p->sum_scale;
-        zero = p->sum_zero;
+        q = round_clamp_vector(s, _mm512_set1_epi32(p->sum_zero));
     }
-    if (planar) {
-        float values[16];
-        _mm512_storeu_ps(values, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(zero))),
-                                               _mm512_set1_ps(scale)));
-        for (int j = 0; j < count; j++) planar[(size_t)j * plane] = values[j];
-    } else {
-        _mm_mask_storeu_epi8(packed, mask, _mm512_cvtepi32_epi8(q));
-    }
+    _mm_mask_storeu_epi8(packed, mask, _mm512_cvtepi32_epi8(q));
 }
 
 #define LC_DEFINE_BLOCK(NP, NO)                                                                               \
@@ -331,14 +343,15 @@ LC_TARGET static void run_vnni(const lc_qconv_params *p, const uint8_t *input, v
                     for (int o = 0; o < no; o++) {
                         int b = block + o;
                         int channels = p->out_c - b * 16 < 16 ? p->out_c - b * 16 : 16;
-                        const uint8_t *residual; uint8_t *packed; float *planar; size_t plane;
-                        output_places(p, output, first, q + i, oh, ow, b, &residual, &packed, &planar, &plane);
-                        epilogue_vector(p, results[i * no + o], b * 16, channels, residual, packed, planar, plane);
+                        const uint8_t *residual; uint8_t *packed;
+                        output_places(p, output, scratch, first, q + i, oh, ow, b, &residual, &packed);
+                        epilogue_vector(p, results[i * no + o], b * 16, channels, residual, packed);
                     }
                 }
             }
             block += no;
         }
+        finish_float_chunk(p, output, scratch, first, count);
     }
 }
 #endif

@@ -30,11 +30,12 @@ int lc_cpu_has_avx512_bf16(void);
 /// One int8 convolution: geometry, requantization and output form.
 ///
 /// For output channel o and pixel p: acc = sum over taps and channels of w * u (padding positions
-/// hold `input_zero`), y = acc * multiplier[o] + offset[o] (multiplier = input scale x weight
-/// scale; offset = bias - input_zero * sum(w) * multiplier), then `relu` (max(y, 0)), then
-/// q = clamp(nearbyint(y / output_scale) + output_zero, 0, 255). With a residual (packed like the
-/// output): s = (q - output_zero) * output_scale + (r - residual_zero) * residual_scale, optional
-/// `relu_after_add`, q = clamp(nearbyint(s / sum_scale) + sum_zero, 0, 255).
+/// hold `input_zero`), t = acc * multiplier[o] + offset[o] (one fused multiply-add, in units of the
+/// output step: multiplier = input scale x weight scale / output_scale, offset = (bias -
+/// input_zero * sum(w) * input scale x weight scale) / output_scale), then `relu` (max(t, 0)), then
+/// q = clamp(nearbyint(t) + output_zero, 0, 255). With a residual (packed like the output):
+/// s = (q - output_zero) * (output_scale / sum_scale) + (r - residual_zero) * (residual_scale /
+/// sum_scale), optional `relu_after_add`, q = clamp(nearbyint(s) + sum_zero, 0, 255).
 /// The result is stored packed (`output_float == 0`, channels padded to `output_channels_padded`)
 /// or dequantized, (q - zero) * scale, as float NCHW [batch][output_channels][out_h][out_w].
 typedef struct {

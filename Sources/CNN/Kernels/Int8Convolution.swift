@@ -110,10 +110,12 @@ public final class Int8ConvolutionKernel: Sendable {
         self.weights = packed
         multiplier = AlignedBuffer(count: blocks * 16)
         offset = AlignedBuffer(count: blocks * 16)
+        // Requantization folded into one multiply-add in units of the output step (as
+        // onnxruntime's QLinearConv): t = acc * m / output scale + (bias - zero * sum(w) * m) / output scale.
         for o in 0..<outputs {
-            let m = input.scale * (weightScales.count == 1 ? weightScales[0] : weightScales[o])
-            multiplier.pointer[o] = m
-            offset.pointer[o] = (bias?[o] ?? 0) - Float(input.zero * sums[o]) * m
+            let m = Double(input.scale) * Double(weightScales.count == 1 ? weightScales[0] : weightScales[o])
+            multiplier.pointer[o] = Float(m / Double(output.scale))
+            offset.pointer[o] = Float((Double(bias?[o] ?? 0) - Double(input.zero * sums[o]) * m) / Double(output.scale))
         }
     }
 
