@@ -48,6 +48,14 @@ void lc_qconv_output_size(const lc_qconv_params *p, int *out_h, int *out_w) {
     *out_w = (p->in_w + p->pad_left + p->pad_right - ew) / p->stride_w + 1;
 }
 
+void lc_qconv_stored_size(const lc_qconv_params *p, int *out_h, int *out_w) {
+    lc_qconv_output_size(p, out_h, out_w);
+    if (p->max_pool) {
+        *out_h /= 2;
+        *out_w /= 2;
+    }
+}
+
 static int chunk_images(const lc_qconv_params *p) {
     int oh, ow;
     lc_qconv_output_size(p, &oh, &ow);
@@ -85,7 +93,7 @@ static uint8_t *staging_area(const lc_qconv_params *p, void *scratch) {
 static void finish_float_chunk(const lc_qconv_params *p, void *output, void *scratch, int first, int count) {
     if (!p->output_float) return;
     int oh, ow;
-    lc_qconv_output_size(p, &oh, &ow);
+    lc_qconv_stored_size(p, &oh, &ow);
     float scale = p->residual ? p->sum_scale : p->output_scale;
     int zero = p->residual ? p->sum_zero : p->output_zero;
     size_t hw = (size_t)oh * (size_t)ow;
@@ -113,7 +121,7 @@ static inline int round_clamp_scalar(float t, int zero) {
 
 /// One pixel's 16 channels (starting at `channel`) of accumulators through the epilogue.
 static void epilogue_scalar(const lc_qconv_params *p, const int32_t *acc, int channel, int count,
-                            const uint8_t *residual, uint8_t *packed) {
+                            const uint8_t *residual, int *values) {
     for (int j = 0; j < count; j++) {
         int o = channel + j;
         float y = fmaf((float)acc[j], p->multiplier[o], p->offset[o]);  // already divided by output_scale
@@ -125,7 +133,7 @@ static void epilogue_scalar(const lc_qconv_params *p, const int32_t *acc, int ch
             if (p->relu_after_add) s = s > 0.0f ? s : 0.0f;
             q = round_clamp_scalar(s, p->sum_zero);
         }
-        packed[j] = (uint8_t)q;
+        values[j] = q;
     }
 }
 
@@ -181,11 +189,23 @@ static uint8_t *prepare_chunk(const lc_qconv_params *p, const uint8_t *input, in
                (size_t)p->pad_bottom * (size_t)wp * c);
     }
     size_t index = 0;
-    for (int n = 0; n < count; n++)
-        for (int y = 0; y < oh; y++)
-            for (int x = 0; x < ow; x++)
-                pixel_table[index++] = (int32_t)((size_t)n * image_bytes
-                    + ((size_t)y * (size_t)p->stride_h * (size_t)wp + (size_t)x * (size_t)p->stride_w) * c);
+    if (p->max_pool) {
+        // The 4 pixels of each pooling window are adjacent in the table.
+        for (int n = 0; n < count; n++)
+            for (int py = 0; py < oh / 2; py++)
+                for (int px = 0; px < ow / 2; px++)
+                    for (int d = 0; d < 4; d++) {
+                        size_t y = (size_t)(2 * py + d / 2), x = (size_t)(2 * px + d % 2);
+                        pixel_table[index++] = (int32_t)((size_t)n * image_bytes
+                            + (y * (size_t)p->stride_h * (size_t)wp + x * (size_t)p->stride_w) * c);
+                    }
+    } else {
+        for (int n = 0; n < count; n++)
+            for (int y = 0; y < oh; y++)
+                for (int x = 0; x < ow; x++)
+                    pixel_table[index++] = (int32_t)((size_t)n * image_bytes
+                        + ((size_t)y * (size_t)p->stride_h * (size_t)wp + (size_t)x * (size_t)p->stride_w) * c);
+    }
     int t = 0;
     int columns = merged_rows(p) ? 1 : p->kernel_w;  // a merged kernel row is one contiguous run
     for (int ky = 0; ky < p->kernel_h; ky++)
@@ -223,10 +243,14 @@ static void run_scalar(const lc_qconv_params *p, const uint8_t *input, void *out
         int count = p->batch - first < images ? p->batch - first : images;
         int32_t *pixels, *tap_table;
         uint8_t *padded = prepare_chunk(p, input, first, count, scratch, &pixels, &tap_table);
-        int total = count * oh * ow;
+        int window = p->max_pool ? 4 : 1;
+        int total = p->max_pool ? count * (oh / 2) * (ow / 2) * 4 : count * oh * ow;
+        int sh, sw;
+        lc_qconv_stored_size(p, &sh, &sw);
         for (int block = 0; block < blocks; block++) {
             const int8_t *w = p->weights + (size_t)block * block_stride;
             int channels = p->out_c - block * 16 < 16 ? p->out_c - block * 16 : 16;
+            int pooled[16];
             for (int q = 0; q < total; q++) {
                 int32_t acc[16] = {0};
                 for (int t = 0; t < taps; t++) {
@@ -238,8 +262,12 @@ static void run_scalar(const lc_qconv_params *p, const uint8_t *input, void *out
                                 acc[j] += (int32_t)x[4 * c + k] * (int32_t)wt[c * 64 + j * 4 + k];
                 }
                 const uint8_t *residual; uint8_t *packed;
-                output_places(p, output, scratch, first, q, oh, ow, block, &residual, &packed);
-                epilogue_scalar(p, acc, block * 16, channels, residual, packed);
+                output_places(p, output, scratch, first, q / window, sh, sw, block, &residual, &packed);
+                int values[16];
+                epilogue_scalar(p, acc, block * 16, channels, residual, values);
+                for (int j = 0; j < channels; j++) pooled[j] = q % window == 0 || values[j] > pooled[j] ? values[j] : pooled[j];
+                if (q % window == window - 1)
+                    for (int j = 0; j < channels; j++) packed[j] = (uint8_t)pooled[j];
             }
         }
         finish_float_chunk(p, output, scratch, first, count);
@@ -264,9 +292,8 @@ LC_TARGET static inline __m512i requantize_vector(__m512 y, __m512 scale, __m512
 }
 
 /// Epilogue of one pixel's 16 channels; `count` < 16 only in the last block.
-LC_TARGET static inline void epilogue_vector(const lc_qconv_params *p, __m512i acc, int channel, int count,
-                                             const uint8_t *residual, uint8_t *packed) {
-    __mmask16 mask = count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
+LC_TARGET static inline __m512i epilogue_vector(const lc_qconv_params *p, __m512i acc, int channel, __mmask16 mask,
+                                                const uint8_t *residual) {
     __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(p->multiplier + channel),
                                _mm512_loadu_ps(p->offset + channel));
     if (p->relu) y = _mm512_max_ps(y, _mm512_setzero_ps());
@@ -280,7 +307,7 @@ LC_TARGET static inline void epilogue_vector(const lc_qconv_params *p, __m512i a
         if (p->relu_after_add) s = _mm512_max_ps(s, _mm512_setzero_ps());
         q = round_clamp_vector(s, _mm512_set1_epi32(p->sum_zero));
     }
-    _mm_mask_storeu_epi8(packed, mask, _mm512_cvtepi32_epi8(q));
+    return q;
 }
 
 #define LC_DEFINE_BLOCK(NP, NO)                                                                               \
@@ -326,9 +353,14 @@ LC_TARGET static void run_vnni(const lc_qconv_params *p, const uint8_t *input, v
         int32_t *pixels, *tap_table;
         uint8_t *padded = prepare_chunk(p, input, first, count, scratch, &pixels, &tap_table);
         int total = count * oh * ow;
+        int window = p->max_pool ? 4 : 1;
+        if (p->max_pool) total = count * (oh / 2) * (ow / 2) * 4;
+        int sh, sw;
+        lc_qconv_stored_size(p, &sh, &sw);
         for (int block = 0; block < blocks;) {
             int remaining = blocks - block;
-            int no = remaining >= 4 ? 4 : (remaining >= 2 ? 2 : 1);
+            // Pooling needs pixel blocks that are whole windows (12 and 16 are multiples of 4).
+            int no = remaining >= 4 && !p->max_pool ? 4 : (remaining >= 2 ? 2 : 1);
             int np = no == 4 ? 6 : (no == 2 ? 12 : 16);
             const int8_t *w = p->weights + (size_t)block * block_stride;
             for (int q = 0; q < total; q += np) {
@@ -339,13 +371,17 @@ LC_TARGET static void run_vnni(const lc_qconv_params *p, const uint8_t *input, v
                 if (no == 4) block_6x4(px, tap_table, taps, c4n, w, block_stride, results);
                 else if (no == 2) block_12x2(px, tap_table, taps, c4n, w, block_stride, results);
                 else block_16x1(px, tap_table, taps, c4n, w, block_stride, results);
-                for (int i = 0; i < valid; i++) {
+                for (int i = 0; i < valid; i += window) {
                     for (int o = 0; o < no; o++) {
                         int b = block + o;
                         int channels = p->out_c - b * 16 < 16 ? p->out_c - b * 16 : 16;
+                        __mmask16 mask = channels >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << channels) - 1);
                         const uint8_t *residual; uint8_t *packed;
-                        output_places(p, output, scratch, first, q + i, oh, ow, b, &residual, &packed);
-                        epilogue_vector(p, results[i * no + o], b * 16, channels, residual, packed);
+                        output_places(p, output, scratch, first, (q + i) / window, sh, sw, b, &residual, &packed);
+                        __m512i value = epilogue_vector(p, results[i * no + o], b * 16, mask, residual);
+                        for (int k = 1; k < window; k++)
+                            value = _mm512_max_epi32(value, epilogue_vector(p, results[(i + k) * no + o], b * 16, mask, residual));
+                        _mm_mask_storeu_epi8(packed, mask, _mm512_cvtepi32_epi8(value));
                     }
                 }
             }

@@ -14,9 +14,10 @@ struct Int8KernelTests {
         var residual: Bool
         var outputFloat: Bool
         var relu: Bool
+        var pool = false
         var description: String {
             "\(shape.inputChannels)->\(shape.outputChannels) \(shape.kernelHeight)x\(shape.kernelWidth)/\(shape.strideHeight) "
-                + "@\(height)x\(width) batch \(batch) residual \(residual) float \(outputFloat) relu \(relu)"
+                + "@\(height)x\(width) batch \(batch) residual \(residual) float \(outputFloat) relu \(relu) pool \(pool)"
         }
     }
 
@@ -33,6 +34,8 @@ struct Int8KernelTests {
         Case(shape: conv(24, 48, 1, stride: 2, pad: 0), height: 9, width: 9, batch: 5, residual: false, outputFloat: false, relu: false),
         Case(shape: conv(8, 16, 3, pad: 2, dilation: 2), height: 7, width: 9, batch: 1, residual: true, outputFloat: true, relu: false),
         Case(shape: conv(64, 80, 3, pad: 1), height: 2, width: 2, batch: 70, residual: true, outputFloat: false, relu: false),
+        Case(shape: conv(13, 32, 3, pad: 1), height: 9, width: 12, batch: 3, residual: false, outputFloat: false, relu: true, pool: true),
+        Case(shape: conv(32, 72, 3, pad: 1), height: 6, width: 7, batch: 2, residual: false, outputFloat: true, relu: false, pool: true),
     ]
 
     @Test("VNNI and scalar paths give identical bytes and match the reference", arguments: cases)
@@ -49,10 +52,12 @@ struct Int8KernelTests {
         let sum = QuantizationParameters(scale: 0.04, zero: 5)
         let kernel = Int8ConvolutionKernel(shape: s, weights: weights, weightScales: weightScales, bias: bias, input: input,
                                            output: output, relu: c.relu,
-                                           residual: c.residual ? (residualParameters, sum, true) : nil, outputFloat: c.outputFloat)
+                                           residual: c.residual ? (residualParameters, sum, true) : nil, outputFloat: c.outputFloat,
+                                           maxPool: c.pool)
         let inChannels = Int8ConvolutionKernel.paddedChannels(s.inputChannels)
         let outChannels = Int8ConvolutionKernel.paddedChannels(s.outputChannels)
         let (oh, ow) = kernel.outputSize(height: c.height, width: c.width)
+        let (convHeight, convWidth) = s.outputSize(height: c.height, width: c.width)
         var packedInput = [UInt8](repeating: 0, count: c.batch * c.height * c.width * inChannels)
         for index in packedInput.indices {
             packedInput[index] = index % inChannels < s.inputChannels ? UInt8(random.next() % 256) : UInt8(input.zero)
@@ -85,16 +90,21 @@ struct Int8KernelTests {
             min(255, max(0, Int((value / Double(p.scale)).rounded(.toNearestOrEven)) + p.zero))
         }
         var worst = 0
+        let window = c.pool ? 2 : 1
         for n in 0..<c.batch {
             for o in 0..<s.outputChannels {
                 for y in 0..<oh {
                     for x in 0..<ow {
+                        var q = 0
+                        var p = output
+                        for cy in (y * window)..<(y * window + window) {
+                        for cx in (x * window)..<(x * window + window) where cy < convHeight && cx < convWidth {
                         var total = 0
                         for ch in 0..<s.inputChannels {
                             for ky in 0..<s.kernelHeight {
                                 for kx in 0..<s.kernelWidth {
-                                    let iy = y * s.strideHeight - s.padTop + ky * s.dilationHeight
-                                    let ix = x * s.strideWidth - s.padLeft + kx * s.dilationWidth
+                                    let iy = cy * s.strideHeight - s.padTop + ky * s.dilationHeight
+                                    let ix = cx * s.strideWidth - s.padLeft + kx * s.dilationWidth
                                     let value = iy >= 0 && iy < c.height && ix >= 0 && ix < c.width
                                         ? Int(packedInput[((n * c.height + iy) * c.width + ix) * inChannels + ch]) : input.zero
                                     let w = Int(weights[((o * s.inputChannels + ch) * s.kernelHeight + ky) * s.kernelWidth + kx])
@@ -104,16 +114,19 @@ struct Int8KernelTests {
                         }
                         var real = Double(total) * Double(input.scale) * Double(weightScales[o]) + Double(bias[o])
                         if c.relu { real = max(real, 0) }
-                        var q = quantize(real, output)
-                        var p = output
+                        var value = quantize(real, output)
                         let pixel = (n * oh + y) * ow + x
                         if c.residual {
                             let r = Int(residual[pixel * outChannels + o])
-                            let sumValue = Double(q - output.zero) * Double(output.scale)
+                            let sumValue = Double(value - output.zero) * Double(output.scale)
                                 + Double(r - residualParameters.zero) * Double(residualParameters.scale)
-                            q = quantize(max(sumValue, 0), sum)
+                            value = quantize(max(sumValue, 0), sum)
                             p = sum
                         }
+                        q = cy == y * window && cx == x * window ? value : max(q, value)
+                        }
+                        }
+                        let pixel = (n * oh + y) * ow + x
                         let got: Int
                         if c.outputFloat {
                             let offset = ((n * s.outputChannels + o) * oh * ow + y * ow + x) * 4

@@ -38,6 +38,8 @@ int lc_cpu_has_avx512_bf16(void);
 /// sum_scale), optional `relu_after_add`, q = clamp(nearbyint(s) + sum_zero, 0, 255).
 /// The result is stored packed (`output_float == 0`, channels padded to `output_channels_padded`)
 /// or dequantized, (q - zero) * scale, as float NCHW [batch][output_channels][out_h][out_w].
+/// With `max_pool`, q is the maximum over each 2x2 window of output pixels (quantization is
+/// monotonic, so this equals quantizing the pooled values) and the stored size is halved.
 typedef struct {
     int batch, in_h, in_w, in_c_padded;
     int out_c, out_c_padded;
@@ -57,10 +59,13 @@ typedef struct {
     float sum_scale;
     int sum_zero;
     int output_float;
+    int max_pool;                // 1: a 2x2, stride-2 floor-mode max pool follows (no residual)
 } lc_qconv_params;
 
-/// Output size of the convolution.
+/// Output size of the convolution (before a fused max pool).
 void lc_qconv_output_size(const lc_qconv_params *p, int *out_h, int *out_w);
+/// Size of what is stored: the convolution's output, halved (floor) with `max_pool`.
+void lc_qconv_stored_size(const lc_qconv_params *p, int *out_h, int *out_w);
 /// Bytes of scratch `lc_qconv_run` needs (padded input chunk and pixel table).
 size_t lc_qconv_scratch_bytes(const lc_qconv_params *p);
 /// Runs the convolution on `input` (packed) into `output` (packed uint8 or float NCHW).

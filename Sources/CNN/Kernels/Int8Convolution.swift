@@ -67,6 +67,8 @@ public final class Int8ConvolutionKernel: Sendable {
     public let relu: Bool
     /// Write dequantized float NCHW instead of packed bytes.
     public let outputFloat: Bool
+    /// A 2x2, stride-2, floor-mode max pool follows the requantization (no residual).
+    public let maxPool: Bool
     private let weights: ByteBuffer
     private let multiplier: AlignedBuffer
     private let offset: AlignedBuffer
@@ -78,11 +80,14 @@ public final class Int8ConvolutionKernel: Sendable {
     ///   - weights: OIHW int8 values, `outputChannels * inputChannels * kH * kW`.
     ///   - weightScales: one scale per output channel (or one for all).
     ///   - bias: one float per output channel, or nil.
+    ///   - maxPool: pool 2x2 windows (stride 2, floor) of the requantized output; not with a residual.
     public init(shape: Conv2DShape, weights: [Int8], weightScales: [Float], bias: [Float]?,
                 input: QuantizationParameters, output: QuantizationParameters, relu: Bool,
                 residual: (input: QuantizationParameters, sum: QuantizationParameters, reluAfterAdd: Bool)?,
-                outputFloat: Bool) {
+                outputFloat: Bool, maxPool: Bool = false) {
         precondition(shape.groups == 1, "int8 convolutions need groups = 1")
+        precondition(!(maxPool && residual != nil), "a fused max pool excludes a residual")
+        self.maxPool = maxPool
         self.shape = shape
         self.input = input
         self.output = output
@@ -145,12 +150,14 @@ public final class Int8ConvolutionKernel: Sendable {
             p.sum_zero = Int32(residual.sum.zero)
         }
         p.output_float = outputFloat ? 1 : 0
+        p.max_pool = maxPool ? 1 : 0
         return p
     }
 
-    /// Output height and width for an input of `height` x `width`.
+    /// Output height and width for an input of `height` x `width` (halved, floor, with ``maxPool``).
     public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
-        shape.outputSize(height: height, width: width)
+        let size = shape.outputSize(height: height, width: width)
+        return maxPool ? (size.height / 2, size.width / 2) : size
     }
 
     /// Scratch bytes ``run(input:batch:height:width:output:residual:scratch:useVNNI:)`` needs.

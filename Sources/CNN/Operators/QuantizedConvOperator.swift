@@ -8,7 +8,8 @@ import CKernels
 /// - `QConv`: inputs `x` (packed), `w` (int8 OIHW constant), `w_scale` (per output channel),
 ///   `bias` (optional float constant), `residual` (optional, packed); attributes `in_scale`,
 ///   `in_zero`, `out_scale`, `out_zero`, `relu`, `res_scale`, `res_zero`, `sum_scale`, `sum_zero`,
-///   `relu_after_add`, `output_float`, and Conv's `strides`, `pads`, `dilations`.
+///   `relu_after_add`, `output_float`, `max_pool` (a fused 2x2/2 max pool), and Conv's `strides`,
+///   `pads`, `dilations`.
 /// - `QuantizePack`: float NCHW -> packed (`scale`, `zero`).
 /// - `QUnpack`: packed -> float NCHW, dequantized (`scale`, `zero`, `channels`).
 /// - `QMaxPool`: MaxPool on packed values (`kernel_shape`, `strides`, `pads`).
@@ -96,7 +97,8 @@ struct QuantizedConvOperator: GraphOperator {
         }
         kernel = Int8ConvolutionKernel(shape: shape, weights: values.map { Int8($0) }, weightScales: scales, bias: bias,
                                        input: input, output: output, relu: try attributes.int("relu", default: 0) != 0,
-                                       residual: residual, outputFloat: try attributes.int("output_float", default: 0) != 0)
+                                       residual: residual, outputFloat: try attributes.int("output_float", default: 0) != 0,
+                                       maxPool: try attributes.int("max_pool", default: 0) != 0 && !hasResidual)
     }
 
     var constantInputsConsumedAtLoad: [Int] { [1, 2, 3] }
@@ -113,6 +115,9 @@ struct QuantizedConvOperator: GraphOperator {
             throw attributes.shapeError("input [\(height), \(width)] is smaller than the kernel after padding")
         }
         let (outHeight, outWidth) = kernel.outputSize(height: height, width: width)
+        guard outHeight >= 1, outWidth >= 1 else {
+            throw attributes.shapeError("the convolution output of input [\(height), \(width)] is smaller than the fused 2x2 max pool")
+        }
         let packed = QuantizedOperators.packedShape(batch: batch, height: outHeight, width: outWidth, channels: s.outputChannels)
         let outputShape = kernel.outputFloat ? [batch, s.outputChannels, outHeight, outWidth] : packed
         if hasResidual {

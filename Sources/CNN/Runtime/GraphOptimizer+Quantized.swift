@@ -43,6 +43,7 @@ extension GraphOptimizer {
         let relu: Bool
         var residual: (value: String, parameters: QuantizationParameters, sum: QuantizationParameters, relu: Bool)?
         var final: String
+        var maxPool = false
         let weights: String
         let scales: String
         let bias: String
@@ -174,7 +175,7 @@ extension GraphOptimizer {
             for input in node.inputs where !input.isEmpty { consumers[input, default: []].append(index) }
             for output in node.outputs where !output.isEmpty { producer[output] = index }
         }
-        let groups = quantizedGroups(consumers, producer)
+        var groups = quantizedGroups(consumers, producer)
         guard !groups.isEmpty else { return }
         // Packed uses: group inputs and residuals.
         var packedUsers = [String: Set<Int>]()
@@ -203,6 +204,19 @@ extension GraphOptimizer {
                               output: chain.name))
             packedUsers[node.inputs[0], default: []].insert(index)
         }
+        // A 2x2/2 unpadded pool that alone reads a group's result is fused into the group's epilogue.
+        for index in groups.indices where groups[index].residual == nil {
+            guard let user = single(groups[index].final, consumers),
+                  let poolIndex = pools.firstIndex(where: { $0.node == user }) else { continue }
+            let attributes = NodeAttributes(nodes[user])
+            guard (try? attributes.ints("kernel_shape")) == [2, 2], (try? attributes.ints("strides")) == [2, 2],
+                  ((try? attributes.ints("pads")) ?? nil).map({ $0.allSatisfy { $0 == 0 } }) ?? true else { continue }
+            let pool = pools.remove(at: poolIndex)
+            packedUsers[groups[index].final] = nil
+            groups[index].absorbed += [pool.node, pool.quantize, pool.dequantize]
+            groups[index].final = pool.output
+            groups[index].maxPool = true
+        }
         func packed(_ name: String) -> String { "\(name)#landcover.packed" }
         let groupByFinal = Dictionary(groups.map { ($0.final, $0) }, uniquingKeysWith: { first, _ in first })
         let poolByOutput = Dictionary(pools.map { ($0.output, $0) }, uniquingKeysWith: { first, _ in first })
@@ -230,6 +244,7 @@ extension GraphOptimizer {
                 inputs.append(packed(residual.value))
             }
             int("output_float", isPacked ? 0 : 1)
+            if group.maxPool { int("max_pool", 1) }
             let last = group.absorbed.max() ?? group.conv
             let name = nodes[group.conv].name.isEmpty ? group.final : nodes[group.conv].name
             emitAt[last, default: []].append(ONNXNode(operatorType: "QConv", inputs: inputs,
