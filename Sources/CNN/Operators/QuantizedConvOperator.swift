@@ -42,6 +42,14 @@ enum QuantizedOperators {
         [batch, height, width, Int8ConvolutionKernel.paddedChannels(channels) / 4]
     }
 
+    /// The C kernels index a chunk with 32-bit offsets: every packed tensor, image chunk and
+    /// scratch area must stay below 2 GiB.
+    static func checkSize(_ bytes: Int, _ attributes: NodeAttributes) throws {
+        guard bytes >= 0, bytes < Int(Int32.max) else {
+            throw ONNXError.tooLarge(node: attributes.label, detail: "an int8 buffer of \(bytes) bytes exceeds the kernels' 2 GiB limit; use smaller batches or tiles")
+        }
+    }
+
     static func bytes(_ pointer: UnsafePointer<Float>) -> UnsafePointer<UInt8> {
         UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self)
     }
@@ -125,7 +133,16 @@ struct QuantizedConvOperator: GraphOperator {
                 throw attributes.shapeError("the packed residual does not match the output \(packed)")
             }
         }
+        try QuantizedOperators.checkSize(x.count * 4, attributes)
+        try QuantizedOperators.checkSize(batch * outHeight * outWidth * Int8ConvolutionKernel.paddedChannels(s.outputChannels), attributes)
+        // The padded copy of one chunk (as many images as make 256 output pixels, at least one).
+        let convPixels = s.outputSize(height: height, width: width).height * s.outputSize(height: height, width: width).width
+        let chunkImages = min(batch, convPixels >= 256 ? 1 : (256 + convPixels - 1) / max(convPixels, 1))
+        let paddedImage = (height + s.padTop + s.padBottom) * (width + s.padLeft + s.padRight)
+            * Int8ConvolutionKernel.paddedChannels(s.inputChannels)
+        try QuantizedOperators.checkSize(paddedImage * chunkImages, attributes)
         let scratchBytes = kernel.scratchBytes(batch: batch, height: height, width: width)
+        try QuantizedOperators.checkSize(scratchBytes, attributes)
         let conv = kernel, residual = hasResidual
         let run: OperatorKernel = { inputs, outputs, scratch in
             conv.run(input: QuantizedOperators.bytes(inputs[0]), batch: batch, height: height, width: width,
@@ -149,6 +166,7 @@ struct QuantizePackOperator: GraphOperator {
             throw attributes.shapeError("needs a rank-4 input")
         }
         let p = parameters
+        try QuantizedOperators.checkSize(x.count * 4, attributes)
         if unpack {
             let c = channels
             guard c > 0, x.shape[3] == Int8ConvolutionKernel.paddedChannels(c) / 4 else {
@@ -193,6 +211,7 @@ struct QuantizedMaxPoolOperator: GraphOperator {
 
     func plan(_ inputs: [PlanValue?]) throws -> OperatorPlan {
         guard let x = inputs.first ?? nil, x.shape.count == 4 else { throw attributes.shapeError("needs a packed rank-4 input") }
+        try QuantizedOperators.checkSize(x.count * 4, attributes)
         let batch = x.shape[0], height = x.shape[1], width = x.shape[2], padded = x.shape[3] * 4
         let outHeight = (height + pads[0] + pads[2] - kernelShape[0]) / strides[0] + 1
         let outWidth = (width + pads[1] + pads[3] - kernelShape[1]) / strides[1] + 1
