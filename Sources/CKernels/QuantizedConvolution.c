@@ -145,9 +145,21 @@ static void epilogue_scalar(const lc_qconv_params *p, const int32_t *acc, int ch
 /// order matches it. The loops then run over kernel rows with kernel_w times longer inner loops.
 static inline int merged_rows(const lc_qconv_params *p) { return p->dilation_w == 1; }
 
+int lc_qconv_dense_rows(const lc_qconv_params *p) {
+    return merged_rows(p) && p->in_c > 0 && p->in_c % 4 != 0 && p->in_c < p->in_c_padded;
+}
+
+/// Bytes per pixel in the kernel's padded copy.
+static inline size_t pixel_bytes(const lc_qconv_params *p) {
+    return lc_qconv_dense_rows(p) ? (size_t)p->in_c : (size_t)p->in_c_padded;
+}
+
 /// Taps (table entries) and 4-byte steps per tap of the inner loops.
 static inline void loop_shape(const lc_qconv_params *p, int *taps, int *steps) {
-    if (merged_rows(p)) {
+    if (lc_qconv_dense_rows(p)) {
+        *taps = p->kernel_h;
+        *steps = (p->kernel_w * p->in_c + 3) / 4;
+    } else if (merged_rows(p)) {
         *taps = p->kernel_h;
         *steps = p->kernel_w * p->in_c_padded / 4;
     } else {
@@ -164,12 +176,29 @@ static uint8_t *prepare_chunk(const lc_qconv_params *p, const uint8_t *input, in
     lc_qconv_output_size(p, &oh, &ow);
     int hp = p->in_h + p->pad_top + p->pad_bottom, wp = p->in_w + p->pad_left + p->pad_right;
     size_t c = (size_t)p->in_c_padded;
-    size_t image_bytes = (size_t)hp * (size_t)wp * c;
     uint8_t *padded = (uint8_t *)scratch;
-    size_t padded_bytes = ((size_t)chunk_images(p) * image_bytes + 63) & ~(size_t)63;
+    // Table positions as sized by lc_qconv_scratch_bytes (the padded layout is the upper bound).
+    size_t padded_bytes = ((size_t)chunk_images(p) * (size_t)hp * (size_t)wp * c + 63) & ~(size_t)63;
     int32_t *pixel_table = (int32_t *)(padded + padded_bytes);
     int32_t *tap_table = pixel_table + (size_t)chunk_images(p) * (size_t)oh * (size_t)ow;
     size_t row_bytes = (size_t)p->in_w * c;
+    if (lc_qconv_dense_rows(p)) {
+        // Only the real channels per pixel: rows of wp * in_c bytes. A row run's last 4-byte step
+        // may read up to 3 bytes beyond it (next pixel, or the table area): zero weights.
+        c = (size_t)p->in_c;
+        size_t image_bytes = (size_t)hp * (size_t)wp * c;
+        for (int n = 0; n < count; n++) {
+            uint8_t *image = padded + (size_t)n * image_bytes;
+            const uint8_t *source = input + (size_t)(first + n) * (size_t)p->in_h * row_bytes;
+            memset(image, p->input_zero, image_bytes);
+            for (int y = 0; y < p->in_h; y++) {
+                uint8_t *row = image + ((size_t)(y + p->pad_top) * (size_t)wp + (size_t)p->pad_left) * c;
+                const uint8_t *from = source + (size_t)y * row_bytes;
+                for (int x = 0; x < p->in_w; x++) memcpy(row + (size_t)x * c, from + (size_t)x * (size_t)p->in_c_padded, c);
+            }
+        }
+    } else {
+    size_t image_bytes = (size_t)hp * (size_t)wp * c;
     for (int n = 0; n < count; n++) {
         uint8_t *image = padded + (size_t)n * image_bytes;
         const uint8_t *source = input + (size_t)(first + n) * (size_t)p->in_h * row_bytes;
@@ -188,6 +217,8 @@ static uint8_t *prepare_chunk(const lc_qconv_params *p, const uint8_t *input, in
         memset(image + (size_t)(p->pad_top + p->in_h) * (size_t)wp * c, p->input_zero,
                (size_t)p->pad_bottom * (size_t)wp * c);
     }
+    }
+    size_t image_bytes = (size_t)hp * (size_t)wp * c;
     size_t index = 0;
     if (p->max_pool) {
         // The 4 pixels of each pooling window are adjacent in the table.

@@ -12,6 +12,10 @@
 // - Packed weights: [outputBlock][tap = kernelRow * kernelWidth + kernelColumn][inputChannel / 4]
 //   [16 output channels][4 input channels] int8; output channels padded to a multiple of 16 and
 //   input channels to channelsPadded with zero weights.
+// - Dense rows (input channels not a multiple of 4, dilation_w 1, see lc_qconv_dense_rows): the
+//   kernel's copy of the input keeps only the real channels per pixel, and the weights are
+//   [outputBlock][kernelRow][k / 4][16][4] with k = kernelColumn * channels + channel, zero up to
+//   kernel_w * channels rounded up to 4 (a 3x3 conv on 13 bands runs 40 bytes per row, not 48).
 #ifndef LANDCOVER_CKERNELS_H
 #define LANDCOVER_CKERNELS_H
 
@@ -60,8 +64,11 @@ typedef struct {
     int sum_zero;
     int output_float;
     int max_pool;                // 1: a 2x2, stride-2 floor-mode max pool follows (no residual)
+    int in_c;                    // real input channels (<= in_c_padded)
 } lc_qconv_params;
 
+/// 1 when the kernel uses dense rows for these parameters (see the layouts above).
+int lc_qconv_dense_rows(const lc_qconv_params *p);
 /// Output size of the convolution (before a fused max pool).
 void lc_qconv_output_size(const lc_qconv_params *p, int *out_h, int *out_w);
 /// Size of what is stored: the convolution's output, halved (floor) with `max_pool`.

@@ -98,7 +98,12 @@ public final class Int8ConvolutionKernel: Sendable {
         let taps = shape.kernelHeight * shape.kernelWidth
         let padded = Self.paddedChannels(channels)
         let blocks = (outputs + 15) / 16
-        let packed = ByteBuffer(count: blocks * taps * padded * 16)
+        // Dense rows (as lc_qconv_dense_rows decides): a kernel row is kW * channels bytes, padded to 4.
+        var probe = lc_qconv_params()
+        probe.dilation_w = Int32(shape.dilationWidth); probe.in_c = Int32(channels); probe.in_c_padded = Int32(padded)
+        let dense = lc_qconv_dense_rows(&probe) != 0
+        let rowRun = (shape.kernelWidth * channels + 3) / 4 * 4
+        let packed = ByteBuffer(count: dense ? blocks * shape.kernelHeight * rowRun * 16 : blocks * taps * padded * 16)
         let bytes = packed.pointer.assumingMemoryBound(to: Int8.self)
         var sums = [Int](repeating: 0, count: outputs)
         for o in 0..<outputs {
@@ -106,8 +111,15 @@ public final class Int8ConvolutionKernel: Sendable {
                 for t in 0..<taps {
                     let value = weights[(o * channels + c) * taps + t]
                     sums[o] += Int(value)
-                    // [block][tap][c / 4][16][4]
-                    let index = (((o / 16) * taps + t) * (padded / 4) + c / 4) * 64 + (o % 16) * 4 + c % 4
+                    let index: Int
+                    if dense {
+                        // [block][kernel row][k / 4][16][4], k = kernel column * channels + channel
+                        let k = (t % shape.kernelWidth) * channels + c
+                        index = (((o / 16) * shape.kernelHeight + t / shape.kernelWidth) * (rowRun / 4) + k / 4) * 64 + (o % 16) * 4 + k % 4
+                    } else {
+                        // [block][tap][c / 4][16][4]
+                        index = (((o / 16) * taps + t) * (padded / 4) + c / 4) * 64 + (o % 16) * 4 + c % 4
+                    }
                     bytes[index] = value
                 }
             }
@@ -129,6 +141,7 @@ public final class Int8ConvolutionKernel: Sendable {
         var p = lc_qconv_params()
         p.batch = Int32(batch); p.in_h = Int32(height); p.in_w = Int32(width)
         p.in_c_padded = Int32(Self.paddedChannels(s.inputChannels))
+        p.in_c = Int32(s.inputChannels)
         p.out_c = Int32(s.outputChannels); p.out_c_padded = Int32(Self.paddedChannels(s.outputChannels))
         p.kernel_h = Int32(s.kernelHeight); p.kernel_w = Int32(s.kernelWidth)
         p.stride_h = Int32(s.strideHeight); p.stride_w = Int32(s.strideWidth)
