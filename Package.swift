@@ -50,8 +50,8 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         .target(name: "RasterIO", dependencies: ["CGDAL", "CDeflate"]),
-        // The engine's only C kernels: int8 (AVX-512 VNNI) and bf16 (AVX512_BF16) convolutions, with
-        // scalar fallbacks chosen at run time (Sources/CKernels/include/CKernels.h).
+        // The engine's only C kernels: int8 convolutions on AVX-512 VNNI, with a scalar fallback chosen
+        // at run time (Sources/CKernels/include/CKernels.h).
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "CNN", dependencies: ["CKernels"], swiftSettings: hostCPU),
         // OpenBLAS: Training's convolution weight gradients (single-threaded sgemm per worker).

@@ -33,15 +33,6 @@ int lc_cpu_has_avx512_vnni(void) {
 #endif
 }
 
-int lc_cpu_has_avx512_bf16(void) {
-#if LC_X86
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
-#else
-    return 0;
-#endif
-}
-
 void lc_qconv_output_size(const lc_qconv_params *p, int *out_h, int *out_w) {
     int eh = (p->kernel_h - 1) * p->dilation_h + 1, ew = (p->kernel_w - 1) * p->dilation_w + 1;
     *out_h = (p->in_h + p->pad_top + p->pad_bottom - eh) / p->stride_h + 1;

@@ -28,8 +28,6 @@ extern "C" {
 
 /// 1 when the CPU executes AVX-512 F/BW/VNNI, else 0.
 int lc_cpu_has_avx512_vnni(void);
-/// 1 when the CPU executes AVX-512 BF16, else 0.
-int lc_cpu_has_avx512_bf16(void);
 
 /// One int8 convolution: geometry, requantization and output form.
 ///

@@ -27,8 +27,6 @@ public struct QuantizationParameters: Sendable, Hashable {
 
 /// Whether the CPU runs the AVX-512 VNNI int8 kernels (else the scalar path runs, same results).
 public let cpuHasAVX512VNNI: Bool = lc_cpu_has_avx512_vnni() != 0
-/// Whether the CPU runs the AVX-512 BF16 kernels.
-public let cpuHasAVX512BF16: Bool = lc_cpu_has_avx512_bf16() != 0
 
 /// Immutable byte storage owned by a kernel (packed int8 weights), 64-byte aligned.
 final class ByteBuffer: @unchecked Sendable {
