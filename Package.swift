@@ -10,6 +10,7 @@
 //        |            +-> GRDB, Crypto, Logging
 //        +-> TrainingData -> Training -> CNN, CBLAS
 //                 +-> Classification, Config, RasterIO
+//   CNN -> CKernels   (the one C target: int8 VNNI convolution kernels Swift cannot reach)
 //   SceneSynthesis -> RasterIO   (deterministic synthetic Sentinel-2 scenes; LandcoverCLI uses it)
 //
 // RasterIO is the only module that imports CGDAL; CNN and Training never see GDAL; inference
@@ -55,7 +56,10 @@ let package = Package(
         .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
 
         .target(name: "RasterIO", dependencies: ["CGDAL", "CDeflate"]),
-        .target(name: "CNN", swiftSettings: hostCPU),
+        // The engine's only C kernels: int8 convolutions on AVX-512 VNNI, with a scalar fallback chosen
+        // at run time (Sources/CKernels/include/CKernels.h).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CNN", dependencies: ["CKernels"], swiftSettings: hostCPU),
         // OpenBLAS: Training's convolution weight gradients (single-threaded sgemm per worker).
         .target(name: "Training", dependencies: ["CNN", "CBLAS"], swiftSettings: hostCPU),
         // Pipeline files: the strict YAML reader, the typed pipeline settings and their defaults.

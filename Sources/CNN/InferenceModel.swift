@@ -34,42 +34,48 @@ public final class InferenceModel: Sendable {
     /// Graph outputs, in graph order.
     public let outputs: [ONNXValueInfo]
     let graph: CompiledGraph
+    /// The arithmetic the model was compiled for.
+    public let precision: InferencePrecision
 
     /// Loads a model from a `.onnx` file, with the external data files it refers to (paths
     /// relative to the file's folder; see ``ONNXModel/loadExternalData(directory:)``).
+    /// - Parameter precision: the arithmetic of the convolutions (see ``InferencePrecision``).
     /// - Throws: ``ONNXError`` (unreadable file, malformed or unsupported model) or
     ///   ``ModelContractError`` when `landcover.*` metadata is present but malformed.
-    public convenience init(contentsOf url: URL) throws {
+    public convenience init(contentsOf url: URL, precision: InferencePrecision = .fp32) throws {
         // Decode in a scope of its own so that the file's bytes are freed before compiling.
         // External data files (weights kept beside the .onnx file) are read into the initializers.
         var model = try ONNXModel(contentsOf: url)
-        try self.init(taking: &model, replacingInitializers: [:])
+        try self.init(taking: &model, replacingInitializers: [:], precision: precision)
     }
 
-    /// Loads a model from the bytes of a `.onnx` file. See ``init(contentsOf:)``.
-    public convenience init(data: Data) throws {
+    /// Loads a model from the bytes of a `.onnx` file. See ``init(contentsOf:precision:)``.
+    public convenience init(data: Data, precision: InferencePrecision = .fp32) throws {
         var model = try ONNXModel(serializedData: data)
-        try self.init(taking: &model, replacingInitializers: [:])
+        try self.init(taking: &model, replacingInitializers: [:], precision: precision)
     }
 
     /// Compiles a decoded model.
     /// - Parameter replacingInitializers: values for initializers that are fed at run time
     ///   (ONNX allows a graph input to also be an initializer, which then acts as its default).
-    public convenience init(model: ONNXModel, replacingInitializers replacements: [String: AnyTensor] = [:]) throws {
+    public convenience init(model: ONNXModel, replacingInitializers replacements: [String: AnyTensor] = [:],
+                            precision: InferencePrecision = .fp32) throws {
         var copy = model
-        try self.init(taking: &copy, replacingInitializers: replacements)
+        try self.init(taking: &copy, replacingInitializers: replacements, precision: precision)
     }
 
     /// Compiles `model`, moving its initializers' payloads out as they are converted, so that
     /// a model loaded from a file never holds its weights in both forms at once.
-    private init(taking model: inout ONNXModel, replacingInitializers replacements: [String: AnyTensor]) throws {
+    private init(taking model: inout ONNXModel, replacingInitializers replacements: [String: AnyTensor],
+                 precision: InferencePrecision) throws {
         let contract = try ModelContract(model: model)
         // A channels-last model is fed NCHW like every other: a Transpose to its own layout is
         // compiled in front of its first node (the stored graph is left as it was).
         let storedNodes = model.graph.nodes, storedInputs = model.graph.inputs
         model.graph.nodes = model.graph.topologicallySortedNodes()
         if contract?.inputLayout == .nhwc { Self.insertLayoutTranspose(into: &model.graph) }
-        self.graph = try CompiledGraph(model: &model, replacements: replacements)
+        self.graph = try CompiledGraph(model: &model, replacements: replacements, precision: precision)
+        self.precision = precision
         model.graph.nodes = storedNodes
         model.graph.inputs = storedInputs
         self.proto = model

@@ -53,6 +53,65 @@ enum KernelBenchmark {
         return layers
     }()
 
+    /// The int8 kernels (``Int8ConvolutionKernel``, packed u8 in and out, AVX-512 VNNI when the CPU
+    /// has it) on the same layers: per-layer ms and GOP/s (multiply-adds count 2).
+    static func runInt8(modelName: String, layers: [Layer], batch: Int, threads: Int, repeats: Int) {
+        print("\(modelName) int8: batch \(batch), \(threads) thread(s), VNNI \(cpuHasAVX512VNNI)")
+        var totalSeconds = 0.0
+        var totalFlops = 0.0
+        for layer in layers {
+            var random = KernelBenchRandom()
+            let s = layer.shape
+            let weights = (0..<(s.outputChannels * s.inputChannels * s.kernelHeight * s.kernelWidth))
+                .map { _ in Int8(truncatingIfNeeded: Int(random.next() % 255) - 127) }
+            let parameters = QuantizationParameters(scale: 0.05, zero: 10)
+            let kernel = Int8ConvolutionKernel(
+                shape: s, weights: weights, weightScales: [Float](repeating: 0.001, count: s.outputChannels),
+                bias: [Float](repeating: 0.01, count: s.outputChannels), input: parameters, output: parameters, relu: false,
+                residual: layer.residual ? (parameters, parameters, true) : nil, outputFloat: false)
+            let (outputHeight, outputWidth) = kernel.outputSize(height: layer.height, width: layer.width)
+            let inputCount = Int8ConvolutionKernel.paddedChannels(s.inputChannels) * layer.height * layer.width
+            let outputCount = Int8ConvolutionKernel.paddedChannels(s.outputChannels) * outputHeight * outputWidth
+            let perThread = (batch + threads - 1) / threads
+            let buffers = (0..<threads).map { _ in
+                (input: UnsafeMutablePointer<UInt8>.allocate(capacity: perThread * inputCount),
+                 output: UnsafeMutablePointer<UInt8>.allocate(capacity: perThread * outputCount),
+                 residual: UnsafeMutablePointer<UInt8>.allocate(capacity: perThread * outputCount),
+                 scratch: UnsafeMutableRawPointer.allocate(
+                    byteCount: kernel.scratchBytes(batch: perThread, height: layer.height, width: layer.width), alignment: 64))
+            }
+            for buffer in buffers {
+                for index in 0..<(perThread * inputCount) { buffer.input[index] = UInt8(index % 251) }
+                buffer.residual.initialize(repeating: 20, count: perThread * outputCount)
+            }
+            let addresses = buffers.map { (Int(bitPattern: $0.input), Int(bitPattern: $0.output),
+                                           Int(bitPattern: $0.residual), Int(bitPattern: $0.scratch)) }
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let start = DispatchTime.now().uptimeNanoseconds
+                DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                    let count = min(perThread, batch - thread * perThread)
+                    guard count > 0, let input = UnsafePointer<UInt8>(bitPattern: addresses[thread].0),
+                          let output = UnsafeMutableRawPointer(bitPattern: addresses[thread].1),
+                          let residual = UnsafePointer<UInt8>(bitPattern: addresses[thread].2),
+                          let scratch = UnsafeMutableRawPointer(bitPattern: addresses[thread].3) else { return }
+                    kernel.run(input: input, batch: count, height: layer.height, width: layer.width, output: output,
+                               residual: layer.residual ? residual : nil, scratch: scratch)
+                }
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            for buffer in buffers {
+                buffer.input.deallocate(); buffer.output.deallocate(); buffer.residual.deallocate(); buffer.scratch.deallocate()
+            }
+            let flops = Double(s.flops(height: layer.height, width: layer.width) * batch)
+            totalSeconds += best
+            totalFlops += flops
+            print(String(format: "  %-36@ %8.3f ms %7.1f GOP/s", layer.name as NSString, best * 1e3, flops / best / 1e9))
+        }
+        print(String(format: "  %-36@ %8.3f ms %7.1f GOP/s  %8.0f patches/s (convolutions only)",
+                     "total" as NSString, totalSeconds * 1e3, totalFlops / totalSeconds / 1e9, Double(batch) / totalSeconds))
+    }
+
     /// Runs every layer of `layers` on `batch` images split over `threads` threads, `repeats`
     /// times, and prints per-layer and total figures.
     static func run(modelName: String, layers: [Layer], batch: Int, threads: Int, repeats: Int) {

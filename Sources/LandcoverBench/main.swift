@@ -1,12 +1,14 @@
 // landcover-bench: measures the CNN engine's throughput.
 //
-//   landcover-bench model <file.onnx> [--batch 64] [--threads 1] [--repeats 10] [--size 64]
+//   landcover-bench model <file.onnx> [--batch 64] [--threads 1] [--repeats 10] [--size 64] [--precision fp32|int8]
 //       Loads the model once, gives each thread its own session and a contiguous part of one
 //       [batch, bands, size, size] batch (DispatchQueue.concurrentPerform), runs it `repeats`
-//       times after one warm-up, and prints the median as `patches_per_second=<value>`.
-//   landcover-bench kernels [--threads 1] [--batch 64]
+//       times after one warm-up, and prints the median as `patches_per_second=<value>`. `--precision int8`
+//       runs a QDQ model's convolutions on the int8 kernels.
+//   landcover-bench kernels [--threads 1] [--batch 64] [--precision fp32|int8]
 //       Times the convolution kernels alone on the convolution layers of the small CNN and
-//       ResNet-18 (13 bands, 64 x 64) and prints GFLOP/s per layer.
+//       ResNet-18 (13 bands, 64 x 64) and prints GFLOP/s per layer (int8: the VNNI kernels on
+//       packed u8 activations, GOP/s).
 //   landcover-bench train [small|resnet] [--batch 64] [--repeats 10] [--size 64] [--threads N]
 //       Training throughput (forward + backward) of the Training module's small CNN (with and
 //       without BatchNormalization) and ResNet-18 at 1 and 2 workers (or only --threads N),
@@ -27,6 +29,7 @@ struct BenchOptions {
     var threads = 1
     var repeats = 10
     var size = 64
+    var precision = InferencePrecision.fp32
     var positional: [String] = []
 
     init(arguments: ArraySlice<String>) throws {
@@ -43,6 +46,11 @@ struct BenchOptions {
             case "--threads": threads = try value()
             case "--repeats": repeats = try value()
             case "--size": size = try value()
+            case "--precision":
+                guard let text = iterator.next(), let value = InferencePrecision(rawValue: text) else {
+                    throw BenchError.usage("--precision needs one of \(InferencePrecision.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                precision = value
             default:
                 if argument.hasPrefix("--") { throw BenchError.usage("unknown option \(argument)") }
                 positional.append(argument)
@@ -57,7 +65,7 @@ enum BenchError: Error, CustomStringConvertible {
         switch self {
         case .usage(let message):
             return "landcover-bench: \(message)\nusage: landcover-bench model <file.onnx> [--batch N] [--threads N] "
-                + "[--repeats N] [--size N] | landcover-bench kernels [--threads N] [--batch N] "
+                + "[--repeats N] [--size N] [--precision fp32|int8] | landcover-bench kernels [--threads N] [--batch N] "
                 + "| landcover-bench train [small|resnet] [--batch N] [--repeats N] [--threads N] "
                 + "| landcover-bench gradients <small|small-bn|resnet> <folder> [--batch N] [--size N]"
         }
@@ -91,7 +99,7 @@ final class Workers: @unchecked Sendable {
 
 /// Median patches/s of `model` on a deterministic batch split over `threads` sessions.
 func benchmarkModel(path: String, options: BenchOptions) throws {
-    let model = try InferenceModel(contentsOf: URL(fileURLWithPath: path))
+    let model = try InferenceModel(contentsOf: URL(fileURLWithPath: path), precision: options.precision)
     guard let inputInfo = model.inputs.first else { throw BenchError.usage("\(path) has no input") }
     var bands = 13
     if let shape = inputInfo.shape, shape.count == 4, case .value(let channels) = shape[1], channels > 0 {
@@ -138,6 +146,11 @@ do {
     case "model":
         guard let path = options.positional.first else { throw BenchError.usage("model needs a file") }
         try benchmarkModel(path: path, options: options)
+    case "kernels" where options.precision == .int8:
+        KernelBenchmark.runInt8(modelName: "small CNN", layers: KernelBenchmark.smallCNN, batch: options.batch,
+                                threads: options.threads, repeats: options.repeats)
+        KernelBenchmark.runInt8(modelName: "ResNet-18", layers: KernelBenchmark.resNet18, batch: options.batch,
+                                threads: options.threads, repeats: max(1, options.repeats / 2))
     case "kernels":
         KernelBenchmark.run(modelName: "small CNN", layers: KernelBenchmark.smallCNN, batch: options.batch,
                             threads: options.threads, repeats: options.repeats)

@@ -194,6 +194,9 @@ struct ModelCommand: ParsableCommand {
         @Option(name: .customLong("memory-mb"), help: "Working memory per worker in MiB (intermediate values of one run); a model that needs more is refused before running.")
         var memoryMiB: Int = InferenceSession.defaultMemoryLimit >> 20
 
+        @Option(name: .long, help: "Arithmetic of the convolutions: fp32, or int8 for a quantized (QDQ) model.")
+        var precision: InferencePrecision = .fp32
+
         func validate() throws {
             guard !input.isEmpty else { throw ValidationError("Give at least one --input [NAME=]FILE.npy.") }
             guard (1...65_536).contains(batchSize) else { throw ValidationError("--batch-size: '\(batchSize)' must be from 1 to 65536") }
@@ -234,7 +237,7 @@ struct ModelCommand: ParsableCommand {
                         files[name] = path
                     }
                 }
-                let loaded = try InferenceModel(model: proto, replacingInitializers: replacements)
+                let loaded = try InferenceModel(model: proto, replacingInitializers: replacements, precision: precision)
                 let directory = URL(fileURLWithPath: outputDir)
                 do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
                     throw ValidationError("Cannot create the output directory \(outputDir): \(error.localizedDescription)")
@@ -299,3 +302,5 @@ struct ModelCommand: ParsableCommand {
         }
     }
 }
+
+extension InferencePrecision: ExpressibleByArgument {}

@@ -28,7 +28,7 @@ struct CompiledGraph: Sendable {
     /// `model` keeps only the initializers' names, shapes and types), constants that
     /// optimization made dead are dropped, and a convolution's weights are released as soon as
     /// its kernel has packed them, so a model's weights are never held in several forms at once.
-    init(model: inout ONNXModel, replacements: [String: AnyTensor]) throws {
+    init(model: inout ONNXModel, replacements: [String: AnyTensor], precision: InferencePrecision = .fp32) throws {
         guard let opset = model.defaultOpsetVersion else {
             throw ONNXError.invalidModel(detail: "no opset_import for the default ONNX domain; add one (opset 11 to 21)")
         }
@@ -49,7 +49,15 @@ struct CompiledGraph: Sendable {
                 optimizer.constants[tensor.name] = tensor.isInteger
                     ? .constant(shape, ints: try tensor.int64Values()) : .constant(shape, floats: try tensor.floatValues())
             }
+            optimizer.elementTypes[tensor.name] = tensor.dataType
             model.graph.initializers[index].dropPayload()
+        }
+        optimizer.annotateQuantizedTypes()
+        if precision == .int8 {
+            guard optimizer.nodes.contains(where: { $0.operatorType == "QuantizeLinear" }) else {
+                throw ONNXError.invalidModel(detail: "int8 precision needs a quantized (QDQ) model such as onnxruntime's quantize_static writes (QuantizeLinear/DequantizeLinear pairs); quantize the model or run it at fp32")
+            }
+            optimizer.fuseQuantizedConvolutions()
         }
         try optimizer.foldConstants()
         try optimizer.fuseConvolutions()

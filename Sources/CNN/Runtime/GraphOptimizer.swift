@@ -7,6 +7,8 @@ struct GraphOptimizer {
     var constants: [String: PlanValue]
     var nodes: [ONNXNode]
     let graphOutputs: Set<String>
+    /// ONNX element types of the initializers (QDQ passes tell INT8 from UINT8 by them).
+    var elementTypes: [String: Int32] = [:]
     private var counter = 0
 
     init(opset: Int, constants: [String: PlanValue], nodes: [ONNXNode], graphOutputs: Set<String>) {

@@ -6,9 +6,9 @@ enum OperatorFactory {
     /// Operators the engine implements, for messages and `model info`.
     static let supportedOperators: [String] = [
         "Abs", "Add", "ArgMax", "Ceil", "Expand", "Floor", "Max", "Mean", "Min", "Round", "Split", "Sum", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
-        "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Exp", "Flatten", "Gather", "Gemm",
+        "ConstantOfShape", "Conv", "ConvTranspose", "DequantizeLinear", "Div", "DynamicQuantizeLinear", "Dropout", "Exp", "Flatten", "Gather", "Gemm",
         "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "Log",
-        "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "Pad", "Pow", "ReduceMax", "ReduceMean", "ReduceSum",
+        "LogSoftmax", "MatMul", "MaxPool", "Mul", "Neg", "Pad", "Pow", "QuantizeLinear", "ReduceMax", "ReduceMean", "ReduceSum",
         "Relu", "Reshape", "Resize", "Shape", "Sigmoid", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Tanh",
         "Transpose", "Unsqueeze", "Upsample",
         "And", "Cos", "Equal", "Erf", "Gelu", "Greater", "GreaterOrEqual", "LayerNormalization", "Less", "LessOrEqual",
@@ -54,6 +54,7 @@ enum OperatorFactory {
         let unsupported = ONNXError.unsupportedOperator(operatorType: node.operatorType, domain: node.domain, opset: opset,
                                                         node: node.name.isEmpty ? (node.outputs.first ?? "?") : node.name)
         if node.domain == internalDomain {
+            if QuantizedOperators.types.contains(node.operatorType) { return try QuantizedOperators.make(node: node, constants: constants) }
             guard node.operatorType == "FusedConv" else { throw unsupported }
             return try ConvOperator(attributes: attributes, constants: constants,
                                     activation: try fusedActivation(attributes), hasResidual: node.inputs.count > 3 && !node.inputs[3].isEmpty,
@@ -64,6 +65,9 @@ enum OperatorFactory {
         case "Conv":
             return try ConvOperator(attributes: attributes, constants: constants, activation: .identity, hasResidual: false)
         case "ConvTranspose": return try ConvTransposeOperator(attributes: attributes, constants: constants)
+        case "QuantizeLinear": return try QuantizeOperator(kind: .quantize, attributes: attributes)
+        case "DequantizeLinear": return try QuantizeOperator(kind: .dequantize, attributes: attributes)
+        case "DynamicQuantizeLinear": return DynamicQuantizeOperator(attributes: attributes)
         case "BatchNormalization":
             if opset < 9, try attributes.int("spatial", default: 1) == 0 { throw attributes.invalid("spatial=0 is not supported") }
             return BatchNormalizationOperator(epsilon: try attributes.float("epsilon", default: 1e-5), attributes: attributes)
