@@ -211,8 +211,11 @@ public final class InferenceModel: Sendable {
         }
         let batch = batched.first?.1.shape[0] ?? 1
         let workers = max(1, min(sessions.count, batch))
-        // A fixed-batch model splits too: each worker's session runs its part in batches of that size.
-        if workers == 1 || batched.contains(where: { $0.1.shape[0] != batch }) || !(hasSplittableBatch || fixedBatchSize != nil) {
+        // A fixed-batch model splits too: each worker's session runs its part in batches of that
+        // size. Exactly one batch of that size runs whole: its dimension 0 need not be samples
+        // (a Softmax over axis 0 of a [3, 4, 5] input must see all three rows).
+        if workers == 1 || batched.contains(where: { $0.1.shape[0] != batch }) || !(hasSplittableBatch || fixedBatchSize != nil)
+            || fixedBatchSize == batch {
             return try first.run(values: values)
         }
         let parts = WorkerResults(count: workers)

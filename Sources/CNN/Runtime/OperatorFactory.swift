@@ -44,6 +44,7 @@ enum OperatorFactory {
         case "Clip", "Upsample", "Reshape", "Expand", "Squeeze", "Unsqueeze", "Split", "ReduceMean", "ReduceMax", "ReduceSum": return [1, 2]
         case "Pad", "Slice": return [1, 2, 3, 4]
         case "ConstantOfShape": return [0]
+        case "QuantizeLinear", "DequantizeLinear": return [1, 2]
         default: return []
         }
     }
