@@ -16,7 +16,7 @@ struct ClientInteropTests {
 
     /// The class colours of the sample model, `#rrggbb`, from the map's own colour table.
     static func classColors(_ map: String) throws -> [String] {
-        let info = try ExamplePipelineTests.gdalinfo(map)
+        let info = try TestRasters.gdalinfo(map)
         let band = ((info["bands"] as? [[String: Any]]) ?? []).first ?? [:]
         let entries = (((band["colorTable"] as? [String: Any])?["entries"]) as? [[Int]]) ?? []
         return entries.prefix(classNames.count).map { String(format: "#%02x%02x%02x", $0[0], $0[1], $0[2]) }
@@ -113,14 +113,14 @@ struct ClientInteropTests {
         #expect(FileManager.default.fileExists(atPath: style), "the .qml beside the map")
 
         // GDAL: one paletted band with a raster attribute table; confidence in its own grey file.
-        let info = try ExamplePipelineTests.gdalinfo(map)
+        let info = try TestRasters.gdalinfo(map)
         let bands = (info["bands"] as? [[String: Any]]) ?? []
         #expect(bands.count == 1 && bands.first?["colorInterpretation"] as? String == "Palette")
         let rat = (info["rat"] as? [String: Any]) ?? [:]
         let rows = ((rat["row"] as? [[String: Any]]) ?? []).compactMap { $0["f"] as? [Any] }
         #expect(rows.map { "\($0[0])" } == (0..<Self.classNames.count).map { "\($0)" }, "RAT rows \(rows)")
         #expect(rows.map { "\($0[1])" } == Self.classNames)
-        let confidenceBands = ((try ExamplePipelineTests.gdalinfo(confidence))["bands"] as? [[String: Any]]) ?? []
+        let confidenceBands = ((try TestRasters.gdalinfo(confidence))["bands"] as? [[String: Any]]) ?? []
         #expect(confidenceBands.count == 1 && confidenceBands.first?["colorInterpretation"] as? String == "Gray")
         #expect(confidenceBands.first?["description"] as? String == "confidence")
 
@@ -207,7 +207,7 @@ struct ClientInteropTests {
         let geojson = one.appendingPathComponent("\(Self.scene)_landcover.geojson")
         let document = try CLI.json(String(decoding: try Data(contentsOf: geojson), as: UTF8.self))
         #expect(document["crs"] == nil, "no crs member")
-        let extent = ((try ExamplePipelineTests.gdalinfo(mapOne))["wgs84Extent"] as? [String: Any])?["coordinates"] as? [[[Double]]]
+        let extent = ((try TestRasters.gdalinfo(mapOne))["wgs84Extent"] as? [String: Any])?["coordinates"] as? [[[Double]]]
         let corners = try #require(extent?.first)
         let lon = (corners.map { $0[0] }.min() ?? 0, corners.map { $0[0] }.max() ?? 0)
         let lat = (corners.map { $0[1] }.min() ?? 0, corners.map { $0[1] }.max() ?? 0)

@@ -54,9 +54,9 @@ struct ExamplePipelineTests {
         let stac = folder.appendingPathComponent("s2l1c_33UUU_20170216_west_landcover.stac.json").path
 
         // The map, as gdalinfo sees it, against the scene's 10 m band.
-        let mapInfo = try Self.gdalinfo(map)
+        let mapInfo = try TestRasters.gdalinfo(map)
         let source = TestPaths.packageRoot.appendingPathComponent("samples/s2l1c_33UUU_20170216_west/T33UUU_20170216T102101_B02.jp2").path
-        let sourceInfo = try Self.gdalinfo(source)
+        let sourceInfo = try TestRasters.gdalinfo(source)
         #expect(mapInfo["size"] as? [Int] == [1008, 768])
         #expect(mapInfo["size"] as? [Int] == sourceInfo["size"] as? [Int])
         #expect(mapInfo["geoTransform"] as? [Double] == sourceInfo["geoTransform"] as? [Double])
@@ -78,7 +78,7 @@ struct ExamplePipelineTests {
         #expect(entries.count >= classNames.count)
         #expect(Array(entries.prefix(3)) == [[0xf0, 0x96, 0xff, 255], [0x00, 0x64, 0x00, 255], [0xff, 0xff, 0x4c, 255]])
         let confidence = folder.appendingPathComponent("s2l1c_33UUU_20170216_west_landcover_confidence.tif").path
-        let confidenceBands = (try Self.gdalinfo(confidence)["bands"] as? [[String: Any]]) ?? []
+        let confidenceBands = (try TestRasters.gdalinfo(confidence)["bands"] as? [[String: Any]]) ?? []
         #expect(confidenceBands.count == 1 && confidenceBands.first?["description"] as? String == "confidence")
 
         // Every pixel of the crop is valid data, so every pixel has a class; most classes occur.
@@ -125,11 +125,5 @@ struct ExamplePipelineTests {
         let check = try CLI.run(["-c", "import json, sys\nfrom stac_pydantic import Item\nItem.model_validate(json.load(open(sys.argv[1])))\nprint('ok')", stac],
                                 executable: "python3")
         #expect(check.status == 0 && check.stdout.contains("ok"), "stac-pydantic rejected the item: \(check.stderr)")
-    }
-
-    static func gdalinfo(_ path: String) throws -> [String: Any] {
-        let result = try CLI.run(["-json", path], executable: "gdalinfo")
-        #expect(result.status == 0, "gdalinfo \(path): \(result.stderr)")
-        return try CLI.json(result.stdout)
     }
 }

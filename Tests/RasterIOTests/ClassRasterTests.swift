@@ -42,7 +42,7 @@ struct ClassRasterTests {
         let writer = try Self.write(path, grid: Self.grid, factor: factor, format: .gtiff)
         #expect(!FileManager.default.fileExists(atPath: path))
         try writer.commit()
-        let info = try Fixtures.gdalinfo(path)
+        let info = try TestRasters.gdalinfo(path)
         let size = info["size"] as? [Int]
         #expect(size == [(1008 + factor - 1) / factor, (768 + factor - 1) / factor])
         #expect((info["geoTransform"] as? [Double]) == [330000, 10.0 * Double(factor), 0, 5822040, 0, -10.0 * Double(factor)])
@@ -77,7 +77,7 @@ struct ClassRasterTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("map_cog.tif").path
         try Self.write(path, grid: Self.grid, factor: 1, format: .cog).commit()
-        let info = try Fixtures.gdalinfo(path)
+        let info = try TestRasters.gdalinfo(path)
         let structure = (info["metadata"] as? [String: Any])?["IMAGE_STRUCTURE"] as? [String: String]
         #expect(structure?["LAYOUT"] == "COG")
         let bands = try #require(info["bands"] as? [[String: Any]])

@@ -78,7 +78,7 @@ struct DirectTileReadTests {
     /// Writes the layout's file (and a plain source) into `folder`; returns the tiled file's path.
     static func write(_ layout: Layout, in folder: URL, sparse: Bool = false) throws -> String {
         let source = folder.appendingPathComponent("source.tif").path
-        try Fixtures.writeRaster(source, width: 700, height: 530, bands: layout.bands, dataType: layout.dataType,
+        try TestRasters.writeRaster(source, width: 700, height: 530, bands: layout.bands, dataType: layout.dataType,
                                  nodata: layout.nodata) { b, x, y in value(layout, b, x, y) }
         let path = folder.appendingPathComponent(sparse ? "sparse.tif" : "tiled.tif").path
         try CommandLineTool.run("gdal_translate", ["-q"] + layout.options + (sparse ? ["-co", "SPARSE_OK=TRUE"] : []) + [source, path])
@@ -163,7 +163,7 @@ struct DirectTileReadTests {
         let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let source = folder.appendingPathComponent("source.tif").path
-        try Fixtures.writeRaster(source, width: 300, height: 200, bands: 2, dataType: .uint16) { b, x, y in Double(x + y + b) }
+        try TestRasters.writeRaster(source, width: 300, height: 200, bands: 2, dataType: .uint16) { b, x, y in Double(x + y + b) }
         let variants: [(String, [String])] = [
             ("strips", ["-co", "TILED=NO", "-co", "COMPRESS=DEFLATE"]),
             ("lzw", ["-co", "TILED=YES", "-co", "COMPRESS=LZW"]),

@@ -68,7 +68,7 @@ struct RasterLabelsTests {
         let laea = folder.appendingPathComponent("laea.tif").path
         try CommandLineTool.run("gdalwarp", ["-q", "-t_srs", "EPSG:3035", "-r", "near", "-tr", "10", "10", ref.path, laea])
         let cropped = folder.appendingPathComponent("laea_crop.tif").path
-        let info = try Fixtures.gdalinfo(laea)
+        let info = try TestRasters.gdalinfo(laea)
         let size = (info["size"] as? [Int]) ?? [0, 0]
         try CommandLineTool.run("gdal_translate", ["-q", "-a_nodata", "none", "-srcwin", "0", "0", "\(size[0] / 2)", "\(size[1])", laea, cropped])
         let labels = try RasterLabels(path: cropped, grid: grid)

@@ -11,7 +11,7 @@ struct ReadWriteTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("r.tif").path
         let nodata: Double = dataType == .byte ? 255 : 7
-        try Fixtures.writeRaster(path, width: 37, height: 23, bands: 2, dataType: dataType, originX: 499980.5,
+        try TestRasters.writeRaster(path, width: 37, height: 23, bands: 2, dataType: dataType, originX: 499980.5,
                                  originY: 4200000.25, pixel: 20, crs: "EPSG:32618", nodata: nodata,
                                  descriptions: ["B05", "B06"]) { b, x, y in Double((b * 31 + x * 3 + y) % 200 + 10) }
         let ds = try RasterDataset(path: path)
@@ -26,7 +26,7 @@ struct ReadWriteTests {
         #expect(buffer[1, 5, 7] == Float((15 + 7) % 200 + 10))
         #expect(buffer.validFraction == 1)
         // gdalinfo agrees on the georeferencing.
-        let info = try Fixtures.gdalinfo(path)
+        let info = try TestRasters.gdalinfo(path)
         let gt = info["geoTransform"] as? [Double]
         #expect(gt == [499980.5, 20, 0, 4200000.25, 0, -20])
     }
@@ -35,7 +35,7 @@ struct ReadWriteTests {
         let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("r.tif").path
-        try Fixtures.writeRaster(path, width: 10, height: 8, nodata: 0) { _, x, y in Double(100 + y * 10 + x) }
+        try TestRasters.writeRaster(path, width: 10, height: 8, nodata: 0) { _, x, y in Double(100 + y * 10 + x) }
         let ds = try RasterDataset(path: path)
         let window = RasterWindow(column: -3, row: 5, width: 6, height: 6)
         let buffer = try ds.read(window: window)
@@ -55,14 +55,14 @@ struct ReadWriteTests {
         let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let uint = folder.appendingPathComponent("u.tif").path
-        try Fixtures.writeRaster(uint, width: 4, height: 4, bands: 2, nodata: 0) { b, x, y in
+        try TestRasters.writeRaster(uint, width: 4, height: 4, bands: 2, nodata: 0) { b, x, y in
             (b == 1 && x == 2 && y == 1) || (b == 0 && x == 0 && y == 0) ? 0 : 50
         }
         let buffer = try RasterDataset(path: uint).read(window: RasterWindow(width: 4, height: 4))
         #expect(!buffer.isValid(column: 2, row: 1) && !buffer.isValid(column: 0, row: 0))
         #expect(buffer.validity.filter { $0 == 1 }.count == 14)
         let float = folder.appendingPathComponent("f.tif").path
-        try Fixtures.writeRaster(float, width: 3, height: 1, dataType: .float32) { _, x, _ in x == 1 ? .nan : 2 }
+        try TestRasters.writeRaster(float, width: 3, height: 1, dataType: .float32) { _, x, _ in x == 1 ? .nan : 2 }
         let fb = try RasterDataset(path: float).read(window: RasterWindow(width: 3, height: 1))
         #expect(fb.validity == [1, 0, 1])
         #expect(fb.values == [2, 0, 2])
@@ -106,7 +106,7 @@ struct ReadWriteTests {
 
         // A truncated GeoTIFF: either opening or reading fails with a typed error naming the file.
         let full = folder.appendingPathComponent("full.tif").path
-        try Fixtures.writeRaster(full, width: 600, height: 600, bands: 3) { b, x, y in Double((x * 7 + y * 13 + b) % 4000) }
+        try TestRasters.writeRaster(full, width: 600, height: 600, bands: 3) { b, x, y in Double((x * 7 + y * 13 + b) % 4000) }
         let data = try Data(contentsOf: URL(fileURLWithPath: full))
         let truncated = folder.appendingPathComponent("truncated.tif").path
         try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: truncated))

@@ -12,7 +12,7 @@ struct SampleReadTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("s.tif").path
         let nodata: Double = dataType == .byte ? 255 : 0
-        try Fixtures.writeRaster(path, width: 700, height: 530, bands: 3, dataType: dataType, nodata: nodata) { b, x, y in
+        try TestRasters.writeRaster(path, width: 700, height: 530, bands: 3, dataType: dataType, nodata: nodata) { b, x, y in
             if (x + 2 * y + b) % 97 == 0 { return nodata }
             return Double((x * 7 + y * 13 + b * 101) % (dataType == .byte ? 250 : 60000) + 1)
         }
@@ -40,7 +40,7 @@ struct SampleReadTests {
         let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("s.tif").path
-        try Fixtures.writeRaster(path, width: 300, height: 200, bands: 2, dataType: .uint16, nodata: 0) { b, x, y in
+        try TestRasters.writeRaster(path, width: 300, height: 200, bands: 2, dataType: .uint16, nodata: 0) { b, x, y in
             (x * y + b) % 31 == 0 ? 0 : Double(x + 300 * y + b)
         }
         let dataset = try RasterDataset(path: path)
@@ -63,7 +63,7 @@ struct SampleReadTests {
         let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let integer = folder.appendingPathComponent("T33UUU_20240101_B02.tif").path
-        try Fixtures.writeRaster(integer, width: 20, height: 10, nodata: 0) { _, x, y in Double(x == y ? 0 : 1000 + x + y) }
+        try TestRasters.writeRaster(integer, width: 20, height: 10, nodata: 0) { _, x, y in Double(x == y ? 0 : 1000 + x + y) }
         let scene = try Scene.assemble(inputs: [integer])
         let reader = try SceneReader(scene: scene)
         #expect(reader.canReadSamples(bands: [0]))
@@ -73,7 +73,7 @@ struct SampleReadTests {
         #expect(samples.validFraction < 1)
 
         let real = folder.appendingPathComponent("T33UUU_20240101_B03.tif").path
-        try Fixtures.writeRaster(real, width: 20, height: 10, dataType: .float32) { _, x, _ in Double(x) / 3 }
+        try TestRasters.writeRaster(real, width: 20, height: 10, dataType: .float32) { _, x, _ in Double(x) / 3 }
         let floatReader = try SceneReader(scene: try Scene.assemble(inputs: [real]))
         #expect(!floatReader.canReadSamples(bands: [0]))
         #expect(throws: RasterIOError.self) { try floatReader.readSamples(window: RasterWindow(width: 4, height: 4)) }

@@ -11,8 +11,8 @@ struct StackingTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let b04 = folder.appendingPathComponent("T_B04.tif").path
         let b05 = folder.appendingPathComponent("T_B05.tif").path
-        try Fixtures.writeRaster(b04, width: 8, height: 6, pixel: 10) { _, x, y in Double(1000 + y * 8 + x) }
-        try Fixtures.writeRaster(b05, width: 4, height: 3, pixel: 20) { _, x, y in Double(2000 + y * 10 + x) }
+        try TestRasters.writeRaster(b04, width: 8, height: 6, pixel: 10) { _, x, y in Double(1000 + y * 8 + x) }
+        try TestRasters.writeRaster(b05, width: 4, height: 3, pixel: 20) { _, x, y in Double(2000 + y * 10 + x) }
 
         let fine = try Scene.assemble(inputs: [b05, b04], options: SceneOptions(bands: ["B04", "B05"], resampling: ["B05": .nearest]))
         #expect(fine.grid.width == 8 && fine.grid.height == 6 && fine.grid.resolution == 10)
@@ -44,8 +44,8 @@ struct StackingTests {
         let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let a = folder.appendingPathComponent("s_B02.tif").path, b = folder.appendingPathComponent("s_B03.tif").path
-        try Fixtures.writeRaster(a, width: 10, height: 10) { _, x, y in Double(y * 10 + x + 1) }
-        try Fixtures.writeRaster(b, width: 4, height: 4, originX: 330000 + 30, originY: 5822040 - 20) { _, x, y in Double(500 + y * 4 + x) }
+        try TestRasters.writeRaster(a, width: 10, height: 10) { _, x, y in Double(y * 10 + x + 1) }
+        try TestRasters.writeRaster(b, width: 4, height: 4, originX: 330000 + 30, originY: 5822040 - 20) { _, x, y in Double(500 + y * 4 + x) }
         let scene = try Scene.assemble(inputs: [a, b])
         #expect(scene.bands.allSatisfy { $0.resampling == nil })
         let buffer = try SceneReader(scene: scene).read(window: RasterWindow(column: 2, row: 1, width: 4, height: 4))
@@ -133,8 +133,8 @@ struct StackingTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let a = folder.appendingPathComponent("x_B02.tif").path
         let b = folder.appendingPathComponent("x_B03.tif").path
-        try Fixtures.writeRaster(a, width: 4, height: 4) { _, _, _ in 1 }
-        try Fixtures.writeRaster(b, width: 4, height: 4, crs: "EPSG:32632") { _, _, _ in 1 }
+        try TestRasters.writeRaster(a, width: 4, height: 4) { _, _, _ in 1 }
+        try TestRasters.writeRaster(b, width: 4, height: 4, crs: "EPSG:32632") { _, _, _ in 1 }
         do {
             _ = try Scene.assemble(inputs: [a, b])
             Issue.record("band files with different CRS were stacked")
@@ -150,7 +150,7 @@ struct StackingTests {
             #expect(band == "B12" && path == a)
         }
         let twin = folder.appendingPathComponent("y_B02.tif").path
-        try Fixtures.writeRaster(twin, width: 4, height: 4) { _, _, _ in 2 }
+        try TestRasters.writeRaster(twin, width: 4, height: 4) { _, _, _ in 2 }
         #expect(throws: RasterIOError.duplicateBand(band: "B02", paths: [a, twin])) { try Scene.assemble(inputs: [a, twin]) }
         #expect(throws: RasterIOError.fileNotFound(path: "/nonexistent/B04.tif")) { try Scene.assemble(inputs: ["/nonexistent/B04.tif"]) }
     }

@@ -46,22 +46,6 @@ enum DataFixtures {
         return (output, buffer.values.map { UInt8(clamping: Int($0)) })
     }
 
-    /// Writes a north-up UTM 33N raster whose value at band b, column x, row y is `value(b, x, y)`.
-    static func writeRaster(_ path: String, width: Int, height: Int, bands: Int = 1, dataType: RasterDataType = .uint16,
-                            nodata: Double? = nil, descriptions: [String] = [], value: (Int, Int, Int) -> Double) throws {
-        let grid = SceneGrid(width: width, height: height,
-                             geoTransform: GeoTransform(originX: 330000, pixelWidth: 10, originY: 5822040, pixelHeight: -10),
-                             spatialReference: try SpatialReference("EPSG:32633"))
-        let writer = try RasterWriter(path: path, spec: RasterWriteSpec(grid: grid, bandCount: bands, dataType: dataType,
-                                                                         nodata: nodata, bandDescriptions: descriptions))
-        for b in 0..<bands {
-            var values = [Double](repeating: 0, count: width * height)
-            for y in 0..<height { for x in 0..<width { values[y * width + x] = value(b, x, y) } }
-            try writer.write(band: b + 1, window: RasterWindow(width: width, height: height), values: values)
-        }
-        try writer.commit()
-    }
-
     /// The gap in pixels between two windows: the number of pixel rows or columns strictly
     /// between them along the axis that separates them most (negative when they overlap, 0 when
     /// they touch).

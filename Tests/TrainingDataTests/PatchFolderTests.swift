@@ -106,7 +106,7 @@ struct PatchFolderTests {
         // A named 12-band patch without B8A.
         let named = classFolder.appendingPathComponent("b.tif").path
         let twelve = SentinelBand.all.filter { $0 != "B8A" }
-        try DataFixtures.writeRaster(named, width: 64, height: 64, bands: 12, descriptions: twelve) { b, x, y in Double(1000 + b) }
+        try TestRasters.writeRaster(named, width: 64, height: 64, bands: 12, descriptions: twelve) { b, x, y in Double(1000 + b) }
         #expect(throws: TrainingDataError.missingBand(path: named, band: "B8A", available: twelve)) {
             try PatchFolder.load(folder: folder.path, options: .init(bands: ["B04", "B8A"], bandOrder: SentinelBand.eurosatOrder))
         }

@@ -201,10 +201,10 @@ struct SceneSamplerTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let image = folder.appendingPathComponent("image.tif").path
         // 64x64, 2 bands Float32 (fractional DN), nodata -1 in columns 0..<10.
-        try DataFixtures.writeRaster(image, width: 64, height: 64, bands: 2, dataType: .float32, nodata: -1,
+        try TestRasters.writeRaster(image, width: 64, height: 64, bands: 2, dataType: .float32, nodata: -1,
                                      descriptions: ["B04", "B08"]) { b, x, y in x < 10 ? -1 : Double(100 * b + x) + 0.25 }
         let labels = folder.appendingPathComponent("labels.tif").path
-        try DataFixtures.writeRaster(labels, width: 64, height: 64, dataType: .byte) { _, x, y in y < 32 ? 0 : 1 }
+        try TestRasters.writeRaster(labels, width: 64, height: 64, dataType: .byte) { _, x, y in y < 32 ? 0 : 1 }
         let scene = try Scene.assemble(inputs: [image])
         let strict = try SceneSampler.sample(scene: scene, labels: .raster(path: labels), classNames: ["a", "b"],
                                              sampling: PatchSampling(patchSize: 16, minValidFraction: 1.0))
@@ -232,9 +232,9 @@ struct SceneSamplerTests {
         let folder = try TestPaths.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let image = folder.appendingPathComponent("image.tif").path
-        try DataFixtures.writeRaster(image, width: 32, height: 32, bands: 1, descriptions: ["B04"]) { _, x, y in Double(x + y) }
+        try TestRasters.writeRaster(image, width: 32, height: 32, bands: 1, descriptions: ["B04"]) { _, x, y in Double(x + y) }
         let labels = folder.appendingPathComponent("labels.tif").path
-        try DataFixtures.writeRaster(labels, width: 32, height: 32, dataType: .byte) { _, x, _ in x < 16 ? 1 : 9 }
+        try TestRasters.writeRaster(labels, width: 32, height: 32, dataType: .byte) { _, x, _ in x < 16 ? 1 : 9 }
         let data = try SceneSampler.sample(scene: Scene.assemble(inputs: [image]), labels: .raster(path: labels), classNames: ["a", "b"],
                                            sampling: PatchSampling(patchSize: 16, minLabelledFraction: 0.5))
         #expect(data.train.count == 2)

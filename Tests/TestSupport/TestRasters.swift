@@ -1,20 +1,17 @@
 import Foundation
-import TestSupport
 import RasterIO
 
-/// Paths and fixtures shared by the RasterIO tests.
-enum Fixtures {
+/// Small rasters written for tests, and GDAL's own view of a file: shared by every test target.
+public enum TestRasters {
+    /// UTM zone 33N, the CRS of the Sentinel-2 samples.
+    public static let utm33 = "EPSG:32633"
 
-
-
-    static let utm33 = "EPSG:32633"
-
-    /// Writes a north-up single- or multi-band raster whose value at band b, column x, row y is
-    /// `value(b, x, y)`.
-    static func writeRaster(_ path: String, width: Int, height: Int, bands: Int = 1, dataType: RasterDataType = .uint16,
-                            originX: Double = 330000, originY: Double = 5822040, pixel: Double = 10,
-                            crs: String = utm33, nodata: Double? = nil, descriptions: [String] = [],
-                            value: (Int, Int, Int) -> Double) throws {
+    /// Writes a north-up single- or multi-band GeoTIFF whose value at band b, column x, row y is
+    /// `value(b, x, y)` (origin at the top-left corner, `pixel` map units square).
+    public static func writeRaster(_ path: String, width: Int, height: Int, bands: Int = 1, dataType: RasterDataType = .uint16,
+                                   originX: Double = 330000, originY: Double = 5822040, pixel: Double = 10,
+                                   crs: String = utm33, nodata: Double? = nil, descriptions: [String] = [],
+                                   value: (Int, Int, Int) -> Double) throws {
         let grid = SceneGrid(width: width, height: height,
                              geoTransform: GeoTransform(originX: originX, pixelWidth: pixel, originY: originY, pixelHeight: -pixel),
                              spatialReference: try SpatialReference(crs))
@@ -29,7 +26,8 @@ enum Fixtures {
     }
 
     /// `gdalinfo -json` of a path, parsed.
-    static func gdalinfo(_ path: String, _ extra: [String] = []) throws -> [String: Any] {
+    /// - Throws: ``CommandLineTool/Failure`` when gdalinfo fails.
+    public static func gdalinfo(_ path: String, _ extra: [String] = []) throws -> [String: Any] {
         let text = try CommandLineTool.run("gdalinfo", ["-json"] + extra + [path])
         return (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
     }
