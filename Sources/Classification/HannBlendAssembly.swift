@@ -58,20 +58,13 @@ final class HannBlendAssembly: AssemblyStrategy {
     }
 
     func shift(by rows: Int, keep: Int) {
-        guard keep > 0 else { return }
-        let w = output.width, planeSize = output.capacity * w
-        weight.update(from: weight + rows * w, count: keep * w)
-        for plane in 0..<output.classes {
-            let start = accumulated + plane * planeSize
-            start.update(from: start + rows * w, count: keep * w)
-        }
+        output.shiftPlanes(weight, by: rows, keep: keep)
+        output.shiftPlanes(accumulated, planes: output.classes, by: rows, keep: keep)
     }
 
     func reset(rows: Range<Int>) {
-        let w = output.width, planeSize = output.capacity * w
-        let start = rows.lowerBound * w, count = rows.count * w
-        (weight + start).update(repeating: 0, count: count)
-        for c in 0..<output.classes { (accumulated + c * planeSize + start).update(repeating: 0, count: count) }
+        output.resetPlanes(weight, rows: rows, to: 0)
+        output.resetPlanes(accumulated, planes: output.classes, rows: rows, to: 0)
     }
 
     func dropRows(above top: Int) {}

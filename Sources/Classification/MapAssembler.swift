@@ -221,6 +221,23 @@ struct AssemblyOutput {
     let width: Int
     /// Rows of band storage.
     let capacity: Int
+
+    /// Moves band rows `[rows, rows + keep)` to `[0, keep)` in each of `planes` planes stored
+    /// `capacity * width` values apart from `base` (one value per output pixel, row-major).
+    func shiftPlanes<T>(_ base: UnsafeMutablePointer<T>, planes: Int = 1, by rows: Int, keep: Int) {
+        guard keep > 0 else { return }
+        for plane in 0..<planes {
+            let start = base + plane * capacity * width
+            start.update(from: start + rows * width, count: keep * width)
+        }
+    }
+
+    /// Sets band rows `rows` of each of `planes` planes (laid out as in ``shiftPlanes``) to `value`.
+    func resetPlanes<T>(_ base: UnsafeMutablePointer<T>, planes: Int = 1, rows: Range<Int>, to value: T) {
+        for plane in 0..<planes {
+            (base + plane * capacity * width + rows.lowerBound * width).update(repeating: value, count: rows.count * width)
+        }
+    }
 }
 
 /// The assembler's band of rows at one moment: output rows `[top, top + filled)`, band row 0 being

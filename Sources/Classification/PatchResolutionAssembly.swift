@@ -29,26 +29,15 @@ final class PatchResolutionAssembly: AssemblyStrategy {
     }
 
     func shift(by rows: Int, keep: Int) {
-        guard keep > 0 else { return }
-        let w = output.width, planeSize = output.capacity * w
-        label.update(from: label + rows * w, count: keep * w)
-        if output.confidence { best.update(from: best + rows * w, count: keep * w) }
-        if output.probabilities {
-            for plane in 0..<output.classes {
-                let start = probabilities + plane * planeSize
-                start.update(from: start + rows * w, count: keep * w)
-            }
-        }
+        output.shiftPlanes(label, by: rows, keep: keep)
+        if output.confidence { output.shiftPlanes(best, by: rows, keep: keep) }
+        if output.probabilities { output.shiftPlanes(probabilities, planes: output.classes, by: rows, keep: keep) }
     }
 
     func reset(rows: Range<Int>) {
-        let w = output.width, planeSize = output.capacity * w
-        let start = rows.lowerBound * w, count = rows.count * w
-        (label + start).update(repeating: output.nodata, count: count)
-        if output.confidence { (best + start).update(repeating: 0, count: count) }
-        if output.probabilities {
-            for c in 0..<output.classes { (probabilities + c * planeSize + start).update(repeating: 0, count: count) }
-        }
+        output.resetPlanes(label, rows: rows, to: output.nodata)
+        if output.confidence { output.resetPlanes(best, rows: rows, to: 0) }
+        if output.probabilities { output.resetPlanes(probabilities, planes: output.classes, rows: rows, to: 0) }
     }
 
     func dropRows(above top: Int) {}
