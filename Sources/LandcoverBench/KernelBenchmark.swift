@@ -86,19 +86,14 @@ enum KernelBenchmark {
             }
             let addresses = buffers.map { (Int(bitPattern: $0.input), Int(bitPattern: $0.output),
                                            Int(bitPattern: $0.residual), Int(bitPattern: $0.scratch)) }
-            var best = Double.infinity
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                    let count = min(perThread, batch - thread * perThread)
-                    guard count > 0, let input = UnsafePointer<UInt8>(bitPattern: addresses[thread].0),
-                          let output = UnsafeMutableRawPointer(bitPattern: addresses[thread].1),
-                          let residual = UnsafePointer<UInt8>(bitPattern: addresses[thread].2),
-                          let scratch = UnsafeMutableRawPointer(bitPattern: addresses[thread].3) else { return }
-                    kernel.run(input: input, batch: count, height: layer.height, width: layer.width, output: output,
-                               residual: layer.residual ? residual : nil, scratch: scratch)
-                }
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            let best = bestSeconds(repeats: repeats, threads: threads) { thread in
+                let count = min(perThread, batch - thread * perThread)
+                guard count > 0, let input = UnsafePointer<UInt8>(bitPattern: addresses[thread].0),
+                      let output = UnsafeMutableRawPointer(bitPattern: addresses[thread].1),
+                      let residual = UnsafePointer<UInt8>(bitPattern: addresses[thread].2),
+                      let scratch = UnsafeMutableRawPointer(bitPattern: addresses[thread].3) else { return }
+                kernel.run(input: input, batch: count, height: layer.height, width: layer.width, output: output,
+                           residual: layer.residual ? residual : nil, scratch: scratch)
             }
             for buffer in buffers {
                 buffer.input.deallocate(); buffer.output.deallocate(); buffer.residual.deallocate(); buffer.scratch.deallocate()
@@ -142,20 +137,14 @@ enum KernelBenchmark {
             }
             let addresses = buffers.map { (Int(bitPattern: $0.input), Int(bitPattern: $0.output),
                                            Int(bitPattern: $0.residual), Int(bitPattern: $0.scratch)) }
-            var best = Double.infinity
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                    let count = min(perThread, batch - thread * perThread)
-                    guard count > 0, let input = UnsafePointer<Float>(bitPattern: addresses[thread].0),
-                          let output = UnsafeMutablePointer<Float>(bitPattern: addresses[thread].1),
-                          let residual = UnsafePointer<Float>(bitPattern: addresses[thread].2),
-                          let scratch = UnsafeMutablePointer<Float>(bitPattern: addresses[thread].3) else { return }
-                    kernel.run(input: input, batch: count, height: layer.height, width: layer.width, output: output,
-                               residual: layer.residual ? residual : nil, scratch: scratch)
-                }
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                best = min(best, seconds)
+            let best = bestSeconds(repeats: repeats, threads: threads) { thread in
+                let count = min(perThread, batch - thread * perThread)
+                guard count > 0, let input = UnsafePointer<Float>(bitPattern: addresses[thread].0),
+                      let output = UnsafeMutablePointer<Float>(bitPattern: addresses[thread].1),
+                      let residual = UnsafePointer<Float>(bitPattern: addresses[thread].2),
+                      let scratch = UnsafeMutablePointer<Float>(bitPattern: addresses[thread].3) else { return }
+                kernel.run(input: input, batch: count, height: layer.height, width: layer.width, output: output,
+                           residual: layer.residual ? residual : nil, scratch: scratch)
             }
             for buffer in buffers {
                 buffer.input.deallocate(); buffer.output.deallocate(); buffer.residual.deallocate()
@@ -170,6 +159,18 @@ enum KernelBenchmark {
         print(String(format: "  %-36@ %8.3f ms %7.1f GFLOP/s  %8.0f patches/s (convolutions only)",
                      "total" as NSString, totalSeconds * 1e3, totalFlops / totalSeconds / 1e9,
                      Double(batch) / totalSeconds))
+    }
+
+    /// The best wall time in seconds of `repeats` runs of `body` on `threads` threads at once
+    /// (`body` gets the thread index).
+    static func bestSeconds(repeats: Int, threads: Int, _ body: @Sendable (Int) -> Void) -> Double {
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            DispatchQueue.concurrentPerform(iterations: threads, execute: body)
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return best
     }
 }
 
