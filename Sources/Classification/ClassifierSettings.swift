@@ -28,12 +28,16 @@ public struct ClassifierSettings: Sendable, Equatable {
     public var minMappingUnit: PipelineFile.MinimumMappingUnit?
     /// Connectivity of the sieve's regions: 8 (corners join) or 4, as `output.polygon_connectivity`.
     public var eightConnected: Bool
+    /// Test-time augmentation passes, identity first (``PatchTransform/passes(_:)``); one pass
+    /// (the identity) without augmentation.
+    public var passes: [PatchTransform]
 
     /// Creates settings; every value is given (``init(plan:workers:)`` takes them from a pipeline).
     public init(workers: Int, batchSize: Int, memoryBudget: Int, minValidFraction: Double,
                 nodataValue: Double?, maskInvalidValues: [Int], confidence: Bool,
                 probabilities: Bool, format: RasterFormat, compression: RasterCompression,
-                minMappingUnit: PipelineFile.MinimumMappingUnit?, eightConnected: Bool) {
+                minMappingUnit: PipelineFile.MinimumMappingUnit?, eightConnected: Bool,
+                passes: [PatchTransform]) {
         self.workers = workers
         self.batchSize = batchSize
         self.memoryBudget = memoryBudget
@@ -46,6 +50,7 @@ public struct ClassifierSettings: Sendable, Equatable {
         self.compression = compression
         self.minMappingUnit = minMappingUnit
         self.eightConnected = eightConnected
+        self.passes = passes.isEmpty ? [.identity] : passes
     }
 }
 
@@ -58,7 +63,8 @@ extension ClassifierSettings {
                   maskInvalidValues: p.nodata.invalidValues, confidence: p.output.confidence,
                   probabilities: p.output.probabilities, format: p.output.format,
                   compression: p.output.compression, minMappingUnit: p.output.minMappingUnit,
-                  eightConnected: p.output.polygonConnectivity == 8)
+                  eightConnected: p.output.polygonConnectivity == 8,
+                  passes: PatchTransform.passes(p.runtime.testTimeAugmentation))
     }
 }
 

@@ -99,14 +99,27 @@ public struct PipelinePlan: Sendable {
         let shape = [batchSize, contract.bands.count, patchSize, patchSize]
         do {
             sessionWorkingBytes = try model.makeSession().workingBytes(inputShapes: [model.inputs.first?.name ?? "input": shape])
+                + Self.augmentationBytes(pipeline.runtime.testTimeAugmentation, batch: batchSize, bands: contract.bands.count,
+                                         patch: patchSize, classes: contract.classNames.count, perPixel: contract.task == .segmentation)
         } catch {
             throw PipelineError.invalidValue(key: "runtime.batch_size", value: "\(batchSize)", reason: "cannot be planned for this model (\(ErrorText.describe(error))); use a smaller batch")
         }
     }
 
     /// Working memory (activations and scratch) of one worker's model session running a batch of
-    /// ``batchSize`` patches, in bytes, from the model's execution plan.
+    /// ``batchSize`` patches, in bytes, from the model's execution plan, plus the buffers of
+    /// test-time augmentation when it is on.
     public private(set) var sessionWorkingBytes = 0
+
+    /// Bytes a worker holds for test-time augmentation besides the model's plan: the turned
+    /// batch (`batch` x `bands` x `patch`^2 floats) and three sets of class outputs (this pass,
+    /// turned back, the sum): `classes` per patch, or per pixel for per-pixel models.
+    static func augmentationBytes(_ tta: PipelineFile.TestTimeAugmentation, batch: Int, bands: Int, patch: Int,
+                                  classes: Int, perPixel: Bool) -> Int {
+        guard tta != .none else { return 0 }
+        let outputs = classes * (perPixel ? patch * patch : 1)
+        return 4 * batch * (bands * patch * patch + 3 * outputs)
+    }
 
     /// Worker threads when neither `runtime.threads` nor `--threads` says: one per core, but no
     /// more than the sessions that fit in `runtime.memory_mb` (at least 1; results do not depend

@@ -203,7 +203,6 @@ extension SceneClassifier {
         if batch.count < batchSize * element { batch = [Float](repeating: 0, count: batchSize * element) }
         var fractions = [Float](repeating: 0, count: patches.count)
         var classified = [Bool](repeating: false, count: patches.count)
-        let modelBands = job.modelBandIndices.count
         let origin = (column: unit.window.column, row: unit.window.row)
         let perPatch = job.mode == .segmentation ? k * p * p : k
         var probabilities = [Float](repeating: 0, count: patches.count * perPatch)
@@ -229,23 +228,84 @@ extension SceneClassifier {
             let c1 = DispatchTime.now().uptimeNanoseconds
             convertTime += c1 - c0
             guard !slots.isEmpty else { continue }
-            let output = try batch.withUnsafeBufferPointer { storage -> Tensor in
+            try batch.withUnsafeBufferPointer { storage in
                 guard let base = storage.baseAddress else { throw PipelineError.unreadable(path: job.input.label, reason: "empty batch") }
-                return try session.run(input: base, shape: [slots.count, modelBands, p, p])
+                try infer(batch: base, slots: slots, perPatch: perPatch, session: session, into: &probabilities)
             }
-            let expected = job.mode == .segmentation ? [slots.count, k, p, p] : [slots.count, k]
-            let shape = output.shape.count == 4 && job.mode != .segmentation && output.shape[2] == 1 && output.shape[3] == 1
-                ? Array(output.shape.prefix(2)) : output.shape
-            guard shape == expected else {
-                throw PipelineError.contractMismatch(scene: job.input.label, reason: "the model returned shape \(output.shape) for \(slots.count) patches of \(p)x\(p); a \(contract.task.rawValue) model with \(k) classes must return \(expected)")
-            }
-            Self.probabilities(from: output.scalars, slots: slots, perPatch: perPatch, classes: k,
-                               logits: contract.output == .logits, into: &probabilities)
             inferTime += DispatchTime.now().uptimeNanoseconds - c1
         }
         timing.add(convert: convertTime, infer: inferTime)
         return ClassifiedUnit(unit: unit, validity: buffer.validity, validFractions: fractions, classified: classified,
                               probabilities: probabilities)
+    }
+
+    /// Runs the `slots.count` patches at the start of `batch` (NCHW) through the model, once per
+    /// test-time augmentation pass, and writes each patch's class probabilities (the passes'
+    /// mean, turned back to the patch's orientation, summed in pass order) to its slot in
+    /// `probabilities` (`perPatch` values per patch, channel-major).
+    func infer(batch: UnsafePointer<Float>, slots: [Int], perPatch: Int, session: InferenceSession,
+               into probabilities: inout [Float]) throws {
+        let p = job.tiler.patchSize, k = contract.classNames.count, n = slots.count
+        let modelBands = job.modelBandIndices.count, element = converter.patchElementCount
+        let logits = contract.output == .logits
+        func run(_ input: UnsafePointer<Float>) throws -> [Float] {
+            let output = try session.run(input: input, shape: [n, modelBands, p, p])
+            let expected = job.mode == .segmentation ? [n, k, p, p] : [n, k]
+            let shape = output.shape.count == 4 && job.mode != .segmentation && output.shape[2] == 1 && output.shape[3] == 1
+                ? Array(output.shape.prefix(2)) : output.shape
+            guard shape == expected else {
+                throw PipelineError.contractMismatch(scene: job.input.label, reason: "the model returned shape \(output.shape) for \(n) patches of \(p)x\(p); a \(contract.task.rawValue) model with \(k) classes must return \(expected)")
+            }
+            return output.scalars
+        }
+        let passes = settings.passes
+        guard passes.count > 1 else {
+            Self.probabilities(from: try run(batch), slots: slots, perPatch: perPatch, classes: k, logits: logits, into: &probabilities)
+            return
+        }
+        let packed = Array(0..<n)
+        var augmented = [Float](repeating: 0, count: n * element)
+        var passProbabilities = [Float](repeating: 0, count: n * perPatch)
+        var turnedBack = [Float](repeating: 0, count: perPatch)
+        var sum = [Float](repeating: 0, count: n * perPatch)
+        for transform in passes {
+            let values: [Float]
+            if transform == .identity {
+                values = try run(batch)
+            } else {
+                augmented.withUnsafeMutableBufferPointer { out in
+                    guard let o = out.baseAddress else { return }
+                    for patch in 0..<n { transform.apply(batch + patch * element, to: o + patch * element, size: p, planes: modelBands) }
+                }
+                values = try augmented.withUnsafeBufferPointer { storage in
+                    guard let base = storage.baseAddress else { throw PipelineError.unreadable(path: job.input.label, reason: "empty batch") }
+                    return try run(base)
+                }
+            }
+            Self.probabilities(from: values, slots: packed, perPatch: perPatch, classes: k, logits: logits, into: &passProbabilities)
+            // Per-pixel outputs come back in the pass's orientation: undo it before summing.
+            let undo = job.mode == .segmentation && transform != .identity ? transform.inverse : nil
+            passProbabilities.withUnsafeBufferPointer { from in
+                turnedBack.withUnsafeMutableBufferPointer { back in
+                    sum.withUnsafeMutableBufferPointer { total in
+                        guard let f = from.baseAddress, let b = back.baseAddress, let t = total.baseAddress else { return }
+                        for patch in 0..<n {
+                            var source = UnsafePointer(f + patch * perPatch)
+                            if let undo {
+                                undo.apply(source, to: b, size: p, planes: k)
+                                source = UnsafePointer(b)
+                            }
+                            let destination = t + patch * perPatch
+                            for i in 0..<perPatch { destination[i] += source[i] }
+                        }
+                    }
+                }
+            }
+        }
+        let scale = 1 / Float(passes.count)
+        for (patch, index) in slots.enumerated() {
+            for i in 0..<perPatch { probabilities[index * perPatch + i] = sum[patch * perPatch + i] * scale }
+        }
     }
 
     /// Copies model outputs into per-patch probabilities (softmax over classes for logits).

@@ -115,6 +115,12 @@ extension PipelineFile {
         file.runtime.threads = try runMap?.int("threads", in: Limits.threads)
         file.runtime.memoryMiB = try runMap?.int("memory_mb", in: Limits.memoryMiB) ?? file.runtime.memoryMiB
         file.runtime.batchSize = try runMap?.int("batch_size", in: Limits.batchSize)
+        if let ttaText = try runMap?.string("tta") {
+            guard let tta = TestTimeAugmentation(rawValue: ttaText.lowercased()) else {
+                throw PipelineError.invalidValue(key: "runtime.tta", value: ttaText, reason: "must be one of \(TestTimeAugmentation.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            file.runtime.testTimeAugmentation = tta
+        }
         return file
     }
 

@@ -137,6 +137,19 @@ public struct PipelineFile: Equatable, Sendable {
         }
     }
 
+    /// Test-time augmentation (`runtime.tta`): each batch of patches also runs flipped or rotated,
+    /// and the class probabilities of the passes, turned back to the patch's orientation, are
+    /// averaged (in a fixed order, so maps do not depend on the number of workers).
+    public enum TestTimeAugmentation: String, Equatable, Sendable, CaseIterable {
+        /// One pass.
+        case none
+        /// Two passes: as is and mirrored left-right (about twice the inference time of `none`).
+        case flips
+        /// Eight passes: the four rotations by 90 degrees, each also mirrored (the dihedral group
+        /// of the square; patches are square).
+        case d4
+    }
+
     /// Runtime settings.
     public struct Runtime: Equatable, Sendable {
         /// Classifier threads; nil = one per core.
@@ -146,6 +159,8 @@ public struct PipelineFile: Equatable, Sendable {
         /// Patches per inference batch; nil = chosen from the model's size (see
         /// `PipelinePlan.automaticBatchSize(parameters:)` in Classification).
         public var batchSize: Int? = nil
+        /// Test-time augmentation: the passes each batch runs through the model (`runtime.tta`).
+        public var testTimeAugmentation = TestTimeAugmentation.none
 
         /// The defaults.
         public init() {}
@@ -189,7 +204,7 @@ public struct PipelineFile: Equatable, Sendable {
         "nodata.mask": ["band", "path", "invalid"],
         "output": ["folder", "name", "format", "compression", "confidence", "probabilities", "preview", "stac", "patch_resolution",
                    "polygons", "polygon_connectivity", "geojson_crs", "min_mapping_unit"],
-        "runtime": ["threads", "memory_mb", "batch_size"],
+        "runtime": ["threads", "memory_mb", "batch_size", "tta"],
     ]
 
     /// Bounds of the numeric keys (stated in pipelines/README.md and in each error message).
@@ -253,6 +268,7 @@ extension PipelineFile {
             "output.polygons": d.output.polygons?.rawValue ?? "none", "output.polygon_connectivity": "\(d.output.polygonConnectivity)",
             "output.geojson_crs": d.output.geojsonCRS.rawValue, "output.min_mapping_unit": nil,
             "runtime.threads": nil, "runtime.memory_mb": "\(d.runtime.memoryMiB)", "runtime.batch_size": nil,
+            "runtime.tta": d.runtime.testTimeAugmentation.rawValue,
         ]
     }
 }

@@ -70,6 +70,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Distance between patch origins in pixels (default: half the patch size).")
     var stride: Int?
 
+    @Option(help: "Test-time augmentation of scene classifications, as the pipeline's runtime.tta (flips: 2 passes, as is and mirrored; d4: 8 rotated and mirrored passes).")
+    var tta: PipelineFile.TestTimeAugmentation = .none
+
     @OptionGroup var threadsOption: ThreadsOption
 
     @Option(name: .customLong("save-map"), help: "Keep the class map of the (first) scene here.")
@@ -128,7 +131,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         return EvaluationRequest(model: model, reference: reference, bandOrder: bandOrder.map(StackingOptions.bandNames(order:)),
                                  region: try parsedRegion(), mode: mode.flatMap(PipelineFile.Mode.init(rawValue:)), stride: stride,
-                                 workers: threadsOption.count, mapPath: saveMap)
+                                 tta: tta, workers: threadsOption.count, mapPath: saveMap)
     }
 
     func run() throws {

@@ -78,3 +78,6 @@ struct ThreadsOption: ParsableArguments {
         }
     }
 }
+
+/// `--tta none|flips|d4` (`landcover evaluate`), the values of the pipeline's `runtime.tta`.
+extension PipelineFile.TestTimeAugmentation: ExpressibleByArgument {}

@@ -71,6 +71,8 @@ public enum ModelEvaluation {
         public var mode: PipelineFile.Mode?
         /// Distance between patch origins in pixels; nil = half the patch size.
         public var stride: Int?
+        /// Test-time augmentation, as `runtime.tta`.
+        public var tta: PipelineFile.TestTimeAugmentation
         /// Classifier threads.
         public var workers: Int
         /// Keep the class map here (nil: a temporary file, removed afterwards).
@@ -78,13 +80,15 @@ public enum ModelEvaluation {
 
         /// Creates options.
         public init(inputs: [String], bandOrder: [String]? = nil, resolution: Double? = nil, region: EvaluationRegion = .all,
-                    mode: PipelineFile.Mode? = nil, stride: Int? = nil, workers: Int = 2, mapPath: String? = nil) {
+                    mode: PipelineFile.Mode? = nil, stride: Int? = nil, tta: PipelineFile.TestTimeAugmentation = .none,
+                    workers: Int = 2, mapPath: String? = nil) {
             self.inputs = inputs
             self.bandOrder = bandOrder
             self.resolution = resolution
             self.region = region
             self.mode = mode
             self.stride = stride
+            self.tta = tta
             self.workers = workers
             self.mapPath = mapPath
         }
@@ -166,6 +170,7 @@ public enum ModelEvaluation {
         pipeline.output.preview = false
         pipeline.output.stac = false
         pipeline.runtime.threads = max(1, scene.workers)
+        pipeline.runtime.testTimeAugmentation = scene.tta
         let plan = try PipelinePlan(pipeline: pipeline, model: model, contract: contract)
         guard let input = plan.scenes.first else {
             throw TrainingDataError.invalidReference(file: scene.inputs.joined(separator: ", "), problem: "the scene names no file", fix: "give the scene's files or folder")
@@ -260,12 +265,14 @@ extension ModelEvaluation {
     /// - Throws: ``TrainingDataError/invalidOption(option:value:reason:)`` when the requested
     ///   part has no pixels; errors naming the file at fault.
     public static func evaluate(modelPath: String, trainingFile file: TrainingFile, selection: Selection,
-                                mode: PipelineFile.Mode?, stride: Int?, workers: Int, mapPath: String? = nil) throws -> (AccuracyReport, Coverage) {
-        try evaluate(try LoadedModel(modelPath), trainingFile: file, selection: selection, mode: mode, stride: stride, workers: workers, mapPath: mapPath)
+                                mode: PipelineFile.Mode?, stride: Int?, tta: PipelineFile.TestTimeAugmentation = .none, workers: Int,
+                                mapPath: String? = nil) throws -> (AccuracyReport, Coverage) {
+        try evaluate(try LoadedModel(modelPath), trainingFile: file, selection: selection, mode: mode, stride: stride, tta: tta, workers: workers, mapPath: mapPath)
     }
 
     static func evaluate(_ model: LoadedModel, trainingFile file: TrainingFile, selection: Selection,
-                         mode: PipelineFile.Mode?, stride: Int?, workers: Int, mapPath: String?) throws -> (AccuracyReport, Coverage) {
+                         mode: PipelineFile.Mode?, stride: Int?, tta: PipelineFile.TestTimeAugmentation, workers: Int,
+                         mapPath: String?) throws -> (AccuracyReport, Coverage) {
         let run = TrainingRun(file: file)
         var rectangle: RasterWindow?
         let chosen: DatasetSplit?
@@ -307,7 +314,7 @@ extension ModelEvaluation {
             for (index, sceneData) in scenes.enumerated() {
                 let region: EvaluationRegion = rectangle.map { .rectangle($0) } ?? chosen.map { .split(file.split, $0) } ?? .all
                 let options = SceneOptions(inputs: sceneData.inputs, bandOrder: file.bandOrder, resolution: file.resolution, region: region,
-                                           mode: mode, stride: stride, workers: workers,
+                                           mode: mode, stride: stride, tta: tta, workers: workers,
                                            mapPath: index == 0 ? mapPath : mapPath.map { ($0 as NSString).deletingPathExtension + "_\(index).tif" })
                 let report = try evaluateScene(model, scene: options, referenceNames: file.classNames) { grid in
                     try run.labelSource(sceneData.labels, grid: grid)

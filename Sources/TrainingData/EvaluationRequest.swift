@@ -46,19 +46,23 @@ public struct EvaluationRequest: Sendable {
     public var mode: PipelineFile.Mode?
     /// Distance between patch origins in pixels; nil = half the patch size.
     public var stride: Int?
+    /// Test-time augmentation of scene classifications, as `runtime.tta`.
+    public var tta: PipelineFile.TestTimeAugmentation
     /// Classifier threads.
     public var workers: Int
     /// Keep the class map of the (first) scene here.
     public var mapPath: String?
 
     public init(model: String, reference: Reference, bandOrder: [String]? = nil, region: RasterWindow? = nil,
-                mode: PipelineFile.Mode? = nil, stride: Int? = nil, workers: Int, mapPath: String? = nil) {
+                mode: PipelineFile.Mode? = nil, stride: Int? = nil, tta: PipelineFile.TestTimeAugmentation = .none,
+                workers: Int, mapPath: String? = nil) {
         self.model = model
         self.reference = reference
         self.bandOrder = bandOrder
         self.region = region
         self.mode = mode
         self.stride = stride
+        self.tta = tta
         self.workers = workers
         self.mapPath = mapPath
     }
@@ -150,7 +154,7 @@ extension ModelEvaluation {
         case .trainingFile(let path, let selection):
             let file = try TrainingFile.load(path: path)
             let (result, coverage) = try evaluate(model, trainingFile: file, selection: request.region.map { ModelEvaluation.Selection.rectangle($0) } ?? selection,
-                                                  mode: request.mode, stride: request.stride, workers: request.workers, mapPath: request.mapPath)
+                                                  mode: request.mode, stride: request.stride, tta: request.tta, workers: request.workers, mapPath: request.mapPath)
             accuracy = result
             reference.trainingFile = path
             reference.sources = coverage.sources
@@ -170,7 +174,7 @@ extension ModelEvaluation {
             if classes == nil { referenceNames = model.contract.classNames }
             let pairs = classes ?? referenceNames.map { EvaluationRequest.ClassMapping(value: $0, name: $0) }
             let options = SceneOptions(inputs: inputs, bandOrder: request.bandOrder, region: request.region.map { .rectangle($0) } ?? .all,
-                                       mode: request.mode, stride: request.stride, workers: request.workers, mapPath: request.mapPath)
+                                       mode: request.mode, stride: request.stride, tta: request.tta, workers: request.workers, mapPath: request.mapPath)
             accuracy = try evaluateScene(model, scene: options, referenceNames: referenceNames) { grid in
                 if let attribute {
                     var values: [String: Int] = [:]

@@ -187,6 +187,25 @@ struct BatchRunTests {
         #expect(properties?["landcover:settings_sha256"] as? String == report.settingsSHA256)
     }
 
+    /// `runtime.tta` is a setting that shapes the maps: turning it on redoes the scenes, and
+    /// the map's metadata and STAC item say which augmentation made them (maps made without
+    /// augmentation carry no such key).
+    @Test func augmentationRedoesScenesAndIsRecorded() throws {
+        let batch = try Batch("tta", count: 2)
+        defer { batch.remove() }
+        let plain = try batch.run()
+        let plainScene = try #require(plain.scenes.first)
+        #expect(try RasterDataset(path: try #require(plainScene.output)).metadata()["LANDCOVER_TTA"] == nil)
+        try batch.rewritePipeline("inputs: [scenes/*.tif]\nmodel: model.onnx\noutput: {folder: out, probabilities: true}\nruntime: {threads: 1, batch_size: 8, tta: flips}\n")
+        let augmented = try batch.run()
+        #expect(augmented.succeeded == 2 && augmented.settingsSHA256 != plain.settingsSHA256, "a new augmentation redoes every scene")
+        let scene = try #require(augmented.scenes.first)
+        #expect(try RasterDataset(path: try #require(scene.output)).metadata()["LANDCOVER_TTA"] == "flips")
+        let stac = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try #require(scene.stac)))) as? [String: Any]
+        #expect((stac?["properties"] as? [String: Any])?["landcover:tta"] as? String == "flips")
+        #expect(try batch.run().skipped == 2, "unchanged settings skip")
+    }
+
     @Test func settingsFingerprintIgnoresInputsThreadsAndKeyOrder() throws {
         func fingerprint(_ yaml: String) throws -> String {
             BatchFingerprint.settings(try PipelineFile.parse(yaml, baseFolder: "/data/project"))

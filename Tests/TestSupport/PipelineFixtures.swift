@@ -46,8 +46,11 @@ public enum PipelineFixtures {
     }
 
     /// A small ONNX model with a landcover contract: a patch classifier (conv, ReLU, global
-    /// average pool, dense) or a fully convolutional segmentation model (two 3x3 convs, 1x1 head).
-    public static func writeModel(_ path: String, patchSize: Int, segmentation: Bool = false, output: ModelContract.OutputKind = .logits) throws {
+    /// average pool, dense) or a fully convolutional segmentation model (two 3x3 convs, 1x1 head;
+    /// with `pointwise`, 1x1 convs only: each output pixel depends on its own input pixel alone,
+    /// so the model commutes exactly with flips and rotations of the patch).
+    public static func writeModel(_ path: String, patchSize: Int, segmentation: Bool = false, pointwise: Bool = false,
+                                  output: ModelContract.OutputKind = .logits) throws {
         let k = classNames.count, c = bands.count, hidden = 8
         func conv(_ input: String, _ output: String, _ name: String, cin: Int, cout: Int, kernel: Int, seed: UInt64, scale: Float = 1.5) -> (ONNXNode, [ONNXTensor]) {
             let w = ONNXTensor(name: "\(name).weight", dimensions: [cout, cin, kernel, kernel],
@@ -60,12 +63,13 @@ public enum PipelineFixtures {
             return (node, [w, b])
         }
         var nodes: [ONNXNode] = [], initializers: [ONNXTensor] = []
-        let (c1, i1) = conv("input", "c1", "conv1", cin: c, cout: hidden, kernel: 3, seed: 11)
+        let spatial = pointwise ? 1 : 3
+        let (c1, i1) = conv("input", "c1", "conv1", cin: c, cout: hidden, kernel: spatial, seed: 11)
         nodes += [c1, ONNXNode(operatorType: "Relu", inputs: ["c1"], outputs: ["r1"])]
         initializers += i1
         let outputShape: [ONNXValueInfo.Dimension]
         if segmentation {
-            let (c2, i2) = conv("r1", "c2", "conv2", cin: hidden, cout: hidden, kernel: 3, seed: 21)
+            let (c2, i2) = conv("r1", "c2", "conv2", cin: hidden, cout: hidden, kernel: spatial, seed: 21)
             let (c3, i3) = conv("r2", "logits", "head", cin: hidden, cout: k, kernel: 1, seed: 31, scale: 12)
             nodes += [c2, ONNXNode(operatorType: "Relu", inputs: ["c2"], outputs: ["r2"]), c3]
             initializers += i2 + i3
