@@ -12,9 +12,10 @@ extension PipelineRunner {
         var provenance = ["version": toolVersion, "model_sha256": context.modelHash, "scene": name, "mode": job.mode.rawValue,
                           "inputs_fingerprint": fingerprint, "settings_sha256": context.settingsHash]
         if let pipelineHash = context.pipelineHash { provenance["pipeline_sha256"] = pipelineHash }
-        // Only with augmentation, so maps made without it keep the metadata they always had.
+        // Only when not the default, so maps made without them keep the metadata they always had.
         let tta = plan.pipeline.runtime.testTimeAugmentation
         if tta != .none { provenance["tta"] = tta.rawValue }
+        if plan.model.precision != .fp32 { provenance["precision"] = plan.model.precision.rawValue }
         return provenance
     }
 

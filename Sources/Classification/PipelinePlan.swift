@@ -31,14 +31,16 @@ public struct PipelinePlan: Sendable {
     /// - Throws: ``PipelineError`` naming the `model` key or an input that matches nothing;
     ///   model errors (unreadable file, missing contract) naming the model file.
     public init(pipeline: PipelineFile, pipelinePath: String? = nil) throws {
-        let (model, contract) = try Self.loadModel(pipeline.resolve(pipeline.model), key: pipeline.model)
+        let (model, contract) = try Self.loadModel(pipeline.resolve(pipeline.model), key: pipeline.model, precision: InferencePrecision(pipeline.runtime.precision))
         try self.init(pipeline: pipeline, pipelinePath: pipelinePath, model: model, contract: contract)
     }
 
-    /// Reads the ONNX model at `modelPath` and its landcover contract.
+    /// Reads the ONNX model at `modelPath` and its landcover contract, compiled for `precision`.
     /// - Throws: ``PipelineError`` naming `key` (the path as the pipeline wrote it) when the file
-    ///   is missing or not a regular file, or naming the file when it is not a usable model.
-    public static func loadModel(_ modelPath: String, key: String) throws -> (InferenceModel, ModelContract) {
+    ///   is missing or not a regular file, naming `runtime.precision` when the model cannot run
+    ///   at that precision (int8 needs a quantized model), or naming the file when it is not a
+    ///   usable model.
+    public static func loadModel(_ modelPath: String, key: String, precision: InferencePrecision = .fp32) throws -> (InferenceModel, ModelContract) {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw PipelineError.invalidValue(key: "model", value: key, reason: "does not exist (looked for \(modelPath)); check the path, relative to the pipeline file")
         }
@@ -48,8 +50,12 @@ public struct PipelinePlan: Sendable {
         }
         let model: InferenceModel
         do {
-            model = try InferenceModel(contentsOf: URL(fileURLWithPath: modelPath))
+            model = try InferenceModel(contentsOf: URL(fileURLWithPath: modelPath), precision: precision)
         } catch {
+            // A model that loads at fp32 is usable: only the precision is wrong for it.
+            if precision != .fp32, (try? InferenceModel(contentsOf: URL(fileURLWithPath: modelPath))) != nil {
+                throw PipelineError.invalidValue(key: "runtime.precision", value: precision.rawValue, reason: "cannot run \(modelPath): \(ErrorText.describe(error))")
+            }
             throw PipelineError.unreadable(path: modelPath, reason: "is not a usable ONNX model: \(ErrorText.describe(error))")
         }
         do {
@@ -364,5 +370,16 @@ extension ClassLegend {
     /// - Throws: ``RasterIOError/invalidArgument(_:)`` for a contract without classes.
     public init(contract: ModelContract) throws {
         try self.init(names: contract.classNames, colors: contract.classColors.map { RGBColor(red: $0.red, green: $0.green, blue: $0.blue) })
+    }
+}
+
+
+extension InferencePrecision {
+    /// The engine's precision for the pipeline's `runtime.precision` (same cases).
+    public init(_ precision: PipelineFile.Precision) {
+        switch precision {
+        case .fp32: self = .fp32
+        case .int8: self = .int8
+        }
     }
 }

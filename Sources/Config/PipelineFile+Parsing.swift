@@ -121,6 +121,12 @@ extension PipelineFile {
             }
             file.runtime.testTimeAugmentation = tta
         }
+        if let precisionText = try runMap?.string("precision") {
+            guard let precision = Precision(rawValue: precisionText.lowercased()) else {
+                throw PipelineError.invalidValue(key: "runtime.precision", value: precisionText, reason: "must be one of \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            file.runtime.precision = precision
+        }
         return file
     }
 

@@ -150,6 +150,16 @@ public struct PipelineFile: Equatable, Sendable {
         case d4
     }
 
+    /// `runtime.precision`: the arithmetic of the model's convolutions. The engine's
+    /// `InferencePrecision` (CNN) has the same cases and raw values; Classification maps one to
+    /// the other (settings are values: Config does not import the engine).
+    public enum Precision: String, Equatable, Sendable, CaseIterable {
+        /// float32 everywhere.
+        case fp32
+        /// A quantized (QDQ) model's convolutions on the int8 kernels; needs a quantized model.
+        case int8
+    }
+
     /// Runtime settings.
     public struct Runtime: Equatable, Sendable {
         /// Classifier threads; nil = one per core.
@@ -161,6 +171,8 @@ public struct PipelineFile: Equatable, Sendable {
         public var batchSize: Int? = nil
         /// Test-time augmentation: the passes each batch runs through the model (`runtime.tta`).
         public var testTimeAugmentation = TestTimeAugmentation.none
+        /// The arithmetic of the model's convolutions (`runtime.precision`).
+        public var precision = Precision.fp32
 
         /// The defaults.
         public init() {}
@@ -204,7 +216,7 @@ public struct PipelineFile: Equatable, Sendable {
         "nodata.mask": ["band", "path", "invalid"],
         "output": ["folder", "name", "format", "compression", "confidence", "probabilities", "preview", "stac", "patch_resolution",
                    "polygons", "polygon_connectivity", "geojson_crs", "min_mapping_unit"],
-        "runtime": ["threads", "memory_mb", "batch_size", "tta"],
+        "runtime": ["threads", "memory_mb", "batch_size", "tta", "precision"],
     ]
 
     /// Bounds of the numeric keys (stated in pipelines/README.md and in each error message).
@@ -268,7 +280,7 @@ extension PipelineFile {
             "output.polygons": d.output.polygons?.rawValue ?? "none", "output.polygon_connectivity": "\(d.output.polygonConnectivity)",
             "output.geojson_crs": d.output.geojsonCRS.rawValue, "output.min_mapping_unit": nil,
             "runtime.threads": nil, "runtime.memory_mb": "\(d.runtime.memoryMiB)", "runtime.batch_size": nil,
-            "runtime.tta": d.runtime.testTimeAugmentation.rawValue,
+            "runtime.tta": d.runtime.testTimeAugmentation.rawValue, "runtime.precision": d.runtime.precision.rawValue,
         ]
     }
 }

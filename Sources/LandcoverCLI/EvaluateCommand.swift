@@ -1,4 +1,5 @@
 import ArgumentParser
+import CNN
 import Foundation
 import BatchRun
 import Classification
@@ -73,6 +74,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Test-time augmentation of scene classifications, as the pipeline's runtime.tta (flips: 2 passes, as is and mirrored; d4: 8 rotated and mirrored passes).")
     var tta: PipelineFile.TestTimeAugmentation = .none
 
+    @Option(help: "Arithmetic of the model's convolutions, as the pipeline's runtime.precision (int8 needs a quantized QDQ model).")
+    var precision: InferencePrecision = .fp32
+
     @OptionGroup var threadsOption: ThreadsOption
 
     @Option(name: .customLong("save-map"), help: "Keep the class map of the (first) scene here.")
@@ -131,7 +135,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         return EvaluationRequest(model: model, reference: reference, bandOrder: bandOrder.map(StackingOptions.bandNames(order:)),
                                  region: try parsedRegion(), mode: mode.flatMap(PipelineFile.Mode.init(rawValue:)), stride: stride,
-                                 tta: tta, workers: threadsOption.count, mapPath: saveMap)
+                                 tta: tta, precision: precision, workers: threadsOption.count, mapPath: saveMap)
     }
 
     func run() throws {

@@ -94,15 +94,18 @@ public enum ModelEvaluation {
         }
     }
 
-    /// Reads a model and its contract.
+    /// Reads a model and its contract, compiled for `precision`.
     /// - Throws: ``TrainingDataError/unusableModel(path:problem:fix:)`` naming the file;
     ///   `RasterIOError.fileNotFound` when there is none.
-    public static func loadModel(_ path: String) throws -> (InferenceModel, ModelContract) {
+    public static func loadModel(_ path: String, precision: InferencePrecision = .fp32) throws -> (InferenceModel, ModelContract) {
         guard FileManager.default.fileExists(atPath: path) else { throw RasterIOError.fileNotFound(path: path) }
         let model: InferenceModel
         do {
-            model = try InferenceModel(contentsOf: URL(fileURLWithPath: path))
+            model = try InferenceModel(contentsOf: URL(fileURLWithPath: path), precision: precision)
         } catch {
+            if precision != .fp32, (try? InferenceModel(contentsOf: URL(fileURLWithPath: path))) != nil {
+                throw TrainingDataError.unusableModel(path: path, problem: "cannot run at \(precision.rawValue) precision (\(ErrorText.describe(error)))", fix: "use --precision fp32, or a quantized (QDQ) model for int8")
+            }
             throw TrainingDataError.unusableModel(path: path, problem: "is not a usable ONNX model (\(ErrorText.describe(error)))", fix: "give a model written by landcover train or with a landcover contract (landcover model info MODEL shows it)")
         }
         do {
@@ -118,9 +121,9 @@ public enum ModelEvaluation {
         let model: InferenceModel
         let contract: ModelContract
 
-        init(_ path: String) throws {
+        init(_ path: String, precision: InferencePrecision = .fp32) throws {
             self.path = path
-            (model, contract) = try ModelEvaluation.loadModel(path)
+            (model, contract) = try ModelEvaluation.loadModel(path, precision: precision)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import CNN
 import Classification
 import Config
 import RasterIO
@@ -48,6 +49,8 @@ public struct EvaluationRequest: Sendable {
     public var stride: Int?
     /// Test-time augmentation of scene classifications, as `runtime.tta`.
     public var tta: PipelineFile.TestTimeAugmentation
+    /// The arithmetic the model runs in, as `runtime.precision` (int8 needs a quantized model).
+    public var precision: InferencePrecision
     /// Classifier threads.
     public var workers: Int
     /// Keep the class map of the (first) scene here.
@@ -55,7 +58,7 @@ public struct EvaluationRequest: Sendable {
 
     public init(model: String, reference: Reference, bandOrder: [String]? = nil, region: RasterWindow? = nil,
                 mode: PipelineFile.Mode? = nil, stride: Int? = nil, tta: PipelineFile.TestTimeAugmentation = .none,
-                workers: Int, mapPath: String? = nil) {
+                precision: InferencePrecision = .fp32, workers: Int, mapPath: String? = nil) {
         self.model = model
         self.reference = reference
         self.bandOrder = bandOrder
@@ -63,6 +66,7 @@ public struct EvaluationRequest: Sendable {
         self.mode = mode
         self.stride = stride
         self.tta = tta
+        self.precision = precision
         self.workers = workers
         self.mapPath = mapPath
     }
@@ -147,7 +151,7 @@ extension ModelEvaluation {
     /// - Throws: ``TrainingDataError`` naming the model, training file, labels or scene at fault;
     ///   ``TrainingFileError`` for a training file; `RasterIOError` for unreadable rasters.
     public static func evaluate(_ request: EvaluationRequest) throws -> EvaluationReport {
-        let model = try LoadedModel(request.model)
+        let model = try LoadedModel(request.model, precision: request.precision)
         var reference = EvaluationReport.Reference()
         let accuracy: AccuracyReport
         switch request.reference {

@@ -9,19 +9,8 @@ import Testing
 /// float model, and give the same bytes for any worker count.
 @Suite("Quantized (QDQ) models", .serialized)
 struct QuantizedModelTests {
-    static let directory = TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/generated/int8-sample")
-
     /// Generates the fixtures once (about 30 s: reads the crop, quantizes with onnxruntime).
-    static func fixtures() throws -> URL {
-        let summary = directory.appendingPathComponent("summary.json")
-        if FileManager.default.fileExists(atPath: summary.path) { return directory }
-        let result = try CommandLineTool.outcome("python3", ["scripts/onnx_fixtures/quantize_sample.py", "--out", directory.path], directory: TestPaths.packageRoot)
-        let (status, output) = (result.status, result.stdout + result.stderr)
-        guard status == 0, FileManager.default.fileExists(atPath: summary.path) else {
-            throw CNNFixtures.FixtureError(message: "quantize_sample.py failed (status \(status)): \(output.suffix(2000))")
-        }
-        return directory
-    }
+    static func fixtures() throws -> URL { try QuantizedSample.ensure() }
 
     static func load(_ name: String, in folder: URL) throws -> Tensor {
         try NumpyFile.read(contentsOf: folder.appendingPathComponent(name)).floatTensor

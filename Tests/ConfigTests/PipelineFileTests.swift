@@ -24,7 +24,7 @@ struct PipelineFileTests {
         output: {folder: out, name: "{scene}_{model}.tif", format: cog, compression: zstd, confidence: true, probabilities: true, preview: false, stac: true,
                  polygons: geojson, polygon_connectivity: 8, geojson_crs: native, min_mapping_unit: "0.5 ha"}
         categorical: [lulc]
-        runtime: {threads: 2, memory_mb: 256, batch_size: 8, tta: d4}
+        runtime: {threads: 2, memory_mb: 256, batch_size: 8, tta: d4, precision: int8}
         """
         let p = try PipelineFile.parse(text, baseFolder: "/data/pipes")
         #expect(p.inputs.count == 3 && p.inputs[1].paths == ["b/B02.tif", "b/B03.tif"] && p.inputs[1].name == "b" && p.inputs[2].paths == ["c.tif"])
@@ -37,6 +37,7 @@ struct PipelineFileTests {
         #expect(p.output.polygons == .geojson && p.output.polygonConnectivity == 8)
         #expect(p.output.geojsonCRS == .native && p.output.minMappingUnit == .squareMetres(5000) && p.categorical == ["lulc"])
         #expect(p.runtime.threads == 2 && p.runtime.memoryMiB == 256 && p.runtime.batchSize == 8 && p.runtime.testTimeAugmentation == .d4)
+        #expect(p.runtime.precision == .int8)
     }
 
     @Test func defaults() throws {
@@ -45,7 +46,7 @@ struct PipelineFileTests {
         #expect(p.output.confidence && p.output.preview && p.output.stac && p.runtime.memoryMiB == 512 && p.nodata.minValidFraction == 0.5)
         #expect(p.output.polygons == nil && p.output.polygonConnectivity == 4)
         #expect(p.output.geojsonCRS == .wgs84 && p.output.minMappingUnit == nil && p.categorical.isEmpty)
-        #expect(p.runtime.testTimeAugmentation == .none)
+        #expect(p.runtime.testTimeAugmentation == .none && p.runtime.precision == .fp32)
     }
 
     @Test("minimum mapping units", arguments: [
@@ -139,6 +140,7 @@ struct PipelineFileTests {
         ("runtime: {threads: 9223372036854775807}", "runtime.threads", "must be a whole number from 1 to 256"),
         ("runtime: {memory_mb: 16}", "runtime.memory_mb", "must be a whole number from 32 to 1048576"),
         ("runtime: {tta: rotations}", "runtime.tta", "must be one of none, flips, d4"),
+        ("runtime: {precision: fp64}", "runtime.precision", "must be one of fp32, int8"),
         ("resolution: 1e-300", "resolution", "must be a pixel size in map units from 1e-07 to 10000000.0"),
         ("nodata: {mask: {band: SCL, invalid: [3, 70000]}}", "nodata.mask.invalid", "must list mask values from 0 to 65535"),
         ("output: {name: ../x.tif}", "output.name", "contains '/'; it must be a file name, not a path (output.folder says where files go)"),
