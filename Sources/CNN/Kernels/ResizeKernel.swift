@@ -9,7 +9,7 @@
 public enum ResizeKernel {
     /// `coordinate_transformation_mode` values implemented.
     public static let coordinateTransformations = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
-                                                   "tf_half_pixel_for_nn", "half_pixel_symmetric"]
+                                                   "tf_half_pixel_for_nn", "half_pixel_symmetric", "tf_crop_and_resize"]
     /// `nearest_mode` values implemented, and `simple` (Upsample and opset 10: floor when
     /// upsampling, ceil when downsampling).
     public static let nearestModes = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "simple"]
@@ -23,7 +23,11 @@ public enum ResizeKernel {
         switch coordinateTransformation {
         case "half_pixel": return (x + 0.5) / scale - 0.5
         case "pytorch_half_pixel": return outSize > 1 ? (x + 0.5) / scale - 0.5 : 0
-        case "align_corners": return outSize == 1 ? 0 : x * (inSize - 1) / (outSize - 1)
+        case "align_corners":
+            // The resized length is `scale * inputSize`, not rounded (as ONNX's reference does
+            // when scales are given; with sizes it is the output size).
+            let length = scale * inSize
+            return length == 1 ? 0 : x * (inSize - 1) / (length - 1)
         case "tf_half_pixel_for_nn": return (x + 0.5) / scale
         case "half_pixel_symmetric":
             let adjustment = outSize / (scale * inSize)
@@ -112,4 +116,122 @@ public enum ResizeKernel {
             }
         }
     }
+
+    /// The interpolation of a separable resample (``resampleTaps(_:antialias:excludeOutside:coordinateTransformation:scale:inputSize:outputSize:region:)``).
+    public enum Interpolation: Sendable, Equatable {
+        /// Linear (tent) weights.
+        case linear
+        /// Cubic convolution (Keys) with coefficient `a` (ONNX `cubic_coeff_a`, default -0.75).
+        case cubic(a: Float)
+    }
+
+    /// The input samples of every output index along one axis: `count` taps per output index,
+    /// input indices already clamped to the input (edge padding) and weights summing to 1; an
+    /// output index in `outside` takes the extrapolation value instead (`tf_crop_and_resize`).
+    public struct ResampleTaps: Sendable, Equatable {
+        /// Taps per output index.
+        public var count: Int
+        /// `outputSize * count` input indices.
+        public var indices: [Int]
+        /// `outputSize * count` weights.
+        public var weights: [Float]
+        /// Output indices whose source coordinate lies outside the input.
+        public var outside: [Bool]
+    }
+
+    /// The taps of ONNX Resize's `linear` and `cubic` modes along one axis, with `antialias`
+    /// (when downsampling, the kernel is stretched by 1 / scale and renormalized) and
+    /// `exclude_outside` (taps outside the input get weight 0 and the rest are renormalized).
+    /// `region` is the normalized `[start, end]` of `tf_crop_and_resize` (its `roi`). The weights
+    /// follow the ONNX reference: the source coordinate `x`, the input index `base = ceil(x) - 1`
+    /// left of it and `ratio = x - base` in (0, 1], taps at `base + i` weighted by the kernel
+    /// at `scale' * (i - ratio)` with `scale' = min(scale, 1)` under antialias, else 1.
+    public static func resampleTaps(_ interpolation: Interpolation, antialias: Bool, excludeOutside: Bool,
+                                    coordinateTransformation: String, scale: Float, inputSize: Int, outputSize: Int,
+                                    region: (start: Float, end: Float)? = nil) -> ResampleTaps {
+        let stretch: Float = antialias ? min(scale, 1) : 1
+        let support: Float
+        switch interpolation {
+        case .linear: support = 1
+        case .cubic: support = 2
+        }
+        // Taps i in start ..< start + count around base: the kernel's support, stretched.
+        let start = Int((-support / stretch).rounded(.down)) + 1
+        let count = 2 * (1 - start)
+        func kernel(_ t: Float) -> Float {
+            let x = abs(t)
+            switch interpolation {
+            case .linear: return max(0, 1 - x)
+            case .cubic(let a):
+                if x <= 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+                if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+                return 0
+            }
+        }
+        let pad = (count + 1) / 2
+        var taps = ResampleTaps(count: count, indices: [Int](repeating: 0, count: outputSize * count),
+                                weights: [Float](repeating: 0, count: outputSize * count), outside: [Bool](repeating: false, count: outputSize))
+        let inLength = Float(inputSize)
+        for o in 0..<outputSize {
+            var x: Float
+            if coordinateTransformation == "tf_crop_and_resize", let region {
+                x = outputSize > 1
+                    ? region.start * (inLength - 1) + Float(o) * (region.end - region.start) * (inLength - 1) / Float(outputSize - 1)
+                    : 0.5 * (region.start + region.end) * (inLength - 1)
+                if x < 0 || x > inLength - 1 { taps.outside[o] = true; continue }
+            } else {
+                x = sourceCoordinate(o, coordinateTransformation: coordinateTransformation, scale: scale, inputSize: inputSize, outputSize: outputSize)
+            }
+            // Far outside the input every tap clamps to the edge anyway.
+            x = min(max(x, -Float(pad) - 2), inLength + Float(pad) + 2)
+            var base = Int(x.rounded(.up)) - 1
+            let ratio = x - Float(base)
+            // The reference picks the `count` indices nearest x among -pad ..< inputSize + pad.
+            base = min(max(base, -pad - start), inputSize + pad - start - count)
+            var sum: Float = 0
+            for i in 0..<count {
+                let index = base + start + i
+                var weight = kernel(stretch * (Float(start + i) - ratio))
+                if excludeOutside && (index < 0 || index >= inputSize) { weight = 0 }
+                taps.indices[o * count + i] = min(max(index, 0), inputSize - 1)
+                taps.weights[o * count + i] = weight
+                sum += weight
+            }
+            if sum != 0 {
+                for i in 0..<count { taps.weights[o * count + i] /= sum }
+            }
+        }
+        return taps
+    }
+
+    /// Resamples the middle axis of `[outer, inputSize, inner]` into `[outer, taps.outside.count,
+    /// inner]`: each output element is the weighted sum of its taps, or `extrapolation` for an
+    /// output index outside the input.
+    public static func resample(input: UnsafePointer<Float>, outer: Int, inputSize: Int, inner: Int, taps: ResampleTaps,
+                                extrapolation: Float, output: UnsafeMutablePointer<Float>) {
+        let outputSize = taps.outside.count, n = taps.count
+        taps.indices.withUnsafeBufferPointer { indexBuffer in
+            taps.weights.withUnsafeBufferPointer { weightBuffer in
+                guard let indices = indexBuffer.baseAddress, let weights = weightBuffer.baseAddress else { return }
+                for o in 0..<outer {
+                    let source = input + o * inputSize * inner
+                    for j in 0..<outputSize {
+                        let target = output + (o * outputSize + j) * inner
+                        if taps.outside[j] {
+                            target.update(repeating: extrapolation, count: inner)
+                            continue
+                        }
+                        target.update(repeating: 0, count: inner)
+                        for t in 0..<n {
+                            let weight = weights[j * n + t]
+                            if weight == 0 { continue }
+                            let row = source + indices[j * n + t] * inner
+                            for i in 0..<inner { target[i] += weight * row[i] }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
+

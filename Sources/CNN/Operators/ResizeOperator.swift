@@ -4,8 +4,10 @@ import Foundation
 ///
 /// `nearest` works on any axes with the coordinate modes half_pixel, pytorch_half_pixel,
 /// align_corners, asymmetric, tf_half_pixel_for_nn and half_pixel_symmetric and the nearest
-/// modes round_prefer_floor/ceil, floor, ceil. `linear` interpolates the last two axes
-/// (bilinear; batch and channel scales must be 1) or the last axis of a 3-D tensor.
+/// modes round_prefer_floor/ceil, floor, ceil. `linear` on the last two axes runs the bilinear
+/// loop; `cubic` (`cubic_coeff_a`, `exclude_outside`), `antialias`, `tf_crop_and_resize`
+/// (`roi`, `extrapolation_value`) and linear resizes of other axes run one separable pass per
+/// resized axis, innermost first (ONNX's reference order).
 struct ResizeOperator: GraphOperator {
     let attributes: NodeAttributes
     let opset: Int
@@ -100,27 +102,76 @@ struct ResizeOperator: GraphOperator {
             let mapping = try AxisIndexMap(inputShape: x.shape, outputShape: outputShape, maps: maps, node: attributes.label)
             let kernel: OperatorKernel = { inputs, outputs, _ in mapping.run(inputs[0], outputs[0], fill: 0) }
             return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel)
-        case "linear", "bilinear":
-            guard rank >= 2 else { throw attributes.shapeError("linear resize needs rank >= 2") }
-            let spatialAxes = rank >= 4 ? [rank - 2, rank - 1] : [rank - 1]
-            for axis in 0..<rank where !spatialAxes.contains(axis) {
-                guard outputShape[axis] == x.shape[axis] else { throw attributes.invalid("linear resize of axis \(axis) is not supported (only the last two)") }
+        case "linear", "bilinear", "cubic":
+            let cubic = mode == "cubic"
+            let antialias = try opset >= 18 && attributes.int("antialias", default: 0) != 0
+            let excludeOutside = try !legacy && attributes.int("exclude_outside", default: 0) != 0
+            let spatialAxes = rank >= 4 ? [rank - 2, rank - 1] : [max(0, rank - 1)]
+            let otherAxesResized = (0..<rank).contains { !spatialAxes.contains($0) && outputShape[$0] != x.shape[$0] }
+            if !cubic, !antialias, coordinateMode != "tf_crop_and_resize", !otherAxesResized, rank >= 2 {
+                func table(_ axis: Int) -> [ResizeKernel.LinearTap] {
+                    ResizeKernel.linearTaps(coordinateTransformation: coordinateMode, scale: axisScales[axis],
+                                            inputSize: x.shape[axis], outputSize: outputShape[axis])
+                }
+                let hTable = spatialAxes.count == 2 ? table(rank - 2) : [ResizeKernel.LinearTap(low: 0, high: 0, weight: 0)]
+                let wTable = table(rank - 1)
+                let inH = spatialAxes.count == 2 ? x.shape[rank - 2] : 1, inW = x.shape[rank - 1]
+                let planes = x.shape.dropLast(spatialAxes.count).reduce(1, *)
+                let kernel: OperatorKernel = { inputs, outputs, _ in
+                    ResizeKernel.bilinear(input: inputs[0], planes: planes, inputHeight: inH, inputWidth: inW,
+                                          rows: hTable, columns: wTable, output: outputs[0])
+                }
+                return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel, flops: 8 * count)
             }
-            func table(_ axis: Int) -> [ResizeKernel.LinearTap] {
-                ResizeKernel.linearTaps(coordinateTransformation: coordinateMode, scale: axisScales[axis],
-                                        inputSize: x.shape[axis], outputSize: outputShape[axis])
+            // tf_crop_and_resize: roi lists [starts..., ends...] over the selected axes.
+            var regions = [(start: Float, end: Float)](repeating: (0, 1), count: rank)
+            if coordinateMode == "tf_crop_and_resize" {
+                guard let r = constantInput(1), r.count > 0 else { throw attributes.invalid("tf_crop_and_resize needs the roi input") }
+                guard let roi = r.constantFloats else { throw ONNXError.dataDependentValue(node: attributes.label, detail: "roi must be known before running") }
+                guard roi.count == 2 * selectedAxes.count else { throw attributes.shapeError("roi \(roi) needs a start and an end per axis") }
+                for (i, axis) in selectedAxes.enumerated() { regions[axis] = (roi[i], roi[i + selectedAxes.count]) }
             }
-            let hTable = spatialAxes.count == 2 ? table(rank - 2) : [ResizeKernel.LinearTap(low: 0, high: 0, weight: 0)]
-            let wTable = table(rank - 1)
-            let inH = spatialAxes.count == 2 ? x.shape[rank - 2] : 1, inW = x.shape[rank - 1]
-            let planes = x.shape.dropLast(spatialAxes.count).reduce(1, *)
-            let kernel: OperatorKernel = { inputs, outputs, _ in
-                ResizeKernel.bilinear(input: inputs[0], planes: planes, inputHeight: inH, inputWidth: inW,
-                                      rows: hTable, columns: wTable, output: outputs[0])
+            let a = try attributes.float("cubic_coeff_a", default: -0.75)
+            let extrapolation = try attributes.float("extrapolation_value", default: 0)
+            // One pass per axis that changes, innermost first; each pass reads the previous one's shape.
+            var passes: [(axis: Int, outer: Int, inSize: Int, inner: Int, taps: ResizeKernel.ResampleTaps)] = []
+            var shape = x.shape
+            for axis in (0..<rank).reversed() {
+                let cropped = coordinateMode == "tf_crop_and_resize" && (regions[axis].start != 0 || regions[axis].end != 1)
+                guard outputShape[axis] != x.shape[axis] || axisScales[axis] != 1 || cropped else { continue }
+                let taps = ResizeKernel.resampleTaps(cubic ? .cubic(a: a) : .linear, antialias: antialias, excludeOutside: excludeOutside,
+                                                     coordinateTransformation: coordinateMode, scale: axisScales[axis],
+                                                     inputSize: x.shape[axis], outputSize: outputShape[axis], region: regions[axis])
+                passes.append((axis, shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *), taps))
+                shape[axis] = outputShape[axis]
             }
-            return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel, flops: 8 * count)
+            // Intermediate results alternate between two scratch halves; the last pass writes the output.
+            var largest = 0
+            var passShape = x.shape
+            for pass in passes.dropLast() {
+                passShape[pass.axis] = outputShape[pass.axis]
+                largest = max(largest, ShapeMath.checkedCount(passShape) ?? Int.max)
+            }
+            guard largest < Int.max / 2 else { throw attributes.shapeError("intermediate shape is too large") }
+            let total = x.shape.reduce(1, *)
+            let plannedPasses = passes, half = largest
+            let kernel: OperatorKernel = { inputs, outputs, scratch in
+                guard !plannedPasses.isEmpty else {
+                    outputs[0].update(from: inputs[0], count: total)
+                    return
+                }
+                var source = inputs[0]
+                for (index, pass) in plannedPasses.enumerated() {
+                    let target = index == plannedPasses.count - 1 ? outputs[0] : scratch + (index % 2) * half
+                    ResizeKernel.resample(input: source, outer: pass.outer, inputSize: pass.inSize, inner: pass.inner, taps: pass.taps,
+                                          extrapolation: extrapolation, output: target)
+                    source = UnsafePointer(target)
+                }
+            }
+            let taps = passes.map(\.taps.count).reduce(0, +)
+            return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel, scratchCount: 2 * largest, flops: 2 * max(1, taps) * count)
         default:
-            throw attributes.invalid("mode \(mode) is not supported (use nearest or linear)")
+            throw attributes.invalid("mode \(mode) is not defined (use nearest, linear or cubic)")
         }
     }
 }

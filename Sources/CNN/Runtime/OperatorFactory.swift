@@ -124,7 +124,8 @@ enum OperatorFactory {
         case "Mean": return VariadicOperator(function: .mean, attributes: attributes)
         case "Split": return SplitOperator(attributes: attributes, opset: opset)
         case "Expand": return ShapeOperator(kind: .expand, attributes: attributes, opset: opset)
-        case "Identity", "Dropout": return UnaryOperator(function: .copy, attributes: attributes)
+        case "Identity": return UnaryOperator(function: .copy, attributes: attributes)
+        case "Dropout": return DropoutOperator(attributes: attributes)
         case "MaxPool":
             if node.outputs.count > 1, !node.outputs[1].isEmpty { throw attributes.invalid("the Indices output of MaxPool is not supported") }
             return try PoolOperator(kind: .max, attributes: attributes)
