@@ -28,6 +28,8 @@ public struct ClassifierSettings: Sendable, Equatable {
     public var minMappingUnit: PipelineFile.MinimumMappingUnit?
     /// Connectivity of the sieve's regions: 8 (corners join) or 4, as `output.polygon_connectivity`.
     public var eightConnected: Bool
+    /// GDAL creation options for the map, confidence and probability rasters (`output.creation_options`).
+    public var creationOptions: [String: String] = [:]
 
     /// Creates settings; every value is given (``init(plan:workers:)`` takes them from a pipeline).
     public init(workers: Int, batchSize: Int, memoryBudget: Int, minValidFraction: Double,
@@ -59,6 +61,7 @@ extension ClassifierSettings {
                   probabilities: p.output.probabilities, format: p.output.format,
                   compression: p.output.compression, minMappingUnit: p.output.minMappingUnit,
                   eightConnected: p.output.polygonConnectivity == 8)
+        creationOptions = p.output.creationOptions
     }
 }
 

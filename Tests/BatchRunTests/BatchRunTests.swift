@@ -219,14 +219,13 @@ struct BatchRunTests {
         try Data("band".utf8).write(to: safe.appendingPathComponent("T33UUU_B02.jp2"))
         let mtd = folder.appendingPathComponent("S2B_MSIL1C_X.SAFE/MTD_MSIL1C.xml")
         try Data("<xml/>".utf8).write(to: mtd)
-        let base = folder.path
-        let byFolder = try BatchFingerprint.inputs(SceneInput(paths: [folder.appendingPathComponent("S2B_MSIL1C_X.SAFE").path]), baseFolder: base)
-        let byMetadata = try BatchFingerprint.inputs(SceneInput(paths: [mtd.path]), baseFolder: base)
+        let byFolder = try BatchFingerprint.inputs(SceneInput(paths: [folder.appendingPathComponent("S2B_MSIL1C_X.SAFE").path]))
+        let byMetadata = try BatchFingerprint.inputs(SceneInput(paths: [mtd.path]))
         #expect(byFolder == byMetadata, "an MTD file stands for its product folder")
         try Data("band, longer".utf8).write(to: safe.appendingPathComponent("T33UUU_B02.jp2"))
-        #expect(try BatchFingerprint.inputs(SceneInput(paths: [mtd.path]), baseFolder: base) != byMetadata)
+        #expect(try BatchFingerprint.inputs(SceneInput(paths: [mtd.path])) != byMetadata)
         #expect(throws: PipelineError.self) {
-            try BatchFingerprint.inputs(SceneInput(paths: [folder.appendingPathComponent("missing.tif").path]), baseFolder: base)
+            try BatchFingerprint.inputs(SceneInput(paths: [folder.appendingPathComponent("missing.tif").path]))
         }
         #expect(SceneInput(paths: ["/data/project/scenes/a.tif"]).key(baseFolder: "/data/project") == "scenes/a.tif")
         #expect(SceneInput(paths: ["/other/a.tif"], name: "a").key(baseFolder: "/data/project") == "name=a\n/other/a.tif")
