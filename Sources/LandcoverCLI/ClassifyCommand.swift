@@ -269,7 +269,9 @@ struct ClassifyCommand: ParsableCommand {
             switch error {
             case .invalidValue(let key, let value, let reason):
                 let flag = flagOfKey[key] ?? (key == "scene argument" ? "SCENE" : key)
-                throw ValidationError(PipelineError.invalidValue(key: flag, value: value, reason: reason).description)
+                // Paths on the command line are relative to the current folder, not to a file.
+                let fixed = reason.replacingOccurrences(of: ", relative to the pipeline file", with: "")
+                throw ValidationError(PipelineError.invalidValue(key: flag, value: value, reason: fixed).description)
             case .unknownKey, .missingKey:
                 throw ValidationError(error.description)
             default:

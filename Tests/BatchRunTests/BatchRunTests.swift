@@ -153,6 +153,19 @@ struct BatchRunTests {
         runtime: {threads: 2, batch_size: 8, memory_mb: 256}
         """)
         #expect(try batch.run().skipped == 4)
+        // The output folder is not a setting (no output byte depends on it), but outputs recorded
+        // in another folder are not this folder's: redone there, then skipped.
+        try batch.rewritePipeline("""
+        inputs: [scenes/*.tif]
+        model: model.onnx
+        output: {folder: out2, probabilities: true}
+        runtime: {threads: 2, batch_size: 8}
+        """)
+        let moved = try batch.run()
+        #expect(moved.succeeded == 4 && moved.scenes.allSatisfy { $0.reason == "output folder changed" }, "\(moved.scenes.map { $0.reason ?? "" })")
+        #expect(moved.scenes.allSatisfy { $0.output?.contains("/out2/") == true })
+        #expect(moved.settingsSHA256 == (try RunHistory(path: batch.history, readOnly: true).runs(limit: 2).last?.settingsSHA256))
+        #expect(try batch.run().skipped == 4)
         try batch.rewritePipeline("""
         inputs: [scenes/*.tif]
         model: model.onnx
