@@ -19,8 +19,9 @@ public indirect enum PipelineYAMLValue: Equatable, Sendable {
     public static func int(_ value: Int) -> PipelineYAMLValue { .plain("\(value)") }
     /// A boolean.
     public static func bool(_ value: Bool) -> PipelineYAMLValue { .plain(value ? "true" : "false") }
-    /// A number, in the shortest form that reads back to the same `Double`.
-    public static func number(_ value: Double) -> PipelineYAMLValue { .string("\(value)") }
+    /// A number, in the shortest form that reads back to the same `Double` (finite numbers only:
+    /// the parser refuses the others before a pipeline holds them).
+    public static func number(_ value: Double) -> PipelineYAMLValue { .plain("\(value)") }
 
     /// The document of a top-level mapping.
     public static func document(_ pairs: [(String, PipelineYAMLValue)]) -> String {
