@@ -15,10 +15,15 @@ public enum BatchFingerprint {
     /// `path<TAB>bytes<TAB>mtime-seconds.nanoseconds`, in input order. A folder (band files, a
     /// `.SAFE` product) contributes every regular file below it, sorted; a `MTD_*.xml` input
     /// stands for its whole product folder. `extraFiles` (e.g. a mask raster) are appended.
+    /// Each path is written relative to the folder holding its input (`S2A_X.SAFE/GRANULE/...`,
+    /// `T33UUU_B02.jp2`), so the fingerprint, which a map carries in its provenance, does not
+    /// depend on where the pipeline file lies, on the mount point, or on whether `run` or
+    /// `classify` made the map (the scene's key, ``SceneInput/key(baseFolder:)``, says which
+    /// scene it is).
     ///
     /// - Throws: ``PipelineError/unreadable(path:reason:)`` naming an input that does not exist
     ///   or cannot be listed.
-    public static func inputs(_ input: SceneInput, extraFiles: [String] = [], baseFolder: String) throws -> String {
+    public static func inputs(_ input: SceneInput, extraFiles: [String] = []) throws -> String {
         var lines: [String] = []
         for path in input.paths + extraFiles {
             var root = path
@@ -26,17 +31,21 @@ public enum BatchFingerprint {
             if name.hasPrefix("MTD_") && name.lowercased().hasSuffix(".xml") {
                 root = URL(fileURLWithPath: path).deletingLastPathComponent().path
             }
+            let parent = URL(fileURLWithPath: root).deletingLastPathComponent().path
             for file in try files(under: root) {
                 let stamp = try FileStamp(path: file)
-                lines.append("\(SceneInput.path(file, relativeTo: baseFolder))\t\(stamp.bytes)\t\(stamp.modifiedSeconds).\(String(format: "%09lld", stamp.modifiedNanoseconds))")
+                lines.append("\(SceneInput.path(file, relativeTo: parent))\t\(stamp.bytes)\t\(stamp.modifiedSeconds).\(String(format: "%09lld", stamp.modifiedNanoseconds))")
             }
         }
         return SHA256Hex.hex(of: Array(lines.joined(separator: "\n").utf8))
     }
 
     /// Fingerprint of the pipeline settings that shape the outputs: every key of the pipeline
-    /// file except `inputs` (adding a scene must not redo the others) and `runtime.threads` /
-    /// `runtime.memory_mb` (outputs are identical for any thread count and memory budget).
+    /// file except `inputs` (adding a scene must not redo the others), `runtime.threads` /
+    /// `runtime.memory_mb` (outputs are identical for any thread count and memory budget) and
+    /// `output.folder` (where the files go changes none of their bytes; a run redoes a scene
+    /// whose recorded outputs lie in another folder, see ``PipelineRunner``), so that `classify`
+    /// and `run` with the same settings write byte-identical maps.
     /// `runtime.batch_size` stays in. The model file's content is fingerprinted separately (its
     /// SHA-256); `model` here is its path.
     ///
@@ -49,7 +58,7 @@ public enum BatchFingerprint {
         copy.runtime.memoryMiB = 0
         copy.baseFolder = ""
         copy.model = pipeline.resolve(pipeline.model)
-        copy.output.folder = pipeline.resolve(pipeline.output.folder)
+        copy.output.folder = ""
         copy.nodata.maskPath = pipeline.nodata.maskPath.map(pipeline.resolve)
         return SHA256Hex.hex(of: Array(canonicalDescription(copy).utf8))
     }

@@ -11,7 +11,6 @@ extension PipelineRunner {
     func provenance(scene name: String, job: SceneJob, fingerprint: String, context: RunContext) -> [String: String] {
         var provenance = ["version": toolVersion, "model_sha256": context.modelHash, "scene": name, "mode": job.mode.rawValue,
                           "inputs_fingerprint": fingerprint, "settings_sha256": context.settingsHash]
-        if let pipelineHash = context.pipelineHash { provenance["pipeline_sha256"] = pipelineHash }
         // Only when not the default, so maps made without them keep the metadata they always had.
         let tta = plan.pipeline.runtime.testTimeAugmentation
         if tta != .none { provenance["tta"] = tta.rawValue }
@@ -71,6 +70,10 @@ extension PipelineRunner {
             // The item's landcover:* properties: the model's name besides the rest.
             var properties = self.provenance(scene: name, job: job, fingerprint: fingerprint, context: context)
             properties["model"] = plan.modelName
+            // The pipeline file's own hash goes to the item and the report, not into the map:
+            // the map's bytes depend on its settings, not on the file's comments or on whether
+            // `run` or `classify` made it.
+            if let pipelineHash = context.pipelineHash { properties["pipeline_sha256"] = pipelineHash }
             let modelBytes = Int(try FileStamp(path: plan.modelPath).bytes)
             let model = try STACModelDescription(model: plan.model, path: plan.modelPath, sha256: context.modelHash, bytes: modelBytes)
             let item = try STACItem.make(id: id, itemPath: stacPath, grid: result.outputGrid, legend: legend, outputs: outputs,

@@ -227,6 +227,12 @@ public final class PipelineRunner {
         }
         if last.modelSHA256 != context.modelHash { return .redo("model changed") }
         if last.inputsFingerprint != fingerprint { return .redo("inputs changed") }
+        // The settings fingerprint leaves out the output folder: outputs recorded in another
+        // folder (an earlier --output-folder, a shared --history) are not this run's outputs.
+        let folder = URL(fileURLWithPath: plan.outputFolder).standardizedFileURL.path
+        if last.outputs.contains(where: { URL(fileURLWithPath: $0.path).deletingLastPathComponent().standardizedFileURL.path != folder }) {
+            return .redo("output folder changed")
+        }
         let recorded = Set(last.outputs.map(\.role))
         if let missing = SceneOutputFiles.requiredRoles(output: plan.pipeline.output).first(where: { !recorded.contains($0) }) {
             return .redo("no \(missing.rawValue) output recorded")
@@ -263,7 +269,7 @@ public final class PipelineRunner {
         var reason = context.options.force ? "--force" : "new"
         let fingerprint: String
         do {
-            fingerprint = try BatchFingerprint.inputs(input, extraFiles: maskFile.map { [$0] } ?? [], baseFolder: plan.pipeline.baseFolder)
+            fingerprint = try BatchFingerprint.inputs(input, extraFiles: maskFile.map { [$0] } ?? [])
             identity.inputsFingerprint = fingerprint
         } catch {
             return try recordFailure(identity: identity, input: input, error: error, reason: reason, started: started, context: context)

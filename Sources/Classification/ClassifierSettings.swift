@@ -31,6 +31,8 @@ public struct ClassifierSettings: Sendable, Equatable {
     /// Test-time augmentation passes, identity first (``PatchTransform/passes(_:)``); one pass
     /// (the identity) without augmentation.
     public var passes: [PatchTransform]
+    /// GDAL creation options for the map, confidence and probability rasters (`output.creation_options`).
+    public var creationOptions: [String: String] = [:]
 
     /// Creates settings; every value is given (``init(plan:workers:)`` takes them from a pipeline).
     public init(workers: Int, batchSize: Int, memoryBudget: Int, minValidFraction: Double,
@@ -65,6 +67,7 @@ extension ClassifierSettings {
                   compression: p.output.compression, minMappingUnit: p.output.minMappingUnit,
                   eightConnected: p.output.polygonConnectivity == 8,
                   passes: PatchTransform.passes(p.runtime.testTimeAugmentation))
+        creationOptions = p.output.creationOptions
     }
 }
 

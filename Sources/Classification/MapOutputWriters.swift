@@ -18,14 +18,17 @@ final class MapOutputWriters {
         self.legend = legend
         let factor = job.mode == .patchResolution ? job.tiler.patchSize : 1
         let map = try ClassRasterWriter(path: job.files.map, sourceGrid: job.scene.grid, factor: factor, legend: legend,
-                                        format: settings.format, compression: settings.compression, provenance: provenance)
+                                        format: settings.format, compression: settings.compression, provenance: provenance,
+                                        creationOptions: settings.creationOptions)
         self.map = map
         let metadata = Dictionary(uniqueKeysWithValues: provenance.map { ("LANDCOVER_\($0.key.uppercased())", $0.value) })
         do {
             confidence = try job.files.confidence.map { path in
-                try RasterWriter(path: path, spec: RasterWriteSpec(
+                var spec = RasterWriteSpec(
                     grid: map.grid, bandCount: 1, dataType: .byte, nodata: 255, bandDescriptions: ["confidence"],
-                    format: settings.format, compression: settings.compression, metadata: metadata))
+                    format: settings.format, compression: settings.compression, metadata: metadata)
+                spec.creationOptions = settings.creationOptions
+                return try RasterWriter(path: path, spec: spec)
             }
         } catch {
             map.abort()
@@ -33,10 +36,12 @@ final class MapOutputWriters {
         }
         do {
             probabilities = try job.files.probabilities.map { path in
-                try RasterWriter(path: path, spec: RasterWriteSpec(
+                var spec = RasterWriteSpec(
                     grid: map.grid, bandCount: legend.names.count, dataType: .byte, nodata: Double(legend.nodataValue),
                     bandDescriptions: legend.names, format: settings.format, compression: settings.compression,
-                    metadata: metadata))
+                    metadata: metadata)
+                spec.creationOptions = settings.creationOptions
+                return try RasterWriter(path: path, spec: spec)
             }
         } catch {
             map.abort()

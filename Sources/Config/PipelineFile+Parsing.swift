@@ -50,14 +50,20 @@ extension PipelineFile {
         if let order = root["band_order"] {
             if let name = order.string {
                 guard let named = SentinelBand.namedOrder(name) else {
-                    throw PipelineError.invalidValue(key: "band_order", value: name, reason: "is not a known order (eurosat, sentinel2, sentinel2-l2a) nor a list of band names")
+                    throw PipelineError.invalidValue(key: "band_order", value: name, reason: "is not a known order (\(SentinelBand.namedOrders.joined(separator: ", "))) nor a list of band names")
                 }
                 file.bandOrder = named
             } else {
                 file.bandOrder = try root.strings("band_order")?.map(SentinelBand.canonicalName)
             }
         }
-        if let map = try root.map("resampling", allowed: nil) {
+        if let node = root["resampling"], let text = node.string {
+            guard let choice = ResamplingChoice(text: text) else {
+                throw PipelineError.invalidValue(key: "resampling", value: YAMLMap.excerpt(text), reason: "must be \(ResamplingChoice.syntax), or a mapping band: method")
+            }
+            file.allBandsResampling = choice.allBands
+            file.resampling = choice.perBand
+        } else if let map = try root.map("resampling", allowed: nil) {
             for key in map.keys {
                 let value = try map.string(key) ?? ""
                 guard let method = Resampling(name: value) else {
@@ -175,6 +181,14 @@ extension PipelineFile {
                 throw PipelineError.invalidValue(key: "output.min_mapping_unit", value: text, reason: "must be a number of pixels (12) or an area (\"5000 m2\", \"0.5 ha\")")
             }
             output.minMappingUnit = unit
+        }
+        if let map = try outMap.map("creation_options", allowed: nil) {
+            for key in map.keys {
+                output.creationOptions[key.uppercased()] = try map.string(key) ?? ""
+            }
+        }
+        if let problem = RasterCreationOptions.problem(output.creationOptions, format: output.format) {
+            throw PipelineError.invalidValue(key: "output.creation_options", value: YAMLMap.excerpt(RasterCreationOptions.text(output.creationOptions)), reason: problem)
         }
         output.confidence = try outMap.bool("confidence") ?? output.confidence
         output.probabilities = try outMap.bool("probabilities") ?? output.probabilities

@@ -88,6 +88,10 @@ public struct PipelineFile: Equatable, Sendable {
         /// Minimum mapping unit: regions of one class smaller than this are merged into their
         /// largest neighbour (GDAL's sieve filter) in the map and so in the polygons; nil = none.
         public var minMappingUnit: MinimumMappingUnit? = nil
+        /// GDAL creation options (`KEY=VALUE`, `--co`) for every raster output of a scene (map,
+        /// confidence, probabilities), over landcover's own; checked against the GTiff or COG
+        /// driver when the file is read. Compression is `compression`, never `COMPRESS` here.
+        public var creationOptions: [String: String] = [:]
 
         /// The defaults.
         public init() {}
@@ -186,7 +190,11 @@ public struct PipelineFile: Equatable, Sendable {
     public var bandOrder: [String]? = nil
     /// Grid pixel size in map units; nil = the finest band's.
     public var resolution: Double? = nil
+    /// Per-band resampling methods (`resampling: {B05: cubic}` or `B05=cubic` in the text form).
     public var resampling: [String: Resampling] = [:]
+    /// One method for every measurement band without a per-band method (`resampling: cubic`);
+    /// nil = bilinear up, average down. Categorical bands keep nearest/mode unless named per band.
+    public var allBandsResampling: Resampling? = nil
     /// Bands holding class codes (besides SCL and the mask band): resampled with nearest (up)
     /// and mode (down) unless `resampling` names a method.
     public var categorical: [String] = []
@@ -215,7 +223,7 @@ public struct PipelineFile: Equatable, Sendable {
         "nodata": ["value", "min_valid_fraction", "mask"],
         "nodata.mask": ["band", "path", "invalid"],
         "output": ["folder", "name", "format", "compression", "confidence", "probabilities", "preview", "stac", "patch_resolution",
-                   "polygons", "polygon_connectivity", "geojson_crs", "min_mapping_unit"],
+                   "polygons", "polygon_connectivity", "geojson_crs", "min_mapping_unit", "creation_options"],
         "runtime": ["threads", "memory_mb", "batch_size", "tta", "precision"],
     ]
 
@@ -279,6 +287,7 @@ extension PipelineFile {
             "output.patch_resolution": flag(d.output.patchResolution),
             "output.polygons": d.output.polygons?.rawValue ?? "none", "output.polygon_connectivity": "\(d.output.polygonConnectivity)",
             "output.geojson_crs": d.output.geojsonCRS.rawValue, "output.min_mapping_unit": nil,
+            "output.creation_options": d.output.creationOptions.isEmpty ? "{}" : nil,
             "runtime.threads": nil, "runtime.memory_mb": "\(d.runtime.memoryMiB)", "runtime.batch_size": nil,
             "runtime.tta": d.runtime.testTimeAugmentation.rawValue, "runtime.precision": d.runtime.precision.rawValue,
         ]

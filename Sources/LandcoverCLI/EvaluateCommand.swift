@@ -17,16 +17,11 @@ struct EvaluateCommand: ParsableCommand {
         abstract: "Accuracy of a model: confusion matrix, OA, kappa, per-class accuracies, F1, IoU.",
         discussion: """
         Reference data, one of:
-          --training-file T.yaml   the scenes and labels of a training file, restricted to its
-                                   held-out split (--split; default test, else validation)
-          --scene PATH... --labels FILE
-                                   a scene with a label raster (values = class indices, or
-                                   --classes VALUE=CLASS,...) or vector labels (--attribute;
-                                   attribute values = class names, or --classes)
-          --folder DIR             EuroSAT-style class folders (one patch = one sample)
-        Scenes are classified as `landcover run` would (dense blending for patch classifiers,
-        segmentation for segmentation models) and compared per pixel; unlabelled pixels, nodata
-        and pixels outside --region are not counted. Exit codes: 0 done, 2 invalid input.
+        - --training-file T.yaml: the scenes and labels of a training file, restricted to its held-out split (--split; default test, else validation).
+        - --scene PATH... --labels FILE: a scene with a label raster (values = class indices, or --classes VALUE=CLASS,...) or vector labels (--attribute; attribute values = class names, or --classes).
+        - --folder DIR: EuroSAT-style class folders (one patch = one sample).
+
+        Scenes are classified as `landcover run` would (dense blending for patch classifiers, segmentation for segmentation models) and compared per pixel; unlabelled pixels, nodata and pixels outside --region are not counted. Exit codes: 0 done, 2 invalid input.
         """)
 
     @Argument(help: "The ONNX model (with a landcover contract).")
@@ -50,7 +45,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Vector labels: the layer (default: the first).")
     var layer: String?
 
-    @Option(help: "Label raster band (default 1).")
+    @Option(help: "Label raster band.")
     var band: Int = 1
 
     @Option(help: "Label value -> model class, e.g. farm=cropland,meadow=grassland or 10=forest,20=water.")
@@ -59,7 +54,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "EuroSAT-style folder of class sub-folders (named after the model's classes).")
     var folder: String?
 
-    @Option(name: .customLong("band-order"), help: "Names of unnamed multi-band files' bands: eurosat, sentinel2 or B01,B02,...")
+    @Option(name: .customLong("band-order"), help: ArgumentHelp(StackingOptions.bandOrderHelp, valueName: "ORDER"))
     var bandOrder: String?
 
     @Option(help: "Only count pixels in columns x0..<x1 and rows y0..<y1 (scene pixels): x0,y0,x1,y1.")

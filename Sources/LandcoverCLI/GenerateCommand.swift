@@ -50,7 +50,7 @@ struct GenerateCommand: ParsableCommand {
     @Flag(name: .customLong("per-band-files"), help: "Write one file per band at its native resolution (10/20/60 m) instead of one 13-band file.")
     var perBandFiles = false
 
-    @Option(help: "EPSG code of a projected CRS in metres (default WGS 84 / UTM 33N; upper-left corner 300000, 5900040).")
+    @Option(help: "EPSG code of a projected CRS in metres (32633: WGS 84 / UTM 33N); the upper-left corner is 300000, 5900040.")
     var epsg: Int = 32633
 
     @Option(help: "DN offset added to reflectance * 10000: 1000 (processing baseline >= 04.00) or 0 (older).")

@@ -12,11 +12,9 @@ struct HistoryCommand: ParsableCommand {
         commandName: "history",
         abstract: "List recent runs, failed scenes or one run's scenes from the run history.",
         discussion: """
-        The history is the SQLite database `landcover run` writes (default
-        <output folder>/landcover-history.sqlite). Given a pipeline file, lists that pipeline's
-        runs from the database in its output folder; with --history, every run in that database.
-        Exit codes: 0 listed, 2 invalid pipeline file or arguments, 5 the history cannot be
-        opened or read (missing, damaged, not a landcover history).
+        The history is the SQLite database `landcover run` writes (default <output folder>/landcover-history.sqlite). \
+        Given a pipeline file, lists that pipeline's runs from the database in its output folder; with --history, every run in that database. \
+        Exit codes: 0 listed, 2 invalid pipeline file or arguments, 5 the history cannot be opened or read (missing, damaged, not a landcover history).
         """)
 
     @Argument(help: "A pipeline file: its output folder's history, its runs only.")

@@ -9,7 +9,7 @@ struct Landcover: ParsableCommand {
         commandName: "landcover",
         abstract: "Turn multispectral satellite scenes into georeferenced land-cover maps with a CNN.",
         version: LandcoverVersion.string,
-        subcommands: [InfoCommand.self, StackCommand.self, ModelCommand.self, RunCommand.self, ValidateCommand.self, HistoryCommand.self,
+        subcommands: [InfoCommand.self, StackCommand.self, ModelCommand.self, ClassifyCommand.self, RunCommand.self, ValidateCommand.self, HistoryCommand.self,
                       TrainCommand.self, EvaluateCommand.self, GenerateCommand.self]
     )
 

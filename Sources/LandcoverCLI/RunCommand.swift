@@ -14,18 +14,18 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Classify the scenes of a pipeline file into land-cover maps.",
         discussion: """
-        Writes, per scene, a class GeoTIFF/COG (colour table, class names, nodata, optional
-        confidence band), optional per-class probabilities, a preview PNG and a STAC item, each
-        under a temporary name renamed when complete. A failing scene is reported and the run
-        goes on. Scenes whose outputs exist and whose inputs, model and pipeline settings are
-        unchanged since their last run are skipped (--force redoes them). Runs and scenes are
-        recorded in an SQLite history (see `landcover history`); a JSON report is written per
-        run. One run per pipeline (and shard) at a time: a second one exits with code 3, or
-        waits with --wait. SIGTERM or SIGINT stops the run within seconds: the scene in flight
-        leaves no output, temporary files are removed, the run is recorded interrupted.
-        Exit codes: 0 every scene done or unchanged, 1 some scenes failed, 2 invalid pipeline,
-        arguments, model or inputs (nothing started), 3 another run holds the lock, 4 unexpected
-        failure, 5 an output could not be written (disk full), 6 the run history cannot be used,
+        Writes, per scene, a class GeoTIFF/COG (colour table, class names, nodata, optional \
+        confidence band), optional per-class probabilities, a preview PNG and a STAC item, each \
+        under a temporary name renamed when complete. A failing scene is reported and the run \
+        goes on. Scenes whose outputs exist and whose inputs, model and pipeline settings are \
+        unchanged since their last run are skipped (--force redoes them). Runs and scenes are \
+        recorded in an SQLite history (see `landcover history`); a JSON report is written per \
+        run. One run per pipeline (and shard) at a time: a second one exits with code 3, or \
+        waits with --wait. SIGTERM or SIGINT stops the run within seconds: the scene in flight \
+        leaves no output, temporary files are removed, the run is recorded interrupted. \
+        Exit codes: 0 every scene done or unchanged, 1 some scenes failed, 2 invalid pipeline, \
+        arguments, model or inputs (nothing started), 3 another run holds the lock, 4 unexpected \
+        failure, 5 an output could not be written (disk full), 6 the run history cannot be used, \
         143/130 stopped by SIGTERM/SIGINT.
         """)
 

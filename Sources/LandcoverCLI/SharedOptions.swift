@@ -29,14 +29,24 @@ struct StackingOptions: ParsableArguments {
     @Option(name: .customLong("bands"), help: "Bands to stack, in order (e.g. B02,B03,B04,B08). Default: all named bands.")
     var bands: String?
 
-    @Option(name: .customLong("band-order"), help: "Names of the bands of multi-band files that carry none: 'eurosat', 'sentinel2', or a comma list.")
+    @Option(name: .customLong("band-order"), help: ArgumentHelp(Self.bandOrderHelp, valueName: "ORDER"))
     var bandOrder: String?
 
     @Option(name: .customLong("resolution"), help: "Pixel size of the stacked grid in map units (default: the finest band's).")
     var resolution: Double?
 
-    @Option(name: .customLong("resampling"), help: "Per-band resampling, e.g. B05=cubic,B11=nearest (default: bilinear up, average down).")
+    @Option(name: .customLong("resampling"), help: ArgumentHelp(Self.resamplingHelp, valueName: "METHOD|BAND=METHOD,..."))
     var resampling: String?
+
+    /// `--band-order`'s help: the named orders listed from ``SentinelBand/namedOrders``.
+    static var bandOrderHelp: String {
+        "Names of the bands of multi-band files that carry none (gdalbuildvrt -separate, gdal_merge.py -separate): \(SentinelBand.namedOrders.joined(separator: ", ")), or a comma list of band names in file order."
+    }
+
+    /// `--resampling`'s help: the methods listed from ``Resampling``.
+    static var resamplingHelp: String {
+        "One method for every band (cubic), per-band methods (B05=cubic,B11=near) or both (cubic,SCL=mode); methods: \(Resampling.allCases.map(\.rawValue).joined(separator: ", ")). Default: bilinear up, average down; class-code bands nearest up, mode down."
+    }
 
     func sceneOptions() throws -> SceneOptions {
         var options = SceneOptions()
@@ -44,18 +54,16 @@ struct StackingOptions: ParsableArguments {
         options.bandOrder = bandOrder.map(Self.bandNames(order:))
         options.referenceResolution = resolution
         if let resampling {
-            for item in resampling.split(separator: ",") {
-                let parts = item.split(separator: "=").map { String($0).trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, let method = Resampling(name: parts[1]) else {
-                    throw ValidationError("--resampling: '\(item)' is not BAND=METHOD with METHOD one of \(Resampling.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                options.resampling[SentinelBand.canonicalName(parts[0])] = method
+            guard let choice = ResamplingChoice(text: resampling) else {
+                throw ValidationError("--resampling: '\(resampling)' must be \(ResamplingChoice.syntax)")
             }
+            options.resampling = choice.perBand
+            options.allBandsResampling = choice.allBands
         }
         return options
     }
 
-    /// A `--band-order` value as band names: `eurosat`, `sentinel2`, or a comma list of names.
+    /// A `--band-order` value as band names: a named order (``SentinelBand/namedOrders``) or a comma list of names.
     static func bandNames(order: String) -> [String] {
         SentinelBand.namedOrder(order) ?? order.split(separator: ",").map { SentinelBand.canonicalName(String($0)) }
     }

@@ -20,9 +20,19 @@ struct StackCommand: ParsableCommand {
     @Flag(help: "Write a cloud-optimized GeoTIFF.")
     var cog = false
 
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Also print how each band is stacked (source file, band, resolution, resampling) before writing.")
+    var verbose = false
+
     func run() throws {
         try CLIErrors.guarded {
-            let scene = try Scene.assemble(inputs: inputs, options: try stacking.sceneOptions())
+            let options = try stacking.sceneOptions()
+            let scene = try Scene.assemble(inputs: inputs, options: options)
+            if verbose && !quiet {
+                print(RasterSummary(files: [], stack: RasterSummary.Stack(scene: scene)).text(files: false))
+            }
             let reader = try SceneReader(scene: scene)
             let dataType: RasterDataType = scene.bands.allSatisfy { $0.dataType == .uint16 || $0.dataType == .byte } ? .uint16 : .float32
             let nodata = scene.bands.compactMap(\.nodata).first
@@ -42,7 +52,7 @@ struct StackCommand: ParsableCommand {
                 }
             }
             try writer.commit()
-            print("wrote \(output): \(scene.grid.width) x \(scene.grid.height), bands \(scene.bandNames.joined(separator: ","))")
+            if !quiet { print("wrote \(output): \(scene.grid.width) x \(scene.grid.height), bands \(scene.bandNames.joined(separator: ","))") }
         }
     }
 }

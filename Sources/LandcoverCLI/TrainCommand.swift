@@ -14,11 +14,11 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a CNN from a training file and export it as ONNX with its model contract.",
         discussion: """
-        Builds patches from the training file's scenes and labels (or class folders), trains the
-        model, writes an ONNX checkpoint and the trainer state after every epoch (so that
-        --resume continues an interrupted run with the same result), exports the final model with
-        band names, normalization (training statistics), patch size, class names and colours, and
-        writes a JSON report with the test-split accuracy. Prints one line per epoch. Exit codes:
+        Builds patches from the training file's scenes and labels (or class folders), trains the \
+        model, writes an ONNX checkpoint and the trainer state after every epoch (so that \
+        --resume continues an interrupted run with the same result), exports the final model with \
+        band names, normalization (training statistics), patch size, class names and colours, and \
+        writes a JSON report with the test-split accuracy. Prints one line per epoch. Exit codes: \
         0 done, 2 invalid training file or data, 4 unexpected failure.
         """)
 

@@ -67,9 +67,11 @@ public final class ClassRasterWriter {
     ///   - extraBands: descriptions of the bands after the class band (e.g. `["confidence"]`).
     ///   - provenance: metadata items recorded in the file (tool version, model and pipeline hashes,
     ///     source scene), written under the `LANDCOVER_` prefix.
+    ///   - creationOptions: GDAL creation options over landcover's own (``RasterWriteSpec/creationOptions``).
     public init(path: String, sourceGrid: SceneGrid, factor: Int = 1, legend: ClassLegend,
                 extraBands: [String] = [], format: RasterFormat = .gtiff,
-                compression: RasterCompression = .deflate, provenance: [String: String] = [:]) throws {
+                compression: RasterCompression = .deflate, provenance: [String: String] = [:],
+                creationOptions: [String: String] = [:]) throws {
         guard factor >= 1 else { throw RasterIOError.invalidArgument("\(path): output scale factor must be >= 1, not \(factor)") }
         let grid = SceneGrid(width: (sourceGrid.width + factor - 1) / factor,
                              height: (sourceGrid.height + factor - 1) / factor,
@@ -79,10 +81,11 @@ public final class ClassRasterWriter {
         for (key, value) in provenance { metadata["LANDCOVER_\(key.uppercased())"] = value }
         metadata["LANDCOVER_CLASS_NAMES"] = legend.names.joined(separator: ",")
         metadata["LANDCOVER_CLASS_COLORS"] = legend.colors.map(\.hex).joined(separator: ",")
-        let spec = RasterWriteSpec(grid: grid, bandCount: 1 + extraBands.count, dataType: legend.dataType,
+        var spec = RasterWriteSpec(grid: grid, bandCount: 1 + extraBands.count, dataType: legend.dataType,
                                    nodata: Double(legend.nodataValue), bandDescriptions: ["class"] + extraBands,
                                    format: format, compression: compression, overviewResampling: .mode,
                                    metadata: metadata)
+        spec.creationOptions = creationOptions
         self.legend = legend
         self.writer = try RasterWriter(path: path, spec: spec)
         try writer.withBand(1) { band in

@@ -9,6 +9,9 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case gdalFailure(operation: String, path: String, gdalMessage: String)
     /// A band requested by name or index is not in the file or scene.
     case bandNotFound(band: String, path: String, available: [String])
+    /// A file whose bands carry no names (`gdalbuildvrt -separate`, `gdal_merge.py -separate`;
+    /// a single band without a band name in its file name), so its bands cannot be matched by name.
+    case unnamedBands(path: String, count: Int)
     /// Two sources that must share a coordinate reference system do not.
     case crsMismatch(path: String, expected: String, actual: String)
     /// A file has no georeferencing where georeferencing is required.
@@ -48,6 +51,9 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
         case .bandNotFound(let band, let path, let available):
             let list = available.isEmpty ? "none" : available.joined(separator: ", ")
             return "\(path): band \(band) not found (available: \(list)); add a file for it or map it with a band override"
+        case .unnamedBands(let path, let count):
+            let what = count == 1 ? "its band carries no name and its file name none (as in T33UUU_20170216T102101_B04.jp2)" : "its \(count) bands carry no names, so landcover cannot tell which is which (gdalbuildvrt -separate and gdal_merge.py -separate write none)"
+            return "\(path): \(what); declare their order with --band-order (band_order in a pipeline file): \(SentinelBand.namedOrders.joined(separator: ", ")) or a list of \(count) band names in file order, or give a VRT whose bands have descriptions (B02, B03, ...)"
         case .crsMismatch(let path, let expected, let actual):
             return "\(path): CRS \(actual) differs from the scene's \(expected); reproject it first (gdalwarp -t_srs) so all bands share one CRS"
         case .missingGeoreferencing(let path):

@@ -70,29 +70,29 @@ public struct RasterSummary: Codable, Sendable {
         }
         var stack = Stack(bands: [])
         do {
-            let scene = try Scene.assemble(inputs: inputs, options: options)
-            stack.width = scene.grid.width
-            stack.height = scene.grid.height
-            stack.resolution = scene.grid.resolution
-            stack.epsg = scene.grid.spatialReference?.epsg
-            stack.bounds = scene.grid.bounds
-            stack.bands = scene.bands.map {
-                StackBand(name: $0.name, source: $0.sourcePath, sourceBand: $0.sourceBand,
-                          sourceResolution: $0.sourceResolution, method: $0.resampling?.rawValue ?? "direct")
-            }
+            stack = Stack(scene: try Scene.assemble(inputs: inputs, options: options))
         } catch let error as RasterIOError {
             stack.problem = error.description
         }
         return RasterSummary(files: files, stack: stack)
     }
 
+    /// A summary of `files` and `stack` (`landcover stack -v` prints a stack alone).
+    public init(files: [File], stack: Stack) {
+        self.files = files
+        self.stack = stack
+    }
+
     /// A concise human-readable rendering (like `gdalinfo`, plus band names and the stacking plan).
-    public func text() -> String {
+    /// - Parameters:
+    ///   - files: each file's details before the stacking plan (`info -q` leaves them out).
+    ///   - wkt: each file's CRS as WKT too (`info -v`).
+    public func text(files showFiles: Bool = true, wkt: Bool = false) -> String {
         var lines: [String] = []
         func number(_ v: Double) -> String {
             v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(format: "%.6f", v)
         }
-        for file in files {
+        for file in showFiles ? files : [] {
             lines.append("\(file.path)")
             lines.append("  driver \(file.driver), \(file.width) x \(file.height) pixels, \(file.bands.count) band\(file.bands.count == 1 ? "" : "s")")
             if let epsg = file.epsg {
@@ -102,6 +102,7 @@ public struct RasterSummary: Codable, Sendable {
             } else {
                 lines.append("  CRS none")
             }
+            if wkt, let text = file.crsWKT { lines.append("  WKT \(text)") }
             if let t = file.geoTransform, let r = file.resolution {
                 lines.append("  origin (\(number(t[0])), \(number(t[3]))), pixel \(number(r[0])) x \(number(r[1]))")
             }
@@ -127,5 +128,20 @@ public struct RasterSummary: Codable, Sendable {
             }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension RasterSummary.Stack {
+    /// The stacking plan of an assembled scene: its grid and, per band, source and method.
+    public init(scene: Scene) {
+        self.init(bands: scene.bands.map {
+            RasterSummary.StackBand(name: $0.name, source: $0.sourcePath, sourceBand: $0.sourceBand,
+                                    sourceResolution: $0.sourceResolution, method: $0.resampling?.rawValue ?? "direct")
+        })
+        width = scene.grid.width
+        height = scene.grid.height
+        resolution = scene.grid.resolution
+        epsg = scene.grid.spatialReference?.epsg
+        bounds = scene.grid.bounds
     }
 }

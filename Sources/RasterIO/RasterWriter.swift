@@ -37,6 +37,9 @@ public struct RasterWriteSpec: Sendable {
     public var overviewResampling: Resampling
     /// Dataset metadata items (provenance and the like).
     public var metadata: [String: String]
+    /// GDAL creation options over landcover's own for the final file's driver (GTiff, or COG
+    /// for the copy), by upper-case key; checked by ``RasterCreationOptions/problem(_:format:)``.
+    public var creationOptions: [String: String] = [:]
 
     public init(grid: SceneGrid, bandCount: Int, dataType: RasterDataType, nodata: Double? = nil,
                 bandDescriptions: [String] = [], format: RasterFormat = .gtiff,
@@ -98,7 +101,11 @@ public final class RasterWriter {
             options.append(spec.dataType == .float32 || spec.dataType == .float64 ? "PREDICTOR=3" : "PREDICTOR=2")
         }
         if spec.bandCount > 1 { options.append("INTERLEAVE=BAND") }
-        if spec.format == .cog { options = ["TILED=YES", "BIGTIFF=IF_NEEDED", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"] }
+        if spec.format == .cog {
+            options = ["TILED=YES", "BIGTIFF=IF_NEEDED", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"]
+        } else {
+            options = RasterCreationOptions.merged(options, spec.creationOptions)
+        }
         GDALCall.reset()
         let created = GDALCall.withStringList(options) { list in
             GDALCreate(driver, temporaryPath, Int32(spec.grid.width), Int32(spec.grid.height),
@@ -234,9 +241,9 @@ public final class RasterWriter {
                 guard let cogDriver = GDALGetDriverByName("COG") else {
                     throw RasterIOError.writeFailed(path: path, reason: "GDAL has no COG driver")
                 }
-                let options = ["COMPRESS=\(spec.compression == .none ? "NONE" : spec.compression.rawValue)",
+                let options = RasterCreationOptions.merged(["COMPRESS=\(spec.compression == .none ? "NONE" : spec.compression.rawValue)",
                                "OVERVIEW_RESAMPLING=\(spec.overviewResampling == .nearest ? "NEAREST" : spec.overviewResampling.rawValue.uppercased())",
-                               "BIGTIFF=IF_NEEDED", "BLOCKSIZE=512", "NUM_THREADS=1"]
+                               "BIGTIFF=IF_NEEDED", "BLOCKSIZE=512", "NUM_THREADS=1"], spec.creationOptions)
                 GDALCall.reset()
                 errno = 0
                 let copy = GDALCall.withStringList(options) { list in

@@ -30,13 +30,17 @@ public struct SceneOptions: Equatable, Sendable, Codable {
     public var referenceResolution: Double?
     /// Per-band resampling overrides (canonical band name -> method).
     public var resampling: [String: Resampling]
+    /// The method for every measurement band without a per-band override (`--resampling cubic`);
+    /// nil = bilinear up, average down. Categorical layers keep nearest/mode unless overridden.
+    public var allBandsResampling: Resampling?
     /// Bands holding class codes (masks, label layers) besides ``SentinelBand/categoricalLayers``
     /// (SCL): without an override they are resampled with nearest (up) and mode (down).
     public var categorical: Set<String>
 
     public init(bands: [String]? = nil, bandOrder: [String]? = nil, referenceResolution: Double? = nil,
-                resampling: [String: Resampling] = [:], categorical: Set<String> = []) {
+                resampling: [String: Resampling] = [:], categorical: Set<String> = [], allBandsResampling: Resampling? = nil) {
         self.bands = bands
+        self.allBandsResampling = allBandsResampling
         self.bandOrder = bandOrder
         self.referenceResolution = referenceResolution
         self.resampling = resampling
@@ -103,20 +107,22 @@ public struct Scene: Equatable, Sendable, Codable {
         if let requested = options.bands {
             wanted = requested.map(SentinelBand.canonicalName)
             for name in wanted where chosen[name] == nil {
-                let where_ = inputs.count == 1 ? inputs[0] : inputs.joined(separator: ", ")
-                var available = order
-                if available.isEmpty, let unnamed = sources.first(where: { $0.bands.contains { $0.name == nil } }) {
-                    available = ["\(unnamed.bands.count) unnamed bands in \(unnamed.displayPath): declare their order (band_order, e.g. eurosat)"]
+                // An unnamed band stack, or nothing named at all: say so rather than "not found".
+                if let unnamed = unnamedSource(sources), unnamed.bands.count > 1 || order.isEmpty {
+                    throw RasterIOError.unnamedBands(path: unnamed.displayPath, count: unnamed.bands.count)
                 }
-                throw RasterIOError.bandNotFound(band: name, path: where_, available: available)
+                let where_ = inputs.count == 1 ? inputs[0] : inputs.joined(separator: ", ")
+                throw RasterIOError.bandNotFound(band: name, path: where_, available: order)
             }
         } else {
             // Spectral bands in ESA order; other layers (SCL, ...) only when nothing else is named.
             let esa = SentinelBand.all.filter { chosen[$0] != nil }
             wanted = esa.isEmpty ? order.sorted() : esa
             if wanted.isEmpty {
-                throw RasterIOError.bandNotFound(band: "any named band", path: inputs.joined(separator: ", "),
-                                                 available: ["bands carry no names: declare their order (band_order, e.g. eurosat)"])
+                if let unnamed = unnamedSource(sources) {
+                    throw RasterIOError.unnamedBands(path: unnamed.displayPath, count: unnamed.bands.count)
+                }
+                throw RasterIOError.invalidArgument("\(inputs.joined(separator: ", ")): no band carries a band name; name the files after their bands (..._B04.tif) or declare the order with --band-order")
             }
         }
         let used = wanted.compactMap { chosen[$0] }
@@ -138,6 +144,7 @@ public struct Scene: Equatable, Sendable, Codable {
             guard let (source, band) = chosen[name] else { return nil }
             let direct = grid.integerOffset(of: source.grid) != nil
             let method = direct ? nil : (options.resampling[name]
+                ?? (options.isCategorical(name) ? nil : options.allBandsResampling)
                 ?? Resampling.defaultMethod(sourceResolution: source.grid.resolution, targetResolution: grid.resolution,
                                             categorical: options.isCategorical(name)))
             return StackedBand(name: name, sourcePath: source.path, sourceBand: band.index,
@@ -145,6 +152,12 @@ public struct Scene: Equatable, Sendable, Codable {
                                nodata: band.nodata, resampling: method)
         }
         return Scene(name: sceneName(inputs), inputs: inputs, grid: grid, bands: bands)
+    }
+
+    /// The first source none of whose bands has a name (a band stack without descriptions),
+    /// whose bands the scene therefore cannot use.
+    static func unnamedSource(_ sources: [SourceDescription]) -> SourceDescription? {
+        sources.first { !$0.bands.isEmpty && $0.bands.allSatisfy { $0.name == nil } }
     }
 
     /// Longest side, in pixels, of a grid made from a reference resolution (2^20: a Sentinel-2

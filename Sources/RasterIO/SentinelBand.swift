@@ -15,6 +15,10 @@ public enum SentinelBand {
     /// EuroSAT-MS GeoTIFFs store the 13 bands as B01...B12 followed by B8A.
     public static let eurosatOrder = ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B09", "B10", "B11", "B12", "B8A"]
 
+    /// The names ``namedOrder(_:)`` knows (besides its aliases `esa` and `l2a`), for help texts
+    /// and messages.
+    public static let namedOrders = ["eurosat", "sentinel2", "sentinel2-l2a"]
+
     /// Named band orders for multi-band files that carry no band names.
     public static func namedOrder(_ name: String) -> [String]? {
         switch name.lowercased() {

@@ -153,6 +153,19 @@ struct BatchRunTests {
         runtime: {threads: 2, batch_size: 8, memory_mb: 256}
         """)
         #expect(try batch.run().skipped == 4)
+        // The output folder is not a setting (no output byte depends on it), but outputs recorded
+        // in another folder are not this folder's: redone there, then skipped.
+        try batch.rewritePipeline("""
+        inputs: [scenes/*.tif]
+        model: model.onnx
+        output: {folder: out2, probabilities: true}
+        runtime: {threads: 2, batch_size: 8}
+        """)
+        let moved = try batch.run()
+        #expect(moved.succeeded == 4 && moved.scenes.allSatisfy { $0.reason == "output folder changed" }, "\(moved.scenes.map { $0.reason ?? "" })")
+        #expect(moved.scenes.allSatisfy { $0.output?.contains("/out2/") == true })
+        #expect(moved.settingsSHA256 == (try RunHistory(path: batch.history, readOnly: true).runs(limit: 2).last?.settingsSHA256))
+        #expect(try batch.run().skipped == 4)
         try batch.rewritePipeline("""
         inputs: [scenes/*.tif]
         model: model.onnx
@@ -238,14 +251,13 @@ struct BatchRunTests {
         try Data("band".utf8).write(to: safe.appendingPathComponent("T33UUU_B02.jp2"))
         let mtd = folder.appendingPathComponent("S2B_MSIL1C_X.SAFE/MTD_MSIL1C.xml")
         try Data("<xml/>".utf8).write(to: mtd)
-        let base = folder.path
-        let byFolder = try BatchFingerprint.inputs(SceneInput(paths: [folder.appendingPathComponent("S2B_MSIL1C_X.SAFE").path]), baseFolder: base)
-        let byMetadata = try BatchFingerprint.inputs(SceneInput(paths: [mtd.path]), baseFolder: base)
+        let byFolder = try BatchFingerprint.inputs(SceneInput(paths: [folder.appendingPathComponent("S2B_MSIL1C_X.SAFE").path]))
+        let byMetadata = try BatchFingerprint.inputs(SceneInput(paths: [mtd.path]))
         #expect(byFolder == byMetadata, "an MTD file stands for its product folder")
         try Data("band, longer".utf8).write(to: safe.appendingPathComponent("T33UUU_B02.jp2"))
-        #expect(try BatchFingerprint.inputs(SceneInput(paths: [mtd.path]), baseFolder: base) != byMetadata)
+        #expect(try BatchFingerprint.inputs(SceneInput(paths: [mtd.path])) != byMetadata)
         #expect(throws: PipelineError.self) {
-            try BatchFingerprint.inputs(SceneInput(paths: [folder.appendingPathComponent("missing.tif").path]), baseFolder: base)
+            try BatchFingerprint.inputs(SceneInput(paths: [folder.appendingPathComponent("missing.tif").path]))
         }
         #expect(SceneInput(paths: ["/data/project/scenes/a.tif"]).key(baseFolder: "/data/project") == "scenes/a.tif")
         #expect(SceneInput(paths: ["/other/a.tif"], name: "a").key(baseFolder: "/data/project") == "name=a\n/other/a.tif")

@@ -248,7 +248,7 @@ enum BombFixture {
         try CommandLineTool.run("gdal_translate", ["-q", "-co", "TILED=YES", "-co", "BLOCKXSIZE=16", "-co", "BLOCKYSIZE=16",
                                                          "-co", "COMPRESS=DEFLATE", "-co", "PREDICTOR=2", "-co", "INTERLEAVE=BAND",
                                                          TestPaths.packageRoot.appendingPathComponent("Tests/Fixtures/eurosat_ms/Highway/Highway_8.tif").path, tiled])
-        let result = try MeasuredRun.run(["info", tiled], logs: folder)
+        let result = try MeasuredRun.run(["info", tiled, "--band-order", "eurosat"], logs: folder)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("16x16") || result.stdout.contains("16 x 16"), "\(result.stdout)")
     }
