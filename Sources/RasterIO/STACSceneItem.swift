@@ -59,7 +59,22 @@ public struct STACSceneItem: Sendable, Equatable {
             document = String(path[..<hash])
             wanted = String(path[path.index(after: hash)...])
         }
-        let data = try VirtualFile.contents(of: document, maximumBytes: maximumBytes)
+        let all = try documents.items(of: document) { try parse(document: document) }
+        guard let wanted else { return all }
+        let items = all.filter { $0.id == wanted }
+        if items.isEmpty {
+            throw RasterIOError.invalidArgument("\(document): has no STAC Item with id '\(wanted)'; check the id after '#'")
+        }
+        return items
+    }
+
+    /// Documents read by this process: a run reads each STAC document once, so the plan, the
+    /// fingerprint and the scene of each of a collection's items see the same snapshot of it.
+    static let documents = DocumentCache()
+
+    /// Every item of the document at `document` (one for an Item).
+    static func parse(document path: String) throws -> [STACSceneItem] {
+        let data = try VirtualFile.contents(of: path, maximumBytes: maximumBytes)
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: data)
@@ -80,13 +95,9 @@ public struct STACSceneItem: Sendable, Equatable {
         var items: [STACSceneItem] = []
         for feature in features {
             guard let id = feature["id"] as? String, !id.isEmpty else {
-                throw RasterIOError.notARaster(path: document, gdalMessage: "a STAC Item has no \"id\"")
+                throw RasterIOError.notARaster(path: path, gdalMessage: "a STAC Item has no \"id\"")
             }
-            if let wanted, id != wanted { continue }
-            items.append(try item(feature, id: id, document: document, location: isCollection ? "\(document)#\(id)" : document))
-        }
-        if let wanted, items.isEmpty {
-            throw RasterIOError.invalidArgument("\(document): has no STAC Item with id '\(wanted)'; check the id after '#'")
+            items.append(try item(feature, id: id, document: path, location: isCollection ? "\(path)#\(id)" : path))
         }
         return items
     }
@@ -179,6 +190,26 @@ public struct STACSceneItem: Sendable, Equatable {
         // A file, or another virtual path (/vsis3/b/k/item.json, /vsizip/...): resolved as a path.
         let folder = (document as NSString).deletingLastPathComponent
         return URL(fileURLWithPath: folder).appendingPathComponent(href).standardizedFileURL.path
+    }
+}
+
+/// STAC documents already parsed, by path (failures are not kept: the next use reads again).
+final class DocumentCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var parsed: [String: [STACSceneItem]] = [:]
+
+    func items(of path: String, parse: () throws -> [STACSceneItem]) throws -> [STACSceneItem] {
+        lock.lock()
+        if let known = parsed[path] {
+            lock.unlock()
+            return known
+        }
+        lock.unlock()
+        let items = try parse()
+        lock.lock()
+        parsed[path] = items
+        lock.unlock()
+        return items
     }
 }
 

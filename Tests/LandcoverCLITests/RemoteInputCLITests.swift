@@ -199,6 +199,18 @@ struct RemoteInputCLITests {
         let statuses = ((report["scenes"] as? [[String: Any]]) ?? []).compactMap { $0["status"] as? String }
         #expect(statuses.sorted() == ["done", "failed", "failed", "failed"], "\(report)")
 
+        // URLs given after the pipeline file are scenes too (here one whose server fails).
+        let extra = folder.appendingPathComponent("extra.yaml").path
+        try String(contentsOfFile: pipeline, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.contains("/fault/") }.joined(separator: "\n")
+            .replacingOccurrences(of: "folder: out,", with: "folder: out-extra,")
+            .write(toFile: extra, atomically: true, encoding: .utf8)
+        let withArgument = try BatchCLI.run(["run", extra, "\(url)/fault/500/S2B_T33UUU_20240604.tif"], environment: network, logs: folder, tag: "extra")
+        #expect(withArgument.status == 1, "\(withArgument.stderr)")
+        let extraLines = BatchCLI.sceneLines(withArgument.stderr)
+        #expect(BatchRunCLITests.countStatuses(extraLines) == ["done": 1, "failed": 1], "\(withArgument.stderr)")
+        #expect(extraLines.first { $0["status"] == "failed" }?["error"]?.hasPrefix("\(url)/fault/500/S2B_T33UUU_20240604.tif: HTTP 500") == true, "\(extraLines)")
+
         // Single-scene commands: one line naming the URL and the status; exit 4 (may work on a
         // retry) for 5xx, 2 for a missing object.
         let info = try CLI.run(["info", "\(url)/fault/503/x.tif"], environment: network)
