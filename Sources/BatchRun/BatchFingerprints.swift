@@ -2,6 +2,7 @@ import Classification
 import Config
 import Foundation
 import Products
+import RasterIO
 
 /// The fingerprints a batch run uses to decide whether a scene is unchanged since it was last
 /// classified: the scene's identity, its input files, and the pipeline settings that shape outputs.
@@ -15,29 +16,55 @@ public enum BatchFingerprint {
     /// `path<TAB>bytes<TAB>mtime-seconds.nanoseconds`, in input order. A folder (band files, a
     /// `.SAFE` product) contributes every regular file below it, sorted; a `MTD_*.xml` input
     /// stands for its whole product folder. `extraFiles` (e.g. a mask raster) are appended.
-    /// Each path is written relative to the folder holding its input (`S2A_X.SAFE/GRANULE/...`,
-    /// `T33UUU_B02.jp2`), so the fingerprint, which a map carries in its provenance, does not
-    /// depend on where the pipeline file lies, on the mount point, or on whether `run` or
-    /// `classify` made the map (the scene's key, ``SceneInput/key(baseFolder:)``, says which
-    /// scene it is).
+    /// A GDAL virtual path (`/vsicurl/https://...`, `/vsis3/...`) contributes
+    /// `path<TAB>bytes<TAB>mtime-seconds<TAB>etag` from GDAL's VSI layer (``RemoteFileStamp``: a
+    /// HEAD request, whose `ETag` changes when the object is rewritten; `-` without one). A STAC
+    /// Item contributes its document and each band asset it names.
+    /// Each local path is written relative to the folder holding its input (`S2A_X.SAFE/GRANULE/...`,
+    /// `T33UUU_B02.jp2`; a STAC Item's assets relative to the item's folder), so the fingerprint,
+    /// which a map carries in its provenance, does not depend on where the pipeline file lies, on
+    /// the mount point, or on whether `run` or `classify` made the map (the scene's key,
+    /// ``SceneInput/key(baseFolder:)``, says which scene it is).
     ///
-    /// - Throws: ``PipelineError/unreadable(path:reason:)`` naming an input that does not exist
-    ///   or cannot be listed.
+    /// - Throws: ``PipelineError/unreadable(path:reason:)`` naming a local input that does not
+    ///   exist or cannot be listed; ``RasterIOError/remoteUnavailable(url:status:detail:)`` naming
+    ///   the URL and the HTTP status when a server fails.
     public static func inputs(_ input: SceneInput, extraFiles: [String] = []) throws -> String {
         var lines: [String] = []
         for path in input.paths + extraFiles {
+            if STACSceneItem.isItemPath(path) {
+                // A STAC Item: the item document and every band asset it names.
+                let document = path.firstIndex(of: "#").map { String(path[..<$0]) } ?? path
+                let assets = try STACSceneItem.items(at: path).flatMap { $0.assets.map(\.path) }
+                let folder = document.hasPrefix("/vsi") ? "" : URL(fileURLWithPath: document).deletingLastPathComponent().path
+                for file in [document] + assets { lines.append(try stampLine(file, relativeTo: folder)) }
+                continue
+            }
+            if path.hasPrefix("/vsi") {
+                lines.append(try stampLine(path, relativeTo: ""))
+                continue
+            }
             var root = path
             let name = URL(fileURLWithPath: path).lastPathComponent
             if name.hasPrefix("MTD_") && name.lowercased().hasSuffix(".xml") {
                 root = URL(fileURLWithPath: path).deletingLastPathComponent().path
             }
             let parent = URL(fileURLWithPath: root).deletingLastPathComponent().path
-            for file in try files(under: root) {
-                let stamp = try FileStamp(path: file)
-                lines.append("\(SceneInput.path(file, relativeTo: parent))\t\(stamp.bytes)\t\(stamp.modifiedSeconds).\(String(format: "%09lld", stamp.modifiedNanoseconds))")
-            }
+            for file in try files(under: root) { lines.append(try stampLine(file, relativeTo: parent)) }
         }
         return SHA256Hex.hex(of: Array(lines.joined(separator: "\n").utf8))
+    }
+
+    /// The fingerprint line of one file: a GDAL virtual file (an URL, an object, a member of a
+    /// zip) with what GDAL's VSI layer reports and the server's ETag where it gives one; a local
+    /// file with its `stat`, its path written relative to `folder`.
+    static func stampLine(_ path: String, relativeTo folder: String) throws -> String {
+        if path.hasPrefix("/vsi") {
+            let stamp = try RemoteFileStamp(path: path)
+            return "\(path)\t\(stamp.bytes)\t\(stamp.modifiedSeconds)\t\(stamp.etag ?? "-")"
+        }
+        let stamp = try FileStamp(path: path)
+        return "\(SceneInput.path(path, relativeTo: folder))\t\(stamp.bytes)\t\(stamp.modifiedSeconds).\(String(format: "%09lld", stamp.modifiedNanoseconds))"
     }
 
     /// Fingerprint of the pipeline settings that shape the outputs: every key of the pipeline

@@ -18,6 +18,14 @@ extension PipelineRunner {
         return provenance
     }
 
+    /// When the scene was acquired: a STAC Item's `datetime`, else what the files say.
+    static func acquisition(of job: SceneJob) -> AcquisitionTime? {
+        if let datetime = job.input.datetime {
+            return AcquisitionTime(text: datetime, source: "datetime of STAC Item \(job.input.name ?? job.input.label)")
+        }
+        return AcquisitionTime.find(in: job.scene)
+    }
+
     /// Classifies a scene and writes every output; returns the report and the output records.
     func classify(_ input: SceneInput, fingerprint: String, reason: String, index: Int, count: Int,
                           context: RunContext, progress: @escaping (RunProgress) -> Void) throws -> (SceneReport, [OutputFileRecord]) {
@@ -78,8 +86,9 @@ extension PipelineRunner {
             let model = try STACModelDescription(model: plan.model, path: plan.modelPath, sha256: context.modelHash, bytes: modelBytes)
             let item = try STACItem.make(id: id, itemPath: stacPath, grid: result.outputGrid, legend: legend, outputs: outputs,
                                          cloudOptimized: plan.pipeline.output.format == .cog,
-                                         acquisition: AcquisitionTime.find(in: job.scene), date: job.date, created: Date(),
-                                         model: model, modelPath: plan.modelPath, sourceFiles: Self.sourceFiles(of: job.scene),
+                                         acquisition: Self.acquisition(of: job), date: job.date, created: Date(),
+                                         model: model, modelPath: plan.modelPath,
+                                         sourceFiles: job.input.paths.filter(STACSceneItem.isItemPath) + Self.sourceFiles(of: job.scene),
                                          softwareVersion: toolVersion, properties: properties)
             try STACItem.writeJSON(item, to: stacPath)
             outputs.append(try record(.stac, stacPath))

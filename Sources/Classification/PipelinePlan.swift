@@ -154,7 +154,7 @@ public struct PipelinePlan: Sendable {
     /// Scene names derived from file names have control characters replaced by `_`.
     public func outputFileName(for input: SceneInput) -> (name: String, date: String?) {
         let sceneName = Self.sanitized(input.name ?? Scene.sceneName(input.paths))
-        let date = Self.date(in: sceneName) ?? input.paths.lazy.compactMap { Self.date(in: URL(fileURLWithPath: $0).lastPathComponent) }.first
+        let date = input.datetime.map { String($0.prefix(10)) } ?? Self.date(in: sceneName) ?? input.paths.lazy.compactMap { Self.date(in: URL(fileURLWithPath: $0).lastPathComponent) }.first
         var fileName = pipeline.output.name
             .replacingOccurrences(of: "{scene}", with: sceneName)
             .replacingOccurrences(of: "{date}", with: date ?? "undated")
@@ -185,11 +185,23 @@ public struct PipelinePlan: Sendable {
     }
 
     /// Expands globs (`*`, `?`, `[...]`) in input paths; each match of a single-path input is a scene.
+    /// URLs become GDAL network paths (`https://h/p` -> `/vsicurl/https://h/p`, `s3://b/k` ->
+    /// `/vsis3/b/k`, see ``RemotePath``); network paths are never globs (a `?` starts a query).
     static func expand(_ pipeline: PipelineFile) throws -> [SceneInput] {
         var scenes: [SceneInput] = []
+        func isPattern(_ path: String) -> Bool { !RemotePath.isRemote(path) && Glob.hasPattern(path) }
         for (index, input) in pipeline.inputs.enumerated() {
-            let resolved = input.paths.map(pipeline.resolve)
-            if resolved.count == 1, let only = resolved.first, Glob.hasPattern(only) {
+            let resolved = input.paths.map { RemotePath.gdalPath(ofURL: $0) ?? pipeline.resolve($0) }
+            if resolved.count == 1, let only = resolved.first, STACSceneItem.isItemPath(only) {
+                // A STAC Item is one scene named by its id, an ItemCollection one scene per item
+                // (`COLLECTION.json#ID`). One that cannot be read stays one scene, which fails
+                // with the reason when it runs (the other scenes go on).
+                guard let items = try? STACSceneItem.items(at: only), !items.isEmpty else {
+                    scenes.append(SceneInput(paths: [only], name: input.name))
+                    continue
+                }
+                scenes += items.map { SceneInput(paths: [$0.location], name: items.count == 1 ? input.name ?? $0.id : $0.id, datetime: $0.datetime) }
+            } else if resolved.count == 1, let only = resolved.first, isPattern(only) {
                 let matches = Glob.expand(only)
                 guard !matches.isEmpty else {
                     throw PipelineError.invalidValue(key: "inputs[\(index)]", value: input.paths[0], reason: "matches no file; check the pattern")
@@ -198,7 +210,7 @@ public struct PipelinePlan: Sendable {
             } else {
                 var paths: [String] = []
                 for path in resolved {
-                    if Glob.hasPattern(path) {
+                    if isPattern(path) {
                         let matches = Glob.expand(path)
                         guard !matches.isEmpty else {
                             throw PipelineError.invalidValue(key: "inputs[\(index)]", value: path, reason: "matches no file; check the pattern")

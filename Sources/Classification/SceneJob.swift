@@ -9,11 +9,15 @@ public struct SceneInput: Equatable, Sendable, Codable {
     public var paths: [String]
     /// Scene name for `{scene}`; nil derives it from the files.
     public var name: String?
+    /// Acquisition time (RFC 3339 UTC) known without opening the files: a STAC Item's `datetime`.
+    /// It gives `{date}` and the output STAC item's `datetime`.
+    public var datetime: String?
 
     /// Creates a scene input.
-    public init(paths: [String], name: String? = nil) {
+    public init(paths: [String], name: String? = nil, datetime: String? = nil) {
         self.paths = paths
         self.name = name
+        self.datetime = datetime
     }
 
     /// A label for messages: the name, or the first path.

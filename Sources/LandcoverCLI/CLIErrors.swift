@@ -60,6 +60,9 @@ enum CLIErrors {
             switch error {
             case .writeFailed, .noSpace: return ExitCodes.cannotWrite
             case .gdalFailure: return ExitCodes.failure
+            // A server that fails or does not answer may work on a retry; a missing object or
+            // refused access will not.
+            case .remoteUnavailable(_, let status, _): return (400..<500).contains(status) && status != 429 ? ExitCodes.invalidInput : ExitCodes.failure
             default: return ExitCodes.invalidInput
             }
         case is RunHistoryError: return ExitCodes.history

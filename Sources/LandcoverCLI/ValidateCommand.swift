@@ -5,6 +5,7 @@ import BatchRun
 import Classification
 import Config
 import Products
+import RasterIO
 
 /// `landcover validate PIPELINE.yaml`: a dry run.
 struct ValidateCommand: ParsableCommand {
@@ -120,7 +121,9 @@ struct ValidationReport: Encodable {
                 let flops = try session.flops(inputShapes: [plan.model.inputs.first?.name ?? "input": [1, plan.contract.bands.count, p, p]])
                 let bands = zip(plan.contract.bands, job.modelBandIndices).map { modelBand, index -> String in
                     let band = job.scene.bands[index]
-                    let source = URL(fileURLWithPath: band.sourcePath).lastPathComponent
+                    // A file by its name; a remote one by its URL (which server it comes from matters).
+                    let source = RemotePath.isRemote(band.sourcePath) ? RemotePath.url(of: band.sourcePath)
+                        : URL(fileURLWithPath: band.sourcePath).lastPathComponent
                     let how = band.resampling.map { ", \($0.rawValue) from \(Int(band.sourceResolution)) m" } ?? ""
                     return modelBand == band.name ? "\(modelBand) <- \(source)\(how)" : "\(modelBand) <- \(band.name) in \(source)\(how)"
                 }

@@ -220,7 +220,9 @@ public enum STACItem {
 
     /// A media type from a file name's extension.
     static func mediaType(_ path: String) -> String {
-        switch (path as NSString).pathExtension.lowercased() {
+        // An item of an ItemCollection is linked as `COLLECTION.json#ID`.
+        let file = path.split(separator: "#", maxSplits: 1).first.map(String.init) ?? path
+        switch (file as NSString).pathExtension.lowercased() {
         case "tif", "tiff": return "image/tiff; application=geotiff"
         case "jp2", "j2k": return "image/jp2"
         case "xml": return "application/xml"

@@ -9,8 +9,22 @@ public enum GDALEnvironment {
         CPLSetErrorHandler(CPLQuietErrorHandler)
         // Overviews and aux files are written beside outputs only when asked.
         CPLSetConfigOption("GDAL_PAM_ENABLED", "YES")
+        // Network reads: retries with backoff and a timeout, unless the environment sets them.
+        for (key, value) in networkDefaults where CPLGetConfigOption(key, nil) == nil {
+            CPLSetConfigOption(key, value)
+        }
         return true
     }()
+
+    /// GDAL network settings landcover uses when the environment sets none (GDAL's own defaults
+    /// are no retry and no timeout, so one 503 would fail a scene and a stalled server would hang
+    /// the run): 3 retries of 429/5xx answers, 1 s before the first and about twice as long before
+    /// each next (GDAL's backoff), 60 s for one request, 15 s to connect. Any `GDAL_*`/`CPL_*`
+    /// variable in the environment wins (pipelines/README.md, "Remote inputs").
+    public static let networkDefaults: [(key: String, value: String)] = [
+        ("GDAL_HTTP_MAX_RETRY", "3"), ("GDAL_HTTP_RETRY_DELAY", "1"),
+        ("GDAL_HTTP_TIMEOUT", "60"), ("GDAL_HTTP_CONNECTTIMEOUT", "15"),
+    ]
 
     /// Call before any GDAL use; cheap after the first call.
     public static func ensureInitialized() {

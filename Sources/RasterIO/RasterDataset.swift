@@ -61,7 +61,8 @@ public final class RasterDataset {
     ///   - path: a file path or any GDAL connection string (`/vsizip/...`, `SENTINEL2_L1C:...`).
     ///   - bandNames: optional canonical names for the bands in file order (for files such as EuroSAT
     ///     GeoTIFFs that carry none); must have one entry per band.
-    /// - Throws: ``RasterIOError/fileNotFound(path:)`` or ``RasterIOError/notARaster(path:gdalMessage:)``.
+    /// - Throws: ``RasterIOError/fileNotFound(path:)``, ``RasterIOError/notARaster(path:gdalMessage:)`` or, for a
+    ///   network path whose server fails, ``RasterIOError/remoteUnavailable(url:status:detail:)``.
     public convenience init(path: String, bandNames: [String]? = nil) throws {
         GDALEnvironment.ensureInitialized()
         let isConnectionString = path.hasPrefix("/vsi") || path.contains(":") && !FileManager.default.fileExists(atPath: path)
@@ -73,7 +74,9 @@ public final class RasterDataset {
         }
         GDALCall.reset()
         guard let handle = GDALOpenEx(path, UInt32(GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR), nil, nil, nil) else {
-            throw RasterIOError.notARaster(path: path, gdalMessage: GDALCall.lastMessage())
+            let message = GDALCall.lastMessage()
+            // A server that answers with an error (or not at all) is named with its HTTP status.
+            throw RasterIOError.remote(path: path, gdalMessage: message) ?? RasterIOError.notARaster(path: path, gdalMessage: message)
         }
         try self.init(handle: handle, path: path, bandNames: bandNames)
     }

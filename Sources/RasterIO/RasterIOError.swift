@@ -37,6 +37,9 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case layerNotFound(path: String, layer: String, available: [String])
     /// A vector layer has no attribute (field) of that name.
     case attributeNotFound(path: String, layer: String, attribute: String, available: [String])
+    /// A server (HTTP, object store) answered a request for `url` with an error status, or not at
+    /// all (`status` 0: refused, unreachable or timed out); `detail` is GDAL's message.
+    case remoteUnavailable(url: String, status: Int, detail: String)
 
     public var description: String {
         switch self {
@@ -82,6 +85,21 @@ public enum RasterIOError: Error, Equatable, Sendable, CustomStringConvertible {
         case .attributeNotFound(let path, let layer, let attribute, let available):
             let list = available.isEmpty ? "none" : available.joined(separator: ", ")
             return "\(path): layer '\(layer)' has no attribute '\(attribute)' (attributes: \(list)); name the field that holds the class"
+        case .remoteUnavailable(let url, let status, _):
+            switch status {
+            case 0:
+                return "\(url): no HTTP response (connection refused, host unreachable or no answer within GDAL_HTTP_TIMEOUT); "
+                    + "check the URL and the network, or raise GDAL_HTTP_TIMEOUT and GDAL_HTTP_MAX_RETRY"
+            case 401, 403:
+                return "\(url): HTTP \(status) (access denied); check the credentials GDAL uses (AWS_*, GS_*, AZURE_*, GDAL_HTTP_HEADERS) and the object's permissions"
+            case 404, 410:
+                return "\(url): HTTP \(status) (not found); check the URL"
+            case 429, 500...599:
+                return "\(url): HTTP \(status) (\(status == 429 ? "too many requests" : "server error")) after GDAL_HTTP_MAX_RETRY retries; "
+                    + "run again later (the scene is retried), or raise GDAL_HTTP_MAX_RETRY and GDAL_HTTP_RETRY_DELAY"
+            default:
+                return "\(url): HTTP \(status); check the URL and the server"
+            }
         }
     }
 }

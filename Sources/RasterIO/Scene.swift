@@ -237,9 +237,27 @@ struct SourceDescription: Sendable {
 
     static let rasterExtensions: Set<String> = ["tif", "tiff", "jp2", "vrt", "img", "j2k"]
 
+    /// A STAC Item's band assets, each named by the item (``STACSceneItem``).
+    static func discoverItem(_ input: String) throws -> [SourceDescription] {
+        let items = try STACSceneItem.items(at: input)
+        guard items.count == 1, let item = items.first else {
+            throw RasterIOError.invalidArgument("\(RemotePath.url(of: input)): is an ItemCollection of \(items.count) items; give one as \(input)#ITEM_ID, or list the collection in a pipeline's inputs (one scene per item)")
+        }
+        return try item.assets.map { asset in
+            let dataset = try RasterDataset(path: asset.path)
+            guard dataset.bands.count == asset.bands.count else {
+                throw RasterIOError.invalidArgument("\(RemotePath.url(of: asset.path)): has \(dataset.bands.count) bands but STAC Item '\(item.id)' (asset '\(asset.key)') names \(asset.bands.count) (\(asset.bands.joined(separator: ", "))); fix the item's eo:bands")
+            }
+            return SourceDescription(try RasterDataset(path: asset.path, bandNames: asset.bands), displayPath: asset.path)
+        }
+    }
+
     /// Expands an input path into raster sources: a folder into its SAFE metadata file or its raster
     /// files; a dataset with subdatasets (SAFE) into its 10m/20m/60m parts of one CRS.
     static func discover(_ input: String, bandOrder: [String]?) throws -> [SourceDescription] {
+        // A URL is read through GDAL's network file systems (`https://` -> `/vsicurl/https://`).
+        let input = RemotePath.normalized(input)
+        if STACSceneItem.isItemPath(input) { return try discoverItem(input) }
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory)
         if !exists && !input.hasPrefix("/vsi") && !input.contains(":") {

@@ -161,7 +161,7 @@ public enum ModelEvaluation {
         // mode for patch classifiers (a per-pixel map to compare with per-pixel labels), a stride
         // of half the patch unless given (overlapping patches, as the sample pipeline uses), and
         // only the map written.
-        var pipeline = PipelineFile(inputs: [.init(paths: scene.inputs.map { URL(fileURLWithPath: $0).standardizedFileURL.path })],
+        var pipeline = PipelineFile(inputs: [.init(paths: scene.inputs.map { RemotePath.gdalPath(ofURL: $0) ?? URL(fileURLWithPath: $0).standardizedFileURL.path })],
                                     model: URL(fileURLWithPath: modelPath).standardizedFileURL.path, baseFolder: folder)
         pipeline.mode = scene.mode ?? (contract.task == .segmentation ? .segmentation : .dense)
         pipeline.tiling.stride = scene.stride ?? max(1, contract.patchSize / 2)

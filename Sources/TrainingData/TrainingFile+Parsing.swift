@@ -19,7 +19,9 @@ extension TrainingFile {
             throw root.invalid("version", "\(version)", "is not supported; this landcover reads version 1")
         }
         let resolve = { (path: String) -> String in
-            path.hasPrefix("/") ? path : URL(fileURLWithPath: baseFolder).appendingPathComponent(path).standardizedFileURL.path
+            // URLs become GDAL network paths (https:// -> /vsicurl/https://, s3:// -> /vsis3/).
+            if let remote = RemotePath.gdalPath(ofURL: path) { return remote }
+            return path.hasPrefix("/") ? path : URL(fileURLWithPath: baseFolder).appendingPathComponent(path).standardizedFileURL.path
         }
         let data = try parseData(root, resolve: resolve)
         let bandOrder = try parseBandOrder(root)
