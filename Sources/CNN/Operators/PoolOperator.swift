@@ -1,8 +1,12 @@
-/// MaxPool, AveragePool (1-D and 2-D, NCHW) and GlobalAveragePool / GlobalMaxPool (any rank).
+/// MaxPool, AveragePool (N-D over `[N, C, spatial...]`) and GlobalAveragePool / GlobalMaxPool
+/// (any rank). 1-D and 2-D pools run the row kernels below; 3-D and higher pools, and MaxPool
+/// with its `Indices` output, run one general loop over the window's taps.
 ///
-/// Pads are `[top, left, bottom, right]`; padded cells never win a max and count toward an
-/// average only with `count_include_pad=1`. `ceil_mode` rounds the output size up (a window
-/// that would start entirely in the end padding is dropped, as onnxruntime does).
+/// Pads are `[begin..., end...]` per spatial axis (`[top, left, bottom, right]` in 2-D); padded
+/// cells never win a max and count toward an average only with `count_include_pad=1`.
+/// `ceil_mode` rounds the output size up (a window that would start entirely in the end padding
+/// is dropped, as onnxruntime does). `Indices` are positions in the flattened input (N, C and
+/// spatial axes, row-major; `storage_order=1` counts the spatial axes column-major), as Int64.
 struct PoolOperator: GraphOperator {
     enum Kind: Sendable { case max, average, globalMax, globalAverage }
     let kind: Kind
@@ -14,16 +18,21 @@ struct PoolOperator: GraphOperator {
     let autoPad: String
     let ceilMode: Bool
     let countIncludePad: Bool
+    /// MaxPool's second output (`Indices`) is requested.
+    let wantsIndices: Bool
+    let storageOrder: Int
 
     init(kind: Kind, attributes: NodeAttributes) throws {
         self.kind = kind
         self.attributes = attributes
+        wantsIndices = kind == .max && attributes.node.outputs.count > 1 && !attributes.node.outputs[1].isEmpty
+        storageOrder = try attributes.int("storage_order", default: 0)
         if kind == .globalMax || kind == .globalAverage {
             kernelShape = []; strides = []; dilations = []; pads = []; autoPad = "NOTSET"; ceilMode = false; countIncludePad = false
             return
         }
-        guard let kernel = try attributes.ints("kernel_shape"), !kernel.isEmpty, kernel.count <= 2, kernel.allSatisfy({ $0 >= 1 }) else {
-            throw attributes.invalid("kernel_shape must list 1 or 2 positive sizes")
+        guard let kernel = try attributes.ints("kernel_shape"), !kernel.isEmpty, kernel.count <= 8, kernel.allSatisfy({ $0 >= 1 }) else {
+            throw attributes.invalid("kernel_shape must list 1 to 8 positive sizes")
         }
         kernelShape = kernel
         let rank = kernel.count
@@ -64,6 +73,7 @@ struct PoolOperator: GraphOperator {
         }
         let rank = kernelShape.count
         guard x.shape.count == rank + 2 else { throw attributes.shapeError("input \(x.shape) does not match the \(rank)-D kernel_shape \(kernelShape)") }
+        if rank > 2 || wantsIndices { return try generalPlan(x) }
         // Normalize to 2-D: height 1 for 1-D pools.
         let inH = rank == 1 ? 1 : x.shape[2], inW = x.shape[x.shape.count - 1]
         let kH = rank == 1 ? 1 : kernelShape[0], kW = kernelShape[rank - 1]
@@ -185,3 +195,126 @@ struct PoolOperator: GraphOperator {
         return OperatorPlan(outputs: [.runtime(outputShape)], kernel: kernel, scratchCount: outW, flops: planes * outH * outW * kH * kW)
     }
 }
+
+extension PoolOperator {
+    /// Output size of one axis (see the type's description for `ceil_mode`).
+    func outputLength(_ size: Int, _ eff: Int, _ stride: Int, _ begin: Int, _ end: Int) -> Int {
+        let span = size + begin + end - eff
+        if span < 0 { return 0 }
+        var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+        if ceilMode, (out - 1) * stride >= size + begin { out -= 1 }
+        return out
+    }
+
+    /// Any number of spatial axes, and MaxPool's `Indices`: for each output cell, every tap of
+    /// the window inside the input (the first maximum wins, in row-major tap order).
+    func generalPlan(_ x: PlanValue) throws -> OperatorPlan {
+        let rank = kernelShape.count
+        let spatial = Array(x.shape.dropFirst(2))
+        var begins = Array(pads.prefix(rank)), ends = Array(pads.suffix(rank))
+        var outputSpatial = [Int](repeating: 0, count: rank)
+        for axis in 0..<rank {
+            let eff = (kernelShape[axis] - 1) * dilations[axis] + 1
+            switch autoPad {
+            case "SAME_UPPER", "SAME_LOWER":
+                outputSpatial[axis] = (spatial[axis] + strides[axis] - 1) / strides[axis]
+                let total = max(0, (outputSpatial[axis] - 1) * strides[axis] + eff - spatial[axis])
+                begins[axis] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+                ends[axis] = total - begins[axis]
+            case "VALID":
+                begins[axis] = 0; ends[axis] = 0
+                outputSpatial[axis] = outputLength(spatial[axis], eff, strides[axis], 0, 0)
+            default:
+                outputSpatial[axis] = outputLength(spatial[axis], eff, strides[axis], begins[axis], ends[axis])
+            }
+        }
+        guard outputSpatial.allSatisfy({ $0 > 0 }) else { throw attributes.shapeError("input \(x.shape) is smaller than the pooling window \(kernelShape)") }
+        let outputShape = Array(x.shape.prefix(2)) + outputSpatial
+        guard let outputCount = ShapeMath.checkedCount(outputShape) else { throw attributes.shapeError("output shape \(outputShape) is too large") }
+        // Per axis and output index: the input indices of the taps inside the input, and the
+        // divisor's factor (taps inside the padded extent with count_include_pad).
+        var taps: [[[Int]]] = [], factors: [[Int]] = []
+        for axis in 0..<rank {
+            var axisTaps: [[Int]] = [], axisFactors: [Int] = []
+            for o in 0..<outputSpatial[axis] {
+                let positions = (0..<kernelShape[axis]).map { o * strides[axis] - begins[axis] + $0 * dilations[axis] }
+                let inside = positions.filter { $0 >= 0 && $0 < spatial[axis] }
+                axisTaps.append(inside)
+                axisFactors.append(countIncludePad ? positions.filter { $0 >= -begins[axis] && $0 < spatial[axis] + ends[axis] }.count : inside.count)
+            }
+            taps.append(axisTaps)
+            factors.append(axisFactors)
+        }
+        let planes = x.shape[0] * x.shape[1], planeSize = spatial.reduce(1, *), outputPlane = outputSpatial.reduce(1, *)
+        // Row-major strides of the input's spatial axes, and the strides Indices count with.
+        var inputStrides = [Int](repeating: 1, count: rank)
+        for axis in stride(from: rank - 2, through: 0, by: -1) { inputStrides[axis] = inputStrides[axis + 1] * spatial[axis + 1] }
+        var indexStrides = inputStrides
+        if storageOrder == 1 {
+            indexStrides = [Int](repeating: 1, count: rank)
+            for axis in 1..<max(1, rank) { indexStrides[axis] = indexStrides[axis - 1] * spatial[axis - 1] }
+        }
+        let isMax = kind == .max, withIndices = wantsIndices
+        let (outputSizes, windowTaps, windowFactors) = (outputSpatial, taps, factors)
+        let (readStrides, countStrides) = (inputStrides, indexStrides)
+        let kernel: OperatorKernel = { inputs, outputs, _ in
+            let outputSpatial = outputSizes, taps = windowTaps, factors = windowFactors
+            let inputStrides = readStrides, indexStrides = countStrides
+            var outIndex = [Int](repeating: 0, count: rank)
+            var tapIndex = [Int](repeating: 0, count: rank)
+            for plane in 0..<planes {
+                let source = inputs[0] + plane * planeSize
+                for o in 0..<outputPlane {
+                    // The output cell's coordinates.
+                    var rest = o
+                    for axis in stride(from: rank - 1, through: 0, by: -1) {
+                        outIndex[axis] = rest % outputSpatial[axis]
+                        rest /= outputSpatial[axis]
+                    }
+                    var best = -Float.infinity, bestIndex = -1, sum: Float = 0, divisor = 1
+                    var empty = false
+                    for axis in 0..<rank {
+                        tapIndex[axis] = 0
+                        if taps[axis][outIndex[axis]].isEmpty { empty = true }
+                        divisor *= factors[axis][outIndex[axis]]
+                    }
+                    while !empty {
+                        var offset = 0, position = 0
+                        for axis in 0..<rank {
+                            let i = taps[axis][outIndex[axis]][tapIndex[axis]]
+                            offset += i * inputStrides[axis]
+                            position += i * indexStrides[axis]
+                        }
+                        let v = source[offset]
+                        if isMax {
+                            if v > best || bestIndex < 0 { best = v; bestIndex = position }
+                        } else {
+                            sum += v
+                        }
+                        // Next tap, last axis fastest.
+                        var axis = rank - 1
+                        while axis >= 0 {
+                            tapIndex[axis] += 1
+                            if tapIndex[axis] < taps[axis][outIndex[axis]].count { break }
+                            tapIndex[axis] = 0
+                            axis -= 1
+                        }
+                        if axis < 0 { break }
+                    }
+                    let target = plane * outputPlane + o
+                    if isMax {
+                        outputs[0][target] = best
+                        if withIndices, outputs.count > 1 { outputs[1][target] = Float(plane * planeSize + max(0, bestIndex)) }
+                    } else {
+                        outputs[0][target] = divisor > 0 ? sum / Float(divisor) : 0
+                    }
+                }
+            }
+        }
+        let window = kernelShape.reduce(1, *)
+        var outputs: [PlanValue] = [.runtime(outputShape)]
+        if wantsIndices { outputs.append(.runtime(outputShape, .int64)) }
+        return OperatorPlan(outputs: outputs, kernel: kernel, flops: outputCount * window)
+    }
+}
+

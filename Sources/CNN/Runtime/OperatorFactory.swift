@@ -126,9 +126,7 @@ enum OperatorFactory {
         case "Expand": return ShapeOperator(kind: .expand, attributes: attributes, opset: opset)
         case "Identity": return UnaryOperator(function: .copy, attributes: attributes)
         case "Dropout": return DropoutOperator(attributes: attributes)
-        case "MaxPool":
-            if node.outputs.count > 1, !node.outputs[1].isEmpty { throw attributes.invalid("the Indices output of MaxPool is not supported") }
-            return try PoolOperator(kind: .max, attributes: attributes)
+        case "MaxPool": return try PoolOperator(kind: .max, attributes: attributes)
         case "AveragePool": return try PoolOperator(kind: .average, attributes: attributes)
         case "GlobalAveragePool": return try PoolOperator(kind: .globalAverage, attributes: attributes)
         case "GlobalMaxPool": return try PoolOperator(kind: .globalMax, attributes: attributes)
