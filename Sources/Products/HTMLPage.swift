@@ -99,7 +99,7 @@ public enum HTMLPage {
     /// A horizontal bar chart in inline SVG: one row per bar, label on the left, the value as
     /// text after the bar (`valueText`), bars scaled to the largest value.
     static func horizontalBars(_ bars: [(label: String, value: Double, color: String, valueText: String)], title: String) -> String {
-        let labelWidth = 180, barWidth = 420, row = 22, width = labelWidth + barWidth + 110
+        let labelWidth = 180, barWidth = 420, row = 22, width = labelWidth + barWidth + 200
         let largest = max(bars.map(\.value).max() ?? 0, 1e-12)
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"\(width)\" height=\"\(row * bars.count + 8)\" "
             + "viewBox=\"0 0 \(width) \(row * bars.count + 8)\"><title>\(escape(title))</title>"
