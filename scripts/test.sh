@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --python
-bash scripts/install-clients.sh   # QGIS for the interoperability tests (once per machine)
+bash scripts/install-clients.sh   # QGIS and Chromium for the interoperability tests (once per machine)
 swift build -c release --build-tests -q
 swift test -c release --skip-build "$@"

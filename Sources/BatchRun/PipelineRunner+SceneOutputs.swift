@@ -97,7 +97,10 @@ extension PipelineRunner {
                                  preview: job.files.preview, stac: job.files.stac, width: result.outputGrid.width,
                                  height: result.outputGrid.height, epsg: result.outputGrid.spatialReference?.epsg,
                                  mode: job.mode.rawValue, patches: result.patches, classifiedPatches: result.classifiedPatches,
-                                 classes: zip(plan.contract.classNames, result.classPixels).map { SceneReport.ClassCount(name: $0, pixels: $1) },
+                                 classes: zip(plan.contract.classNames, result.classPixels).enumerated().map { index, entry in
+                                     SceneReport.ClassCount(name: entry.0, pixels: entry.1,
+                                                            color: index < plan.contract.classColors.count ? plan.contract.classColors[index].description : nil)
+                                 },
                                  nodataPixels: result.nodataPixels, times: times)
         report.probabilities = job.files.probabilities
         report.polygons = job.files.polygons

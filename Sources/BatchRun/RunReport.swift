@@ -77,6 +77,8 @@ public struct SceneReport: Codable, Sendable, Equatable {
     public struct ClassCount: Codable, Sendable, Equatable {
         public var name: String
         public var pixels: Int
+        /// The class's colour in the map's colour table, `#rrggbb` (absent in reports of older versions).
+        public var color: String? = nil
     }
 
     public var name: String

@@ -1,9 +1,10 @@
 import Foundation
 import RasterIO
 
-/// Where a run's JSON reports go and how they are written: the per-run report
-/// `reports/run-<UTC time>-<run id>[-shard-K-of-N].json` and the latest report (`--report`, or
-/// `landcover-report[-shard-K-of-N].json`), both in the output folder, each written whole
+/// Where a run's reports go and how they are written: the per-run report
+/// `reports/run-<UTC time>-<run id>[-shard-K-of-N].json`, its run page (the same name with
+/// `.html`, see ``Products/RunPage``) and the latest report (`--report`, or
+/// `landcover-report[-shard-K-of-N].json`), all in the output folder, each written whole
 /// (temporary file, then rename).
 public enum RunReportFiles {
     /// The per-run and the latest report paths of `report`.
@@ -18,7 +19,13 @@ public enum RunReportFiles {
         return (run, latestPath)
     }
 
-    /// Writes both reports and records the per-run one in `history`; returns its path.
+    /// The run page beside the per-run report `runReport`: its path with `.json` replaced by `.html`.
+    public static func pagePath(runReport: String) -> String {
+        (runReport as NSString).deletingPathExtension + ".html"
+    }
+
+    /// Writes both reports and the run page, and records the per-run report in `history`;
+    /// returns the per-run report's path.
     /// - Throws: `RasterIOError` when a report cannot be written; ``RunHistoryError`` when the
     ///   history cannot record it.
     @discardableResult
@@ -28,6 +35,8 @@ public enum RunReportFiles {
         try FileManager.default.createDirectory(atPath: (paths.run as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try AtomicFile.write(data, to: paths.run)
         try AtomicFile.write(data, to: paths.latest)
+        let page = pagePath(runReport: paths.run)
+        try AtomicFile.write(Data(report.page(pagePath: page, reportPath: paths.run).html().utf8), to: page)
         if let runID = report.runID {
             try history.setReportPath(runID: runID, path: paths.run)
         }

@@ -4,6 +4,7 @@ import BatchRun
 import Classification
 import Config
 import Products
+import RasterIO
 
 /// `landcover history [PIPELINE | --history PATH]`: recent runs, failures, or one run's scenes,
 /// from the run history database.
@@ -14,6 +15,7 @@ struct HistoryCommand: ParsableCommand {
         discussion: """
         The history is the SQLite database `landcover run` writes (default <output folder>/landcover-history.sqlite). \
         Given a pipeline file, lists that pipeline's runs from the database in its output folder; with --history, every run in that database. \
+        --html OUT.html draws the recent runs on a self-contained page instead (status, duration, scenes per run, failures over time; it links each run's page). \
         Exit codes: 0 listed, 2 invalid pipeline file or arguments, 5 the history cannot be opened or read (missing, damaged, not a landcover history).
         """)
 
@@ -34,6 +36,9 @@ struct HistoryCommand: ParsableCommand {
 
     @OptionGroup var format: JSONOutputOption
 
+    @Option(help: "Write the recent runs as an HTML page with charts to this file.")
+    var html: String?
+
     /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
         if pipeline == nil && history == nil {
@@ -42,6 +47,9 @@ struct HistoryCommand: ParsableCommand {
         if !(1...Self.maximumLimit).contains(limit) { throw ValidationError("--limit: '\(limit)' must be from 1 to \(Self.maximumLimit)") }
         if let runID, runID < 1 { throw ValidationError("--run: '\(runID)' must be a run id (1 or more); `landcover history` lists them") }
         if failures && runID != nil { throw ValidationError("--failures and --run exclude each other; give one") }
+        if html != nil && (failures || runID != nil || format.json) {
+            throw ValidationError("--html draws the recent runs; it excludes --failures, --run and --json")
+        }
     }
 
     /// Largest `--limit`.
@@ -61,7 +69,12 @@ struct HistoryCommand: ParsableCommand {
                 CLIErrors.fail("history: no history named; give a pipeline file or --history PATH", code: ExitCodes.invalidInput)
             }
             let database = try RunHistory(path: databasePath, readOnly: true)
-            if let runID {
+            if let html {
+                let records = try database.runs(limit: limit, pipelinePath: pipelinePath)
+                let path = URL(fileURLWithPath: html).standardizedFileURL.path
+                try AtomicFile.write(Data(Self.page(records, history: databasePath, pipelinePath: pipelinePath, pagePath: path).html().utf8), to: path)
+                print("wrote \(html) (\(records.count) run(s) of \(databasePath))")
+            } else if let runID {
                 guard let record = try database.run(id: runID) else {
                     throw PipelineError.invalidValue(key: "--run", value: "\(runID)", reason: "is not a run in \(databasePath); see `landcover history` for the ids")
                 }
@@ -89,6 +102,20 @@ struct HistoryCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// The history page of `runs`, written to `pagePath`: each run links its run page when it
+    /// is still there.
+    static func page(_ runs: [RunRecord], history: String, pipelinePath: String?, pagePath: String) -> HistoryPage {
+        let folder = (pagePath as NSString).deletingLastPathComponent
+        let formatter = ISO8601DateFormatter()
+        return HistoryPage(historyPath: history, pipelinePath: pipelinePath, runs: runs.map { run in
+            let page = run.reportPath.map { RunReportFiles.pagePath(runReport: $0) }.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+            return HistoryPage.Run(id: run.id, started: run.started, status: run.status.rawValue, error: run.error, seconds: run.seconds,
+                                   scenes: run.scenes, done: run.done, skipped: run.skipped, failed: run.failed, shard: run.shard,
+                                   forced: run.forced, pipelinePath: run.pipelinePath,
+                                   pageHref: page.map { HTMLPage.relativeHref(from: folder, to: $0) })
+        }, generated: formatter.string(from: Date()))
     }
 
     struct RunList: Encodable {

@@ -111,7 +111,7 @@ struct RunCommand: ParsableCommand {
             let historyPath = history.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? RunHistory.defaultPath(outputFolder: folder)
             let database = try RunHistory(path: historyPath)
             let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger, workers: threadsOption.threads)
-            let bar = isTerminal && !quiet ? ProgressBar() : nil
+            let bar = isTerminal && !quiet ? RunProgressBar() : nil
             let result: RunReport
             do {
                 let options = BatchOptions(force: force, shard: shard, history: database, cancellation: cancellation)
@@ -156,35 +156,29 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// A one-line progress bar on stderr, redrawn at most ten times a second.
-final class ProgressBar: @unchecked Sendable {
+/// `run`'s progress on the shared ``ProgressBar``: the patches of the current scene and their rate.
+final class RunProgressBar: @unchecked Sendable {
+    private let bar = ProgressBar(style: .bar)
     private let lock = NSLock()
-    private var lastDraw = 0.0
     private var started = Date()
     private var currentScene = -1
 
     func update(_ progress: RunProgress) {
         lock.lock()
-        defer { lock.unlock() }
         if progress.sceneIndex != currentScene {
             currentScene = progress.sceneIndex
             started = Date()
         }
-        let now = Date().timeIntervalSinceReferenceDate
-        guard now - lastDraw >= 0.1 || progress.patchesDone == progress.patchesTotal else { return }
-        lastDraw = now
-        let fraction = progress.patchesTotal > 0 ? Double(progress.patchesDone) / Double(progress.patchesTotal) : 1
-        let width = 30, filled = Int(fraction * Double(width))
         let rate = Double(progress.patchesDone) / max(0.001, Date().timeIntervalSince(started))
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let line = String(format: "\r[%@] %3.0f%% scene %d/%d %@ %d/%d patches, %.0f/s ", bar, fraction * 100,
-                          progress.sceneIndex + 1, progress.sceneCount, String(progress.sceneName.prefix(40)),
-                          progress.patchesDone, progress.patchesTotal, rate)
-        FileHandle.standardError.write(Data(line.utf8))
+        lock.unlock()
+        let fraction = progress.patchesTotal > 0 ? Double(progress.patchesDone) / Double(progress.patchesTotal) : 1
+        let detail = String(format: "scene %d/%d %@ %d/%d patches, %.0f/s", progress.sceneIndex + 1, progress.sceneCount,
+                            String(progress.sceneName.prefix(40)), progress.patchesDone, progress.patchesTotal, rate)
+        bar.update(fraction: fraction, detail: detail, force: progress.patchesDone == progress.patchesTotal)
     }
 
     func finish() {
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        bar.finish()
     }
 }
 

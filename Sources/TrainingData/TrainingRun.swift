@@ -46,12 +46,15 @@ public struct TrainingOutcome: Sendable {
 /// writes a JSON report.
 ///
 /// Checkpoints go to `<checkpoints>/epoch-<NNN>.onnx`; the trainer state to
-/// `<checkpoints>/trainer.state`.
+/// `<checkpoints>/trainer.state`; one row per epoch to ``metricsPath``. A run holds the lock
+/// ``lockPath`` while it trains.
 public final class TrainingRun {
     /// The training file.
     public let file: TrainingFile
     /// Messages about what the run is doing (data, model, resume), one line each.
     public var log: (String) -> Void = { _ in }
+    /// Called after every training minibatch (progress bars, periodic log lines).
+    public var onBatch: ((BatchProgress) -> Void)?
 
     /// Creates a run of `file`.
     public init(file: TrainingFile) {
@@ -60,6 +63,19 @@ public final class TrainingRun {
 
     /// The trainer state file.
     public var stateFile: String { URL(fileURLWithPath: file.output.checkpoints).appendingPathComponent("trainer.state").path }
+
+    /// The lock file a run holds while it trains: `<checkpoints>/.landcover-train.lock`. A second
+    /// run on the same checkpoint folder (its trainer state, checkpoints, model and report) fails
+    /// with `RunLockError.held` naming the holder.
+    public var lockPath: String { URL(fileURLWithPath: file.output.checkpoints).appendingPathComponent(".landcover-train.lock").path }
+
+    /// The per-epoch metrics beside the report: the report's path with `.json` replaced by
+    /// `.metrics.csv` (`model_training.json` -> `model_training.metrics.csv`); see ``TrainingMetricsFile``.
+    public var metricsPath: String {
+        let report = URL(fileURLWithPath: file.output.report)
+        let stem = report.pathExtension.lowercased() == "json" ? report.deletingPathExtension().lastPathComponent : report.lastPathComponent
+        return report.deletingLastPathComponent().appendingPathComponent(stem + ".metrics.csv").path
+    }
 
     /// The checkpoint path of `epoch` (from 1).
     public func checkpointPath(epoch: Int) -> String {
@@ -269,6 +285,15 @@ public final class TrainingRun {
     ///   - onEpoch: called after each epoch (after its checkpoint is written).
     /// - Throws: data, model, trainer and state errors naming the file at fault.
     public func run(resume: Bool, onEpoch: (EpochReport) -> Void = { _ in }) throws -> TrainingOutcome {
+        // One run per checkpoint folder at a time, from before the data is read: two runs (or two
+        // --resume) would write the same trainer state, checkpoints, model and report.
+        do {
+            try FileManager.default.createDirectory(atPath: file.output.checkpoints, withIntermediateDirectories: true)
+        } catch {
+            throw RasterIOError.writeFailed(path: file.output.checkpoints, reason: "cannot create the folder: \(error.localizedDescription)")
+        }
+        let lock = try RunLock.acquire(path: lockPath, wait: false)
+        defer { lock.release() }
         let inherited = inheritedNormalization()
         if inherited != nil { log("normalization: inherited from the contract of \(file.model.initPath ?? "")") }
         let data = try prepareData(normalization: inherited)
@@ -299,8 +324,11 @@ public final class TrainingRun {
             trainer = try Trainer(network: trainable, configuration: configuration)
         }
         let validation: (any SampleSource)? = data.validation.count > 0 ? data.validation : nil
+        var metrics = TrainingMetricsFile(path: metricsPath, keepingEpochs: resumedAfter)
+        trainer.onBatch = onBatch
         let summary = try trainer.fit(training: data.train, validation: validation, stateFile: stateURL) { report in
             try Self.export(network, contract: contract, to: checkpointPath(epoch: report.epoch))
+            try metrics.append(report)
             onEpoch(report)
         }
         try Self.export(network, contract: contract, to: file.output.model)

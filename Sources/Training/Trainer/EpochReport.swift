@@ -62,6 +62,37 @@ public struct EpochReport: Codable, Sendable, Equatable {
     }
 }
 
+/// Where an epoch stands after one training minibatch, passed to ``Trainer/onBatch``.
+public struct BatchProgress: Sendable, Equatable {
+    /// The epoch under way, counting from 1, and the configured number of epochs.
+    public var epoch: Int
+    public var epochCount: Int
+    /// Minibatches finished in this epoch (from 1) and minibatches per epoch.
+    public var batch: Int
+    public var batchCount: Int
+    /// Training samples (patches) seen in this epoch so far and per epoch.
+    public var samples: Int
+    public var sampleCount: Int
+    /// Mean training loss of the epoch so far.
+    public var trainingLoss: Double
+    /// Wall-clock seconds since the epoch started (training only; validation comes after the
+    /// last minibatch).
+    public var seconds: Double
+
+    /// Creates a progress value.
+    public init(epoch: Int, epochCount: Int, batch: Int, batchCount: Int, samples: Int, sampleCount: Int,
+                trainingLoss: Double, seconds: Double) {
+        self.epoch = epoch
+        self.epochCount = epochCount
+        self.batch = batch
+        self.batchCount = batchCount
+        self.samples = samples
+        self.sampleCount = sampleCount
+        self.trainingLoss = trainingLoss
+        self.seconds = seconds
+    }
+}
+
 /// The outcome of ``Trainer/fit(training:validation:stateFile:onEpoch:)``.
 public struct TrainingSummary: Sendable, Equatable {
     /// Reports of the epochs this call ran (not those before a resume).

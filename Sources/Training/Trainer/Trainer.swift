@@ -50,6 +50,9 @@ public final class Trainer {
     public let configuration: TrainerConfiguration
     private let optimizer: any Optimizer
     private var progress: Progress
+    /// Called after every training minibatch of ``fit(training:validation:stateFile:onEpoch:)``
+    /// (for a progress display; it must not touch the network). Nil: nothing is called.
+    public var onBatch: ((BatchProgress) -> Void)?
 
     /// Progress carried between epochs (and through a ``TrainerState``).
     private struct Progress {
@@ -206,6 +209,13 @@ public final class Trainer {
                 for (prediction, target) in zip(outcome.predictions, batch.targets) where target != config.ignoreIndex {
                     counted += 1
                     if prediction == target { correct += 1 }
+                }
+                if let onBatch {
+                    let elapsed = started.duration(to: clock.now).components
+                    onBatch(BatchProgress(epoch: epoch + 1, epochCount: config.epochs, batch: batchIndex + 1, batchCount: batchesPerEpoch,
+                                          samples: min((batchIndex + 1) * batchSize, sampleCount), sampleCount: min(batchesPerEpoch * batchSize, sampleCount),
+                                          trainingLoss: weightSum > 0 ? lossSum / weightSum : 0,
+                                          seconds: Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18))
                 }
             }
 
