@@ -313,7 +313,7 @@ struct ClassifyCommand: ParsableCommand {
         if quiet { logger.logLevel = .error }
         let runner = PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger)
         try plan.preflight(workers: runner.workers)
-        let bar = isTerminal && !quiet ? ProgressBar() : nil
+        let bar = isTerminal && !quiet ? RunProgressBar() : nil
         let result: RunReport
         do {
             result = try runner.run(options: BatchOptions(cancellation: cancellation)) { progress in
