@@ -160,7 +160,7 @@ struct UserModelFixtureError: Error, CustomStringConvertible {
 
 /// The `onnx` wheel's backend node test cases for every operator landcover supports, run through
 /// `landcover model predict` by scripts/onnx_fixtures/backend_node_tests.py. Nothing may crash;
-/// the pass rate may not fall below what was last measured (529 of 629, 84.1%; the issue asks
+/// the pass rate may not fall below what was last measured (543 of 629, 86.3%; the issue asks
 /// for 95%: the rest are listed in the script's report and README's limits).
 @Suite("onnx backend node tests")
 struct BackendNodeTests {
@@ -185,9 +185,10 @@ struct BackendNodeTests {
         #expect(total >= 590, "only \(total) cases were found")
         // 510 of 629 on 2026-12-07: the quantization operators brought 30 cases, 15 of them in types
         // with no .npy form (float8, int4, int2, float4), so the share fell from 83.6% to 81.1%.
-        // 529 of 629 (84.1%) once Resize gained cubic, antialias and tf_crop_and_resize (39 of 39)
-        // and Dropout its mask output.
-        #expect(Double(passed) >= 0.84 * Double(total), "\(passed) of \(total) passed:\n\(result.stdout)")
+        // 543 of 629 (86.3%) once Resize gained cubic, antialias and tf_crop_and_resize (39 of 39),
+        // Dropout its mask output, pooling any number of axes and MaxPool's Indices, and
+        // QuantizeLinear 16-bit outputs; 58 of the other 86 are float8/int4/int2/float4 cases.
+        #expect(Double(passed) >= 0.86 * Double(total), "\(passed) of \(total) passed:\n\(result.stdout)")
         print("onnx backend node tests through landcover model predict: \(passed)/\(total)")
     }
 }

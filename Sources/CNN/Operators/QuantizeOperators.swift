@@ -4,17 +4,25 @@ import Foundation
 struct QuantizedRange: Sendable, Equatable {
     var low: Float
     var high: Float
-    /// Whether the ONNX element type is INT8 (else UINT8).
+    /// Whether the ONNX element type is signed (INT8, INT16).
     var signed: Bool
 
     static let uint8 = QuantizedRange(low: 0, high: 255, signed: false)
     static let int8 = QuantizedRange(low: -128, high: 127, signed: true)
+    static let uint16 = QuantizedRange(low: 0, high: 65535, signed: false)
+    static let int16 = QuantizedRange(low: -32768, high: 32767, signed: true)
 
-    /// The range of an ONNX element type (UINT8 = 2, INT8 = 3), nil for other types.
+    /// 8-bit types, the ones the int8 kernels take.
+    var isEightBit: Bool { high - low == 255 }
+
+    /// The range of an ONNX element type (UINT8 = 2, INT8 = 3, UINT16 = 4, INT16 = 5), nil for
+    /// other types.
     static func of(dataType: Int32) -> QuantizedRange? {
         switch dataType {
         case ONNXTensor.DataType.uint8.rawValue: return .uint8
         case ONNXTensor.DataType.int8.rawValue: return .int8
+        case ONNXTensor.DataType.uint16.rawValue: return .uint16
+        case ONNXTensor.DataType.int16.rawValue: return .int16
         default: return nil
         }
     }
@@ -46,7 +54,7 @@ struct QuantizeOperator: GraphOperator {
             let type = try attributes.int(QuantizedRange.attributeName,
                                           default: try attributes.int("output_dtype", default: Int(ONNXTensor.DataType.uint8.rawValue)))
             guard let range = QuantizedRange.of(dataType: Int32(clamping: type)) else {
-                throw attributes.invalid("quantized element type \(type) is not supported (UINT8 or INT8)")
+                throw attributes.invalid("quantized element type \(type) is not supported (UINT8, INT8, UINT16 or INT16)")
             }
             self.range = range
         } else {

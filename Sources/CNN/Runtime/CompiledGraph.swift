@@ -52,6 +52,11 @@ struct CompiledGraph: Sendable {
             optimizer.elementTypes[tensor.name] = tensor.dataType
             model.graph.initializers[index].dropPayload()
         }
+        // Graph inputs' declared element types too: a zero point given at run time still decides
+        // QuantizeLinear's output type.
+        for input in model.graph.inputs where optimizer.elementTypes[input.name] == nil {
+            optimizer.elementTypes[input.name] = input.elementType
+        }
         optimizer.annotateQuantizedTypes()
         if precision == .int8 {
             guard optimizer.nodes.contains(where: { $0.operatorType == "QuantizeLinear" }) else {

@@ -55,9 +55,11 @@ extension GraphOptimizer {
         return values[0]
     }
 
+    /// The 8-bit range of a QuantizeLinear node's output (the int8 kernels take no other).
     private func quantizationRange(_ node: ONNXNode) -> QuantizedRange? {
-        guard case .int(let type)? = node.attribute(QuantizedRange.attributeName)?.value else { return nil }
-        return QuantizedRange.of(dataType: Int32(clamping: type))
+        guard case .int(let type)? = node.attribute(QuantizedRange.attributeName)?.value,
+              let range = QuantizedRange.of(dataType: Int32(clamping: type)), range.isEightBit else { return nil }
+        return range
     }
 
     /// Per-tensor parameters of a QuantizeLinear or DequantizeLinear node, in the byte domain.
