@@ -187,7 +187,8 @@ struct BackendNodeTests {
         // with no .npy form (float8, int4, int2, float4), so the share fell from 83.6% to 81.1%.
         // 543 of 629 (86.3%) once Resize gained cubic, antialias and tf_crop_and_resize (39 of 39),
         // Dropout its mask output, pooling any number of axes and MaxPool's Indices, and
-        // QuantizeLinear 16-bit outputs; 58 of the other 86 are float8/int4/int2/float4 cases.
+        // QuantizeLinear 16-bit outputs; 68 of the other 86 are float8/int4/int2/float4/bfloat16/string cases
+        // the harness cannot feed or compare (no .npy form).
         #expect(Double(passed) >= 0.86 * Double(total), "\(passed) of \(total) passed:\n\(result.stdout)")
         print("onnx backend node tests through landcover model predict: \(passed)/\(total)")
     }
