@@ -35,8 +35,11 @@ public enum BatchFingerprint {
     }
 
     /// Fingerprint of the pipeline settings that shape the outputs: every key of the pipeline
-    /// file except `inputs` (adding a scene must not redo the others) and `runtime.threads` /
-    /// `runtime.memory_mb` (outputs are identical for any thread count and memory budget).
+    /// file except `inputs` (adding a scene must not redo the others), `runtime.threads` /
+    /// `runtime.memory_mb` (outputs are identical for any thread count and memory budget) and
+    /// where outputs go (`output.folder`, `output.scratch_folder`, `output.state_folder`: the
+    /// same scene written to a local folder or to an object store is the same bytes, and
+    /// outputs at another place are found missing there anyway).
     /// `runtime.batch_size` stays in. The model file's content is fingerprinted separately (its
     /// SHA-256); `model` here is its path.
     ///
@@ -49,7 +52,9 @@ public enum BatchFingerprint {
         copy.runtime.memoryMiB = 0
         copy.baseFolder = ""
         copy.model = pipeline.resolve(pipeline.model)
-        copy.output.folder = pipeline.resolve(pipeline.output.folder)
+        copy.output.folder = ""
+        copy.output.scratchFolder = nil
+        copy.output.stateFolder = nil
         copy.nodata.maskPath = pipeline.nodata.maskPath.map(pipeline.resolve)
         return SHA256Hex.hex(of: Array(canonicalDescription(copy).utf8))
     }
