@@ -54,10 +54,11 @@ public final class S3TestServer: @unchecked Sendable {
         throw Failure(message: "moto_server did not start on port \(port) (install it: scripts/setup.sh --python): \(text.suffix(2000))")
     }
 
-    /// Stops the server (SIGTERM, then waits for it).
+    /// Stops the server (SIGKILL: the test runner's threads block SIGTERM and children inherit
+    /// that mask, so moto would never see a SIGTERM; it has nothing to save), then waits for it.
     public func stop() {
         guard process.isRunning else { return }
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
