@@ -62,9 +62,12 @@ public struct ObjectStoreFolder: Sendable, Equatable, CustomStringConvertible {
 /// What the store says about an object: its size and the ETag the server gave it (S3: the MD5
 /// of a single-part upload, another opaque value for multipart; any change of content changes it).
 public struct ObjectStat: Sendable, Equatable {
+    /// Object size in bytes.
     public var bytes: Int64
+    /// The ETag without quotes; nil when the server sent none.
     public var etag: String?
 
+    /// Creates a stat from known values.
     public init(bytes: Int64, etag: String?) {
         self.bytes = bytes
         self.etag = etag
