@@ -21,11 +21,14 @@ source "$(dirname "$0")/apt-packages.sh"
 install_packages setup "${packages[@]}"
 
 if [ "${1:-}" = "--python" ]; then
-  # Versions pinned so that reference outputs are reproducible.
+  # Versions pinned so that reference outputs are reproducible. moto[server] is the S3 API server
+  # of the object-store output tests (Tests/TestSupport/S3TestServer.swift), boto3 their client;
+  # PyYAML parses examples/schedulers/ in SchedulerExampleTests.
   python3 -m pip install -q --disable-pip-version-check \
     "numpy>=1.26" "onnx>=1.16" "onnxruntime>=1.18" "stac-pydantic>=3" "rio-cogeo>=5" \
     "jsonschema>=4.18" "referencing>=0.28" "pystac>=1.10" \
-    "onnxscript>=0.5" "onnxconverter-common>=1.14" 2>&1 | grep -v -i "warning" || true
+    "onnxscript>=0.5" "onnxconverter-common>=1.14" \
+    "moto[server]>=5" "boto3>=1.34" "pyyaml>=6" 2>&1 | grep -v -i "warning" || true
   # PyTorch on CPU for the models-users-bring tests (scripts/onnx_fixtures/make_user_models.py):
   # from the machine's local wheel folder (pip's find-links); the tests skip, saying so, without it.
   python3 -c "import torch" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "torch==2.13.0+cpu" 2>&1 \

@@ -70,9 +70,10 @@ public enum BatchFingerprint {
     /// Fingerprint of the pipeline settings that shape the outputs: every key of the pipeline
     /// file except `inputs` (adding a scene must not redo the others), `runtime.threads` /
     /// `runtime.memory_mb` (outputs are identical for any thread count and memory budget) and
-    /// `output.folder` (where the files go changes none of their bytes; a run redoes a scene
-    /// whose recorded outputs lie in another folder, see ``PipelineRunner``), so that `classify`
-    /// and `run` with the same settings write byte-identical maps.
+    /// where outputs go (`output.folder`, `output.scratch_folder`, `output.state_folder`: the
+    /// same scene written to a local folder, another folder or an object store is the same bytes;
+    /// a run redoes a scene whose recorded outputs lie elsewhere, see ``PipelineRunner``), so that
+    /// `classify` and `run` with the same settings write byte-identical maps.
     /// `runtime.batch_size` stays in. The model file's content is fingerprinted separately (its
     /// SHA-256); `model` here is its path.
     ///
@@ -86,6 +87,8 @@ public enum BatchFingerprint {
         copy.baseFolder = ""
         copy.model = pipeline.resolve(pipeline.model)
         copy.output.folder = ""
+        copy.output.scratchFolder = nil
+        copy.output.stateFolder = nil
         copy.nodata.maskPath = pipeline.nodata.maskPath.map(pipeline.resolve)
         return SHA256Hex.hex(of: Array(canonicalDescription(copy).utf8))
     }

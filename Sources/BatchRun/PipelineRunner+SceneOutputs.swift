@@ -32,6 +32,11 @@ extension PipelineRunner {
         let job = try plan.job(for: input)
         let name = job.input.name ?? job.scene.name
         for path in job.files.all { context.temporaries.removeStale(for: path) }
+        let store = plan.pipeline.objectStore
+        defer {
+            // Object-store outputs: the scratch folder holds one scene at a time.
+            if store != nil { for path in job.files.all { unlink(path) } }
+        }
         let classifier = try SceneClassifier(job: job, model: plan.model, contract: plan.contract, settings: settings)
         // The map's LANDCOVER_* metadata: the model's file name and the inputs besides the rest.
         var provenance = self.provenance(scene: name, job: job, fingerprint: fingerprint, context: context)
@@ -72,6 +77,9 @@ extension PipelineRunner {
                                     modifiedNanoseconds: stamp.modifiedNanosecondsSince1970, sha256: try SHA256Hex.hex(ofFile: path))
         }
         for (role, path) in files { outputs.append(try record(role, path)) }
+        if let store, let stacPath = job.files.stac {
+            outputs = try uploadAssets(outputs, marker: stacPath, store: store)
+        }
         // The STAC item comes last: it carries the size and SHA-256 of every other output.
         if let stacPath = job.files.stac {
             let id = URL(fileURLWithPath: job.files.map).deletingPathExtension().lastPathComponent
@@ -89,12 +97,18 @@ extension PipelineRunner {
                                          acquisition: Self.acquisition(of: job), date: job.date, created: Date(),
                                          model: model, modelPath: plan.modelPath,
                                          sourceFiles: job.input.paths.filter(STACSceneItem.isItemPath) + Self.sourceFiles(of: job.scene),
-                                         softwareVersion: toolVersion, properties: properties)
+                                         softwareVersion: toolVersion, properties: properties, publishedBesideAssets: store != nil)
             try STACItem.writeJSON(item, to: stacPath)
             outputs.append(try record(.stac, stacPath))
         }
-        var report = SceneReport(name: name, inputs: job.input.paths, status: .done, error: nil, output: job.files.map,
-                                 preview: job.files.preview, stac: job.files.stac, width: result.outputGrid.width,
+        var published: (String) -> String = { $0 }
+        if let store {
+            try cancellation?.check()
+            outputs = try publishMarker(outputs, store: store)
+            published = { ObjectStore.display(store.object(self.publishedName($0))) }
+        }
+        var report = SceneReport(name: name, inputs: job.input.paths, status: .done, error: nil, output: published(job.files.map),
+                                 preview: job.files.preview.map(published), stac: job.files.stac.map(published), width: result.outputGrid.width,
                                  height: result.outputGrid.height, epsg: result.outputGrid.spatialReference?.epsg,
                                  mode: job.mode.rawValue, patches: result.patches, classifiedPatches: result.classifiedPatches,
                                  classes: zip(plan.contract.classNames, result.classPixels).enumerated().map { index, entry in
@@ -102,8 +116,8 @@ extension PipelineRunner {
                                                             color: index < plan.contract.classColors.count ? plan.contract.classColors[index].description : nil)
                                  },
                                  nodataPixels: result.nodataPixels, times: times)
-        report.probabilities = job.files.probabilities
-        report.polygons = job.files.polygons
+        report.probabilities = job.files.probabilities.map(published)
+        report.polygons = job.files.polygons.map(published)
         report.reason = reason
         report.inputsFingerprint = fingerprint
         report.outputs = outputs

@@ -90,6 +90,16 @@ public final class PipelineRunner {
     public func run(options: BatchOptions = BatchOptions(), progress: @escaping (RunProgress) -> Void = { _ in }) throws -> RunReport {
         let started = Date()
         let folder = try plan.createOutputFolder()
+        if plan.pipeline.objectStore != nil {
+            // The scratch folder is this process's own: removed when the run ends, and any left
+            // by killed runs on this host swept now.
+            for stale in Self.removeAbandonedScratch(root: plan.pipeline.scratchRoot) {
+                logger.notice("removed a scratch folder left by an interrupted run", metadata: ["event": "cleanup", "folder": "\(stale)"])
+            }
+        }
+        defer {
+            if plan.pipeline.objectStore != nil { try? FileManager.default.removeItem(atPath: folder) }
+        }
         let temporaries = TemporaryFiles()
         if options.shard == nil {
             // Unsharded: sweep every temporary file of a process that is gone. Sharded runs share
@@ -214,8 +224,9 @@ public final class PipelineRunner {
         }
     }
 
-    private enum Decision {
-        case skip(SceneRecord)
+    enum Decision {
+        /// Skip: the scene's record and why.
+        case skip(SceneRecord, why: String)
         case redo(String)
     }
 
@@ -254,7 +265,7 @@ public final class PipelineRunner {
               metadata["LANDCOVER_INPUTS_FINGERPRINT"] == fingerprint else {
             return .redo("map provenance differs")
         }
-        return .skip(last)
+        return .skip(last, why: "unchanged since run \(last.runID)")
     }
 
     /// Runs or skips one scene. Scene errors become a `failed` report; only history errors throw.
@@ -275,13 +286,29 @@ public final class PipelineRunner {
             return try recordFailure(identity: identity, input: input, error: error, reason: reason, started: started, context: context)
         }
 
-        if let history, !context.options.force {
-            switch try decide(key: key, fingerprint: fingerprint, context: context, history: history) {
-            case .skip(let record):
+        let decision: Decision?
+        do {
+            if context.options.force {
+                decision = nil
+            } else if let store = plan.pipeline.objectStore {
+                // Object-store outputs: the store says what is published, not the local history.
+                decision = try decidePublished(input: input, key: key, fingerprint: fingerprint, context: context, store: store)
+            } else if let history {
+                decision = try decide(key: key, fingerprint: fingerprint, context: context, history: history)
+            } else {
+                decision = nil
+            }
+        } catch let error as ObjectStoreError {
+            return try recordFailure(identity: identity, input: input, error: error, reason: reason, started: started, context: context)
+        }
+        if let decision {
+            switch decision {
+            case .skip(let record, let why):
                 identity.name = record.name
-                for path in record.outputs.map(\.path) { context.temporaries.removeStale(for: path) }
-                let why = "unchanged since run \(record.runID)"
-                if let runID = context.runID {
+                if plan.pipeline.objectStore == nil {
+                    for path in record.outputs.map(\.path) { context.temporaries.removeStale(for: path) }
+                }
+                if let history, let runID = context.runID {
                     try history.recordSkipped(runID: runID, identity, reason: why, output: record.output,
                                               outputs: record.outputs, started: started)
                 }

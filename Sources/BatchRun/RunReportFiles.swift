@@ -42,4 +42,35 @@ public enum RunReportFiles {
         }
         return paths.run
     }
+
+    /// With object-store outputs: uploads a copy of the run's report beside the outputs, as
+    /// `reports/<the per-run report's file name>` and `landcover-report[-shard-K-of-N].json`, so
+    /// that `landcover history --from URL` can list every shard's runs without a shared disk.
+    /// `localRun` is the per-run report written locally by ``write(_:folder:latest:shard:history:)``.
+    /// - Returns: the URL of the per-run report in the store.
+    /// - Throws: ``ObjectStoreError`` naming the URL.
+    @discardableResult
+    public static func publish(localRun: String, to store: ObjectStoreFolder, shard: Shard?) throws -> String {
+        let suffix = shard.map { "-\($0.fileSuffix)" } ?? ""
+        let run = store.object("reports/" + (localRun as NSString).lastPathComponent)
+        try ObjectStore.upload(file: localRun, to: run)
+        try ObjectStore.upload(file: localRun, to: store.object("landcover-report\(suffix).json"))
+        return ObjectStore.display(run)
+    }
+
+    /// The run reports published in an object store (``publish(localRun:to:shard:)``), newest
+    /// first (report names start with the UTC start time), at most `limit`.
+    /// - Throws: ``ObjectStoreError`` when a report cannot be read or is larger than 64 MiB;
+    ///   a report that is not a landcover run report is skipped.
+    public static func published(in store: ObjectStoreFolder, limit: Int) throws -> [(url: String, report: RunReport)] {
+        let names = ObjectStore.list(store.object("reports")).filter { $0.hasPrefix("run-") && $0.hasSuffix(".json") }
+        var found: [(String, RunReport)] = []
+        for name in names.reversed().prefix(limit) {
+            let url = store.object("reports/" + name)
+            guard let data = try ObjectStore.read(url, maxBytes: 64 << 20),
+                  let report = try? JSONDecoder().decode(RunReport.self, from: data) else { continue }
+            found.append((ObjectStore.display(url), report))
+        }
+        return found
+    }
 }

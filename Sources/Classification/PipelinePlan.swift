@@ -229,8 +229,10 @@ public struct PipelinePlan: Sendable {
     /// The model's file name without extension (`{model}`).
     public var modelName: String { URL(fileURLWithPath: modelPath).deletingPathExtension().lastPathComponent }
 
-    /// The output folder, resolved.
-    public var outputFolder: String { pipeline.resolve(pipeline.output.folder) }
+    /// The folder this process writes outputs to: `output.folder` resolved, or with an
+    /// object-store `output.folder` the process's local scratch folder (see
+    /// ``PipelineFile/localOutputFolder``), from which the batch runner uploads each scene.
+    public var outputFolder: String { pipeline.localOutputFolder }
 
     /// Assembles a scene and checks it against the model.
     /// - Throws: ``PipelineError/contractMismatch(scene:reason:)`` naming the scene and band when

@@ -87,18 +87,22 @@ public struct OutputFileRecord: Codable, Sendable, Equatable {
     public var modifiedNanoseconds: Int64
     /// SHA-256 of the content, lowercase hex.
     public var sha256: String
+    /// With object-store outputs: the ETag the store gave the uploaded object (recorded in the
+    /// STAC item, compared on reruns); nil for local files.
+    public var etag: String?
 
     /// Creates a record.
-    public init(role: OutputRole, path: String, bytes: Int64, modifiedNanoseconds: Int64, sha256: String) {
+    public init(role: OutputRole, path: String, bytes: Int64, modifiedNanoseconds: Int64, sha256: String, etag: String? = nil) {
         self.role = role
         self.path = path
         self.bytes = bytes
         self.modifiedNanoseconds = modifiedNanoseconds
         self.sha256 = sha256
+        self.etag = etag
     }
 
     enum CodingKeys: String, CodingKey {
-        case role, path, bytes, sha256
+        case role, path, bytes, sha256, etag
         case modifiedNanoseconds = "modified_ns"
     }
 }

@@ -169,6 +169,16 @@ extension PipelineFile {
         if output.folder.isEmpty || output.folder.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw PipelineError.invalidValue(key: "output.folder", value: YAMLMap.excerpt(output.folder), reason: "must be a folder path without control characters")
         }
+        if case .failure(let problem)? = ObjectStoreFolder.parse(output.folder) {
+            throw PipelineError.invalidValue(key: "output.folder", value: YAMLMap.excerpt(output.folder), reason: problem.reason)
+        }
+        for key in ["scratch_folder", "state_folder"] {
+            guard let text = try outMap.string(key) else { continue }
+            if text.isEmpty || text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) || ObjectStoreFolder.parse(text) != nil {
+                throw PipelineError.invalidValue(key: "output.\(key)", value: YAMLMap.excerpt(text), reason: "must be a local folder path without control characters")
+            }
+            if key == "scratch_folder" { output.scratchFolder = text } else { output.stateFolder = text }
+        }
         if let geojsonText = try outMap.string("geojson_crs") {
             guard let crs = GeoJSONCRS(rawValue: geojsonText.lowercased()) else {
                 throw PipelineError.invalidValue(key: "output.geojson_crs", value: geojsonText, reason: "must be wgs84 (RFC 7946) or native (the map's CRS)")
@@ -195,6 +205,9 @@ extension PipelineFile {
         output.preview = try outMap.bool("preview") ?? output.preview
         output.stac = try outMap.bool("stac") ?? output.stac
         output.patchResolution = try outMap.bool("patch_resolution") ?? output.patchResolution
+        if ObjectStoreFolder.parse(output.folder) != nil && !output.stac {
+            throw PipelineError.invalidValue(key: "output.stac", value: "false", reason: "must be true with an object-store output.folder: each scene's STAC item is uploaded last and marks the scene complete")
+        }
         return output
     }
 }

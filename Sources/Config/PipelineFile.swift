@@ -67,8 +67,17 @@ public struct PipelineFile: Equatable, Sendable {
 
     /// Output settings.
     public struct Output: Equatable, Sendable {
-        /// Output folder, relative to the pipeline file's folder.
+        /// Output folder, relative to the pipeline file's folder; or an object-store folder
+        /// (`s3://bucket/prefix`, `/vsis3/bucket/prefix`, ...: see ``PipelineFile/objectStore``).
         public var folder = "out"
+        /// With an object-store `folder`: the local folder each scene's files are finished in
+        /// before they are uploaded (a `landcover-scratch-<pid>` folder inside it, emptied after
+        /// each scene); nil = `TMPDIR`, else `/tmp`.
+        public var scratchFolder: String? = nil
+        /// With an object-store `folder`: the local folder for the run history, the run lock and
+        /// the local copies of the run reports; nil = `$XDG_STATE_HOME/landcover`, else
+        /// `~/.local/state/landcover`.
+        public var stateFolder: String? = nil
         /// File name template; `{scene}`, `{date}` and `{model}` are replaced.
         public var name = "{scene}_landcover.tif"
         public var format = RasterFormat.gtiff
@@ -223,7 +232,7 @@ public struct PipelineFile: Equatable, Sendable {
         "nodata": ["value", "min_valid_fraction", "mask"],
         "nodata.mask": ["band", "path", "invalid"],
         "output": ["folder", "name", "format", "compression", "confidence", "probabilities", "preview", "stac", "patch_resolution",
-                   "polygons", "polygon_connectivity", "geojson_crs", "min_mapping_unit", "creation_options"],
+                   "polygons", "polygon_connectivity", "geojson_crs", "min_mapping_unit", "creation_options", "scratch_folder", "state_folder"],
         "runtime": ["threads", "memory_mb", "batch_size", "tta", "precision"],
     ]
 
@@ -262,6 +271,51 @@ public struct PipelineFile: Equatable, Sendable {
     public func resolve(_ path: String) -> String {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: baseFolder).appendingPathComponent(path).standardizedFileURL.path
     }
+
+    /// The object-store folder `output.folder` names (`s3://bucket/prefix`, `/vsis3/bucket/prefix`,
+    /// `gs://`, `az://`, ...), or nil for a local folder. The parser refuses malformed store URLs,
+    /// so a pipeline that loaded has none.
+    public var objectStore: ObjectStoreFolder? {
+        guard case .success(let folder)? = ObjectStoreFolder.parse(output.folder) else { return nil }
+        return folder
+    }
+
+    /// Where this process writes a scene's files: `output.folder`, or with an object store the
+    /// process's scratch folder `<output.scratch_folder>/landcover-scratch-<pid>`.
+    public var localOutputFolder: String {
+        guard objectStore != nil else { return resolve(output.folder) }
+        return (scratchRoot as NSString).appendingPathComponent("\(Self.scratchPrefix)\(getpid())")
+    }
+
+    /// Name prefix of the per-process scratch folders (`landcover-scratch-<pid>`).
+    public static let scratchPrefix = "landcover-scratch-"
+
+    /// `output.scratch_folder` resolved, else `TMPDIR`, else `/tmp`.
+    public var scratchRoot: String {
+        if let folder = output.scratchFolder { return resolve(folder) }
+        if let tmp = ProcessInfo.processInfo.environment["TMPDIR"], tmp.hasPrefix("/") { return tmp }
+        return "/tmp"
+    }
+
+    /// The local state folder of a pipeline with object-store outputs (run history, lock, local
+    /// report copies): `output.state_folder` resolved, else `$XDG_STATE_HOME/landcover`, else
+    /// `~/.local/state/landcover`; one sub-folder per store folder (8 hex digits of a hash of its
+    /// URL) keeps pipelines writing to different stores apart.
+    public var stateFolder: String {
+        let environment = ProcessInfo.processInfo.environment
+        let root: String
+        if let folder = output.stateFolder {
+            root = resolve(folder)
+        } else if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") {
+            root = (xdg as NSString).appendingPathComponent("landcover")
+        } else {
+            root = (NSHomeDirectory() as NSString).appendingPathComponent(".local/state/landcover")
+        }
+        // FNV-1a: a stable name, no cryptography needed here.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in (objectStore?.vsiPath ?? resolve(output.folder)).utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return (root as NSString).appendingPathComponent(String(format: "%08llx", hash & 0xffff_ffff))
+    }
 }
 
 
@@ -288,6 +342,7 @@ extension PipelineFile {
             "output.polygons": d.output.polygons?.rawValue ?? "none", "output.polygon_connectivity": "\(d.output.polygonConnectivity)",
             "output.geojson_crs": d.output.geojsonCRS.rawValue, "output.min_mapping_unit": nil,
             "output.creation_options": d.output.creationOptions.isEmpty ? "{}" : nil,
+            "output.scratch_folder": nil, "output.state_folder": nil,
             "runtime.threads": nil, "runtime.memory_mb": "\(d.runtime.memoryMiB)", "runtime.batch_size": nil,
             "runtime.tta": d.runtime.testTimeAugmentation.rawValue, "runtime.precision": d.runtime.precision.rawValue,
         ]

@@ -15,8 +15,10 @@ struct HistoryCommand: ParsableCommand {
         discussion: """
         The history is the SQLite database `landcover run` writes (default <output folder>/landcover-history.sqlite). \
         Given a pipeline file, lists that pipeline's runs from the database in its output folder; with --history, every run in that database. \
+        With --from URL (an object-store output folder, s3://bucket/prefix), lists the runs whose reports the shards published there instead: \
+        with object-store outputs every shard keeps its own local history and uploads a copy of each run report beside the outputs. \
         --html OUT.html draws the recent runs on a self-contained page instead (status, duration, scenes per run, failures over time; it links each run's page). \
-        Exit codes: 0 listed, 2 invalid pipeline file or arguments, 5 the history cannot be opened or read (missing, damaged, not a landcover history).
+        Exit codes: 0 listed, 2 invalid pipeline file or arguments, 5 the history cannot be opened or read (missing, damaged, not a landcover history, an unreachable store).
         """)
 
     @Argument(help: "A pipeline file: its output folder's history, its runs only.")
@@ -24,6 +26,9 @@ struct HistoryCommand: ParsableCommand {
 
     @Option(help: "The history database (default: <output folder of PIPELINE>/landcover-history.sqlite).")
     var history: String?
+
+    @Option(help: "An object-store output folder (s3://bucket/prefix, /vsis3/bucket/prefix): list the run reports published there, every shard's.")
+    var from: String?
 
     @Flag(help: "List failed and interrupted scenes instead of runs.")
     var failures = false
@@ -41,8 +46,11 @@ struct HistoryCommand: ParsableCommand {
 
     /// Argument errors exit with code 2 (README, "Exit codes").
     func validate() throws {
-        if pipeline == nil && history == nil {
-            throw ValidationError("history: no history named; give a pipeline file or --history PATH")
+        if pipeline == nil && history == nil && from == nil {
+            throw ValidationError("history: no history named; give a pipeline file, --history PATH or --from URL")
+        }
+        if from != nil && (pipeline != nil || history != nil || runID != nil) {
+            throw ValidationError("--from lists the run reports of an object store; give it without a pipeline file, --history or --run")
         }
         if !(1...Self.maximumLimit).contains(limit) { throw ValidationError("--limit: '\(limit)' must be from 1 to \(Self.maximumLimit)") }
         if let runID, runID < 1 { throw ValidationError("--run: '\(runID)' must be a run id (1 or more); `landcover history` lists them") }
@@ -56,6 +64,10 @@ struct HistoryCommand: ParsableCommand {
     static let maximumLimit = 1_000_000
 
     func run() throws {
+        if let from {
+            try CLIErrors.guarded { try listPublished(from) }
+            return
+        }
         try CLIErrors.guarded(file: pipeline) {
             var pipelinePath: String?
             var databasePath = history.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -116,6 +128,68 @@ struct HistoryCommand: ParsableCommand {
                                    forced: run.forced, pipelinePath: run.pipelinePath,
                                    pageHref: page.map { HTMLPage.relativeHref(from: folder, to: $0) })
         }, generated: formatter.string(from: Date()))
+    }
+
+    /// `--from URL`: the runs whose reports were published in an object store, newest first;
+    /// with --failures, their failed scenes.
+    private func listPublished(_ url: String) throws {
+        guard case .success(let store)? = ObjectStoreFolder.parse(url) else {
+            throw PipelineError.invalidValue(key: "--from", value: url, reason: "must be an object-store folder (s3://bucket/prefix or /vsis3/bucket/prefix)")
+        }
+        let reports: [(url: String, report: RunReport)]
+        do {
+            reports = try RunReportFiles.published(in: store, limit: limit)
+        } catch let error as ObjectStoreError {
+            CLIErrors.fail(error.description, code: ExitCodes.history)
+        }
+        if failures {
+            let failed = reports.flatMap { entry in
+                entry.report.scenes.filter { $0.status == .failed }.map { PublishedFailure(report: entry.url, shard: entry.report.shard, started: entry.report.started, scene: $0) }
+            }
+            if format.json {
+                try printJSON(PublishedFailures(from: store.description, failures: failed))
+            } else {
+                print(failed.isEmpty ? "no failed scenes in the reports of \(store)" : Self.table(
+                    ["started", "shard", "scene", "error"],
+                    failed.map { [$0.started, $0.shard ?? "-", $0.scene.name, $0.scene.error ?? ""] }))
+            }
+            return
+        }
+        if format.json {
+            try printJSON(PublishedRuns(from: store.description, runs: reports.map { PublishedRun(report: $0.url, run: $0.report) }))
+        } else if reports.isEmpty {
+            print("no run reports in \(store)/reports")
+        } else {
+            print(Self.table(["started", "status", "scenes", "done", "skipped", "failed", "seconds", "shard", "model", "report"],
+                             reports.map { entry in
+                                 let run = entry.report
+                                 return [run.started, run.status.rawValue + (run.forced == true ? " (forced)" : ""), String(run.scenes.count),
+                                         String(run.succeeded), String(run.skipped), String(run.failed), String(format: "%.1f", run.seconds),
+                                         run.shard ?? "-", String(run.modelSHA256.prefix(12)), entry.url]
+                             }))
+        }
+    }
+
+    struct PublishedRun: Encodable {
+        var report: String
+        var run: RunReport
+    }
+
+    struct PublishedRuns: Encodable {
+        var from: String
+        var runs: [PublishedRun]
+    }
+
+    struct PublishedFailure: Encodable {
+        var report: String
+        var shard: String?
+        var started: String
+        var scene: SceneReport
+    }
+
+    struct PublishedFailures: Encodable {
+        var from: String
+        var failures: [PublishedFailure]
     }
 
     struct RunList: Encodable {

@@ -36,13 +36,13 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var threadsOption: ThreadsOption
 
-    @Option(name: .customLong("output-folder"), help: "Write the outputs, reports and history to this folder instead of the pipeline's output.folder (relative to the current folder).")
+    @Option(name: .customLong("output-folder"), help: "Write the outputs, reports and history to this folder instead of the pipeline's output.folder (relative to the current folder), or upload them to an object store (s3://bucket/prefix, /vsis3/bucket/prefix; history and lock then stay in output.state_folder).")
     var outputFolder: String?
 
     @Option(help: "Where to write the latest JSON run report (default: <output folder>/landcover-report.json); every run also writes <output folder>/reports/run-<UTC time>-<run id>.json.")
     var report: String?
 
-    @Option(help: "The run history database (default: <output folder>/landcover-history.sqlite).")
+    @Option(help: "The run history database (default: <output folder>/landcover-history.sqlite; with an object-store output folder, in the local output.state_folder).")
     var history: String?
 
     @Flag(help: "Redo every scene, even those unchanged since their last run.")
@@ -76,8 +76,16 @@ struct RunCommand: ParsableCommand {
             var file = try PipelineFile.load(path: pipelinePath)
                 .addingScenes(scenes, workingDirectory: FileManager.default.currentDirectoryPath)
             if let outputFolder {
-                file.output.folder = URL(fileURLWithPath: outputFolder).standardizedFileURL.path
+                switch ObjectStoreFolder.parse(outputFolder) {
+                case .failure(let problem)?:
+                    throw PipelineError.invalidValue(key: "--output-folder", value: outputFolder, reason: problem.reason)
+                case .success?:
+                    file.output.folder = outputFolder
+                case nil:
+                    file.output.folder = URL(fileURLWithPath: outputFolder).standardizedFileURL.path
+                }
             }
+            let store = file.objectStore
             let detected = try Shard.detect(explicit: shard, count: shardCount, environment: ProcessInfo.processInfo.environment)
             let shard = detected.flatMap { $0.shard.count > 1 ? $0.shard : nil }
             let plan = try PipelinePlan(pipeline: file, pipelinePath: pipelinePath)
@@ -91,8 +99,17 @@ struct RunCommand: ParsableCommand {
             // inputs or each other, a model plan larger than the memory budget) stop the run
             // before the lock is taken and before any scene starts.
             try plan.preflight(workers: threadsOption.threads ?? PipelineRunner(plan: plan, toolVersion: LandcoverVersion.string, logger: logger).workers)
-            // The lock lives in the output folder.
-            let folder = try plan.createOutputFolder()
+            // The lock lives in the output folder; with an object store (no file locks there) in
+            // the local state folder, beside the history and the local report copies.
+            let outputFolder = try plan.createOutputFolder()
+            let folder = store == nil ? outputFolder : file.stateFolder
+            if store != nil {
+                do {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                } catch {
+                    throw PipelineError.invalidValue(key: "output.state_folder", value: folder, reason: "cannot be created (\(error.localizedDescription)); check the path and permissions")
+                }
+            }
             let lock: RunLock
             stopSignals.setWaitingForLock(true)
             do {
@@ -125,8 +142,9 @@ struct RunCommand: ParsableCommand {
                 // The run is recorded interrupted and its temporary files are gone; the report
                 // is a courtesy (a full disk may refuse it).
                 bar?.finish()
-                if let partial = stopped.report {
-                    _ = try? RunReportFiles.write(partial, folder: folder, latest: report, shard: shard, history: database)
+                if let partial = stopped.report, let written = try? RunReportFiles.write(partial, folder: folder, latest: report, shard: shard, history: database),
+                   let store {
+                    _ = try? RunReportFiles.publish(localRun: written, to: store, shard: shard)
                 }
                 CLIErrors.fail("\(pipelineArgument.pipeline): \(stopped.description)", code: ExitCodes.interrupted(by: stopped.signal))
             } catch let stopped as RunCannotWrite {
@@ -136,7 +154,16 @@ struct RunCommand: ParsableCommand {
             }
             bar?.finish()
 
-            let reportPath = try RunReportFiles.write(result, folder: folder, latest: report, shard: shard, history: database)
+            var reportPath = try RunReportFiles.write(result, folder: folder, latest: report, shard: shard, history: database)
+            if let store {
+                // The run is over and recorded locally: a report that cannot be uploaded is said
+                // on one line and leaves the exit code to the scenes.
+                do {
+                    reportPath = try RunReportFiles.publish(localRun: reportPath, to: store, shard: shard)
+                } catch let error as ObjectStoreError {
+                    logger.error("run report not published", metadata: ["event": "report", "error": "\(error)", "local_copy": "\(reportPath)"])
+                }
+            }
             print(Self.summary(result, shard: shard, report: reportPath))
             // A scene refused for a setting of the pipeline file: retrying cannot help until the
             // pipeline changes (exit 2), although the other scenes were done.

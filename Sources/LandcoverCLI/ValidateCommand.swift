@@ -113,6 +113,10 @@ struct ValidationReport: Encodable {
         modelFixedBatch = plan.model.fixedBatchSize
         memoryBudgetMiB = file.runtime.memoryMiB
         let session = plan.model.makeSession()
+        // With an object-store output folder the outputs are shown where they are published.
+        let shown = { (path: String) -> String in
+            file.objectStore.map { ObjectStore.display($0.object((path as NSString).lastPathComponent)) } ?? path
+        }
         for input in plan.scenes {
             do {
                 let job = try plan.job(for: input)
@@ -132,9 +136,10 @@ struct ValidationReport: Encodable {
                                     resolution: grid.resolution, crs: grid.spatialReference?.description, bands: bands,
                                     mode: job.mode.rawValue, patches: job.tiler.patchCount, patchSize: p, stride: job.tiler.stride,
                                     edge: job.tiler.edge.rawValue, gflop: Double(flops * job.tiler.patchCount) / 1e9,
-                                    estimatedMemoryMiB: classifier.estimatedBufferBytes >> 20, output: job.files.map,
-                                    style: job.files.style, confidence: job.files.confidence, probabilities: job.files.probabilities,
-                                    preview: job.files.preview, polygons: job.files.polygons, stac: job.files.stac))
+                                    estimatedMemoryMiB: classifier.estimatedBufferBytes >> 20, output: shown(job.files.map),
+                                    style: shown(job.files.style), confidence: job.files.confidence.map(shown),
+                                    probabilities: job.files.probabilities.map(shown), preview: job.files.preview.map(shown),
+                                    polygons: job.files.polygons.map(shown), stac: job.files.stac.map(shown)))
             } catch {
                 problems += 1
                 scenes.append(Scene(name: input.label, ok: false, error: CLIErrors.message(for: error, file: pipelinePath)))

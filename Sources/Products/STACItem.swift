@@ -44,12 +44,17 @@ public enum STACItem {
     ///   - sourceFiles: files the scene was read from (one `derived_from` link each).
     ///   - softwareVersion: landcover's version for `processing:software`.
     ///   - properties: extra `landcover:` properties (model name and hash, scene name).
+    ///   - publishedBesideAssets: the item is published in another place than it is written (an
+    ///     object store), beside its assets: assets keep `./NAME` hrefs, every other file (model,
+    ///     sources) gets its absolute path or URL, since a path relative to the local item's
+    ///     folder would mean nothing there. An output with an ``OutputFileRecord/etag`` gets it
+    ///     as `landcover:etag`.
     /// - Throws: ``RasterIOError`` when the grid has no CRS, PROJ cannot transform it, or a raster
     ///   asset cannot be opened.
     public static func make(id: String, itemPath: String, grid: SceneGrid, legend: ClassLegend, outputs: [OutputFileRecord],
                             cloudOptimized: Bool, acquisition: AcquisitionTime?, date: String?, created: Date,
                             model: STACModelDescription, modelPath: String, sourceFiles: [String], softwareVersion: String,
-                            properties extra: [String: String]) throws -> [String: Any] {
+                            properties extra: [String: String], publishedBesideAssets: Bool = false) throws -> [String: Any] {
         let mapPath = outputs.first { $0.role == .map }?.path ?? itemPath
         guard let crs = grid.spatialReference else {
             throw RasterIOError.missingGeoreferencing(path: mapPath)
@@ -103,11 +108,16 @@ public enum STACItem {
         for (key, value) in model.properties { properties[key] = value }
 
         let folder = (itemPath as NSString).deletingLastPathComponent
+        let href = { (path: String) -> String in
+            guard publishedBesideAssets, (path as NSString).deletingLastPathComponent != folder else { return relativeHref(from: folder, to: path) }
+            return relativeHref(from: "/", to: path)
+        }
         let classes = model.classes
         var assets: [String: Any] = [:]
         for output in outputs where output.role != .stac {
-            var asset: [String: Any] = ["href": relativeHref(from: folder, to: output.path),
+            var asset: [String: Any] = ["href": href(output.path),
                                         "file:checksum": "1220" + output.sha256, "file:size": Int(output.bytes)]
+            if let etag = output.etag { asset["landcover:etag"] = etag }
             let key: String
             switch output.role {
             case .map, .probabilities, .confidence:
@@ -146,10 +156,10 @@ public enum STACItem {
             }
             assets[key] = asset
         }
-        assets["model"] = model.asset(href: relativeHref(from: folder, to: modelPath))
+        assets["model"] = model.asset(href: href(modelPath))
 
         let links: [[String: Any]] = sourceFiles.map { path in
-            ["rel": "derived_from", "href": relativeHref(from: folder, to: path), "type": mediaType(path),
+            ["rel": "derived_from", "href": href(path), "type": mediaType(path),
              "title": "Source file \((path as NSString).lastPathComponent)"]
         }
         return [

@@ -241,6 +241,11 @@ struct BatchRunTests {
         #expect(try fingerprint("inputs: [a.tif]\nmodel: m.onnx\nbands: {B02: B2, B03: B3, B04: B4}\nresampling: {B05: cubic, B06: bilinear}\ntiling: {stride: 8}") != base)
         #expect(try fingerprint("inputs: [a.tif]\nmodel: other.onnx\nbands: {B02: B2, B03: B3, B04: B4}\nresampling: {B05: cubic, B06: bilinear}") != base)
         #expect(try fingerprint("inputs: [a.tif]\nmodel: m.onnx\nbands: {B02: B2, B03: B3, B04: B4}\nresampling: {B05: cubic, B06: bilinear}\nruntime: {batch_size: 4}") != base)
+        // Where outputs go changes no output byte: a local folder and an object store give one fingerprint.
+        let elsewhere = "inputs: [a.tif]\nmodel: m.onnx\nbands: {B02: B2, B03: B3, B04: B4}\nresampling: {B05: cubic, B06: bilinear}\n"
+        #expect(try fingerprint(elsewhere + "output: {folder: /maps/other}") == base)
+        #expect(try fingerprint(elsewhere + "output: {folder: s3://bucket/maps, scratch_folder: /scratch, state_folder: /state}") == base)
+        #expect(try fingerprint(elsewhere + "output: {folder: s3://bucket/maps, format: cog}") != base)
     }
 
     @Test func inputsFingerprintFollowsSizesTimesAndFolders() throws {
