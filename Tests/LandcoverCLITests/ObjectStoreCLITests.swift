@@ -125,8 +125,12 @@ struct ObjectStoreCLITests {
         let server = try S3TestServer.start()
         defer { server.stop() }
         try server.createBucket("maps")
-        let (folder, pipeline) = try BatchFixture.make(scenes: 9, size: 32)
+        let (folder, _) = try BatchFixture.make(scenes: 9, size: 32)
         defer { try? FileManager.default.removeItem(at: folder) }
+        // The scenes are read from the store too: no shard sees another's files.
+        try server.createBucket("scenes")
+        let inputs = try Self.uploadScenes(folder, to: server, bucket: "scenes")
+        let pipeline = try Self.writePipeline(in: folder, inputs: inputs)
 
         // Each shard has its own state and scratch folder, as pods without a volume.
         let shards = try (0..<3).map { index in
@@ -154,6 +158,62 @@ struct ObjectStoreCLITests {
         #expect(history.status == 0, "\(history.stderr)")
         let runs = ((try CLI.json(history.stdout)["runs"] as? [[String: Any]]) ?? []).compactMap { $0["run"] as? [String: Any] }
         #expect(Set(runs.compactMap { $0["shard"] as? String }) == ["0/3", "1/3", "2/3"], "\(history.stdout)")
+    }
+
+    /// Uploads the fixture's scenes to `bucket` (key `in/<name>`) and returns their `s3://` URLs.
+    static func uploadScenes(_ folder: URL, to server: S3TestServer, bucket: String) throws -> [String] {
+        let scenes = folder.appendingPathComponent("scenes")
+        return try FileManager.default.contentsOfDirectory(atPath: scenes.path).filter { $0.hasSuffix(".tif") }.sorted().map { name in
+            try server.upload(scenes.appendingPathComponent(name).path, bucket: bucket, key: "in/\(name)")
+            return "s3://\(bucket)/in/\(name)"
+        }
+    }
+
+    /// The fixture's pipeline with `inputs` (URLs) instead of the local scenes.
+    static func writePipeline(in folder: URL, inputs: [String], output: String = "{folder: out, probabilities: true}") throws -> String {
+        let path = folder.appendingPathComponent("pipeline-s3.yaml").path
+        try """
+        inputs: [\(inputs.joined(separator: ", "))]
+        model: model.onnx
+        output: \(output)
+        runtime: {threads: 1, batch_size: 8}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Scenes read from S3 (`s3://` inputs through GDAL's /vsis3/) give the pixels of the same
+    /// files read from disk; a rerun skips them (one HEAD per object), and re-uploading one
+    /// object (a new ETag) redoes that scene only.
+    @Test func s3InputsGiveTheLocalPixelsRerunSkipsAndANewObjectRedoesItsScene() throws {
+        let server = try S3TestServer.start()
+        defer { server.stop() }
+        try server.createBucket("scenes")
+        let (folder, localPipeline) = try BatchFixture.make(scenes: 2)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let inputs = try Self.uploadScenes(folder, to: server, bucket: "scenes")
+        let pipeline = try Self.writePipeline(in: folder, inputs: inputs, output: "{folder: remote-out, probabilities: true}")
+        let local = try BatchCLI.run(["run", localPipeline, "--quiet"], logs: folder, tag: "local")
+        #expect(local.status == 0, "\(local.stderr)")
+        let first = try BatchCLI.run(["run", pipeline], environment: server.environment, logs: folder, tag: "s3-1")
+        #expect(first.status == 0, "\(first.stderr)")
+        var compared = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("out").path)
+            where name.hasSuffix("_landcover.tif") || name.hasSuffix("_probabilities.tif") {
+            compared += 1
+            let a = try PipelineFixtures.readBand(folder.appendingPathComponent("out/\(name)").path)
+            let b = try PipelineFixtures.readBand(folder.appendingPathComponent("remote-out/\(name)").path)
+            #expect(a.values == b.values, "\(name): pixels differ between local and S3 inputs")
+        }
+        #expect(compared == 4, "2 maps and 2 probability rasters compared, not \(compared)")
+        let rerun = try BatchCLI.run(["run", pipeline], environment: server.environment, logs: folder, tag: "s3-2")
+        #expect(BatchCLI.sceneLines(rerun.stderr).filter { $0["status"] == "skipped" }.count == 2, "\(rerun.stderr)")
+        // A new upload of the first scene's object gets a new ETag (and time): that scene only is redone.
+        let first0 = try #require(inputs.first)
+        let name = URL(fileURLWithPath: first0).lastPathComponent
+        try server.upload(folder.appendingPathComponent("scenes/\(name)").path, bucket: "scenes", key: "in/\(name)")
+        let touched = try BatchCLI.run(["run", pipeline], environment: server.environment, logs: folder, tag: "s3-3")
+        let lines = BatchCLI.sceneLines(touched.stderr)
+        #expect(lines.filter { $0["status"] == "done" }.count == 1 && lines.filter { $0["status"] == "skipped" }.count == 1, "\(touched.stderr)")
     }
 
     @Test func killedMidUploadThenRerunLeavesNoHalfPublishedSceneAndEqualObjects() throws {

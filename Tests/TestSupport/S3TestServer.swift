@@ -102,6 +102,11 @@ public final class S3TestServer: @unchecked Sendable {
         return out.split(separator: "\n").map(String.init).sorted()
     }
 
+    /// Uploads a local file as one object.
+    public func upload(_ file: String, bucket: String, key: String) throws {
+        _ = try python("s3.upload_file(sys.argv[1], sys.argv[2], sys.argv[3])", [file, bucket, key])
+    }
+
     /// Deletes one object.
     public func delete(bucket: String, key: String) throws {
         _ = try python("s3.delete_object(Bucket=sys.argv[1], Key=sys.argv[2])", [bucket, key])
