@@ -36,6 +36,21 @@ public enum CommandLineTool {
     /// stall while standard output is read.
     public static func outcome(_ tool: String, _ arguments: [String], environment: [String: String]? = nil,
                                directory: URL? = nil) throws -> Result {
+        let (process, out, err) = try launch(tool, arguments, environment: environment, directory: directory)
+        let errors = ErrorData()
+        let reader = Thread { errors.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let message = errors.wait()
+        return Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self),
+                      stderr: String(decoding: message, as: UTF8.self))
+    }
+
+    /// Starts `tool` (looked up on PATH) with its standard output and error piped; the caller
+    /// reads both (a full pipe would stall the process) and waits for it.
+    public static func launch(_ tool: String, _ arguments: [String], environment: [String: String]? = nil,
+                              directory: URL? = nil) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
@@ -45,14 +60,7 @@ public enum CommandLineTool {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let errors = ErrorData()
-        let reader = Thread { errors.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let message = errors.wait()
-        return Result(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self),
-                      stderr: String(decoding: message, as: UTF8.self))
+        return (process, out, err)
     }
 
     /// The test's environment with `changes` applied (a nil value removes the variable).

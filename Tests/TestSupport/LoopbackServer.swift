@@ -25,15 +25,8 @@ public final class LoopbackServer: @unchecked Sendable {
     /// - Throws: ``Failure`` when the process exits or does not become ready in time (with its output).
     public init(_ tool: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
                 port fixedPort: Int? = nil, timeout: TimeInterval = 60, ready: @escaping @Sendable (String) -> Int? = { _ in nil }) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let (launched, out, err) = try CommandLineTool.launch(tool, arguments, environment: environment, directory: directory)
+        process = launched
         for pipe in [out, err] {
             let lines = output
             Thread {

@@ -82,14 +82,7 @@ struct PoolOperator: GraphOperator {
         var padTop = rank == 1 ? 0 : pads[0], padLeft = pads[rank - 1]
         var padBottom = rank == 1 ? 0 : pads[rank], padRight = pads[2 * rank - 1]
         let effH = (kH - 1) * dH + 1, effW = (kW - 1) * dW + 1
-        func outputSize(_ size: Int, _ eff: Int, _ stride: Int, _ begin: Int, _ end: Int) -> Int {
-            let span = size + begin + end - eff
-            if span < 0 { return 0 }
-            var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
-            // A window must start inside the input or the begin padding.
-            if ceilMode, (out - 1) * stride >= size + begin { out -= 1 }
-            return out
-        }
+        let outputSize = outputLength
         var outH: Int, outW: Int
         switch autoPad {
         case "SAME_UPPER", "SAME_LOWER":
@@ -202,6 +195,7 @@ extension PoolOperator {
         let span = size + begin + end - eff
         if span < 0 { return 0 }
         var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+        // A window must start inside the input or the begin padding.
         if ceilMode, (out - 1) * stride >= size + begin { out -= 1 }
         return out
     }
