@@ -35,8 +35,9 @@ if [ "$(id -u)" = 0 ]; then chown postgres "$folder"; fi
 uvicorn_pid=""
 stop() {
   trap - TERM INT EXIT
-  if [ -n "$uvicorn_pid" ]; then kill "$uvicorn_pid" 2>/dev/null || true; wait "$uvicorn_pid" 2>/dev/null || true; fi
-  if [ -f "$data/postmaster.pid" ]; then as_postgres "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true; fi
+  # Fast: the caller gives a stop a few seconds before it kills this script (and the cluster is thrown away).
+  if [ -n "$uvicorn_pid" ]; then kill -9 "$uvicorn_pid" 2>/dev/null || true; wait "$uvicorn_pid" 2>/dev/null || true; fi
+  if [ -f "$data/postmaster.pid" ]; then as_postgres "$bin/pg_ctl" -D "$data" -m immediate -w -t 10 stop >/dev/null 2>&1 || true; fi
   rm -rf "$data"
 }
 trap stop EXIT
