@@ -29,6 +29,10 @@ if [ "${1:-}" = "--python" ]; then
     "jsonschema>=4.18" "referencing>=0.28" "pystac>=1.10" \
     "onnxscript>=0.5" "onnxconverter-common>=1.14" \
     "moto[server]>=5" "boto3>=1.34" "pyyaml>=6" 2>&1 | grep -v -i "warning" || true
+  # The real STAC API of the stac_search tests (scripts/stac_api_server.sh): stac-fastapi-pgstac
+  # and pypgstac over the PostgreSQL + PostGIS of scripts/install-clients.sh.
+  python3 -m pip install -q --disable-pip-version-check \
+    "pypgstac[psycopg]>=0.9" "stac-fastapi.pgstac[server]>=5" "uvicorn>=0.30" 2>&1 | grep -v -i "warning" || true
   # PyTorch on CPU for the models-users-bring tests (scripts/onnx_fixtures/make_user_models.py):
   # from the machine's local wheel folder (pip's find-links); the tests skip, saying so, without it.
   python3 -c "import torch" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check "torch==2.13.0+cpu" 2>&1 \

@@ -34,8 +34,16 @@ public enum BatchFingerprint {
         for path in input.paths + extraFiles {
             if STACSceneItem.isItemPath(path) {
                 // A STAC Item: the item document and every band asset it names.
+                let items = try STACSceneItem.items(at: path)
+                if let item = items.first, items.count == 1, let content = item.content {
+                    // An item a STAC API search returned: its JSON as returned stands in for a
+                    // document's stamp (an API item URL need not answer HEAD requests).
+                    lines.append("\(RemotePath.url(of: item.location))\tsha256:\(SHA256Hex.hex(of: Array(content.utf8)))")
+                    for asset in item.assets { lines.append(try stampLine(asset.path, relativeTo: "")) }
+                    continue
+                }
                 let document = path.firstIndex(of: "#").map { String(path[..<$0]) } ?? path
-                let assets = try STACSceneItem.items(at: path).flatMap { $0.assets.map(\.path) }
+                let assets = items.flatMap { $0.assets.map(\.path) }
                 let folder = document.hasPrefix("/vsi") ? "" : URL(fileURLWithPath: document).deletingLastPathComponent().path
                 for file in [document] + assets { lines.append(try stampLine(file, relativeTo: folder)) }
                 continue

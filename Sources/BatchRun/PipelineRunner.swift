@@ -199,6 +199,11 @@ public final class PipelineRunner {
         report.batchScenes = plan.scenes.count
         report.forced = context.options.force
         report.history = context.options.history?.path
+        if !plan.searches.isEmpty {
+            report.searches = plan.searches.map {
+                RunReport.SearchReport(search: $0.search, items: $0.items.map(\.scene.id), pages: $0.pages, truncated: $0.truncated)
+            }
+        }
         return report
     }
 

@@ -34,6 +34,29 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var forced: Bool?
     /// Path of the run history database.
     public var history: String?
+    /// The pipeline's STAC API searches and the ids of the items each returned (each item is a
+    /// scene); absent without `stac_search` inputs.
+    public var searches: [SearchReport]?
+
+    /// One STAC API search of the run.
+    public struct SearchReport: Codable, Sendable, Equatable {
+        /// The search endpoint and request body, as one line of JSON with sorted keys.
+        public var search: String
+        /// Ids of the items found, in the server's order.
+        public var items: [String]
+        /// Pages read.
+        public var pages: Int
+        /// True when the search stopped at `max_items` while the server had more.
+        public var truncated: Bool
+
+        /// Creates a search report.
+        public init(search: String, items: [String], pages: Int, truncated: Bool) {
+            self.search = search
+            self.items = items
+            self.pages = pages
+            self.truncated = truncated
+        }
+    }
 
     /// Creates a report.
     public init(version: String, started: String, finished: String, seconds: Double, pipelinePath: String?,
@@ -60,7 +83,7 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var status: RunStatus { failed > 0 ? .failed : .done }
 
     enum CodingKeys: String, CodingKey {
-        case version, started, finished, seconds, workers, scenes, shard, forced, history
+        case version, started, finished, seconds, workers, scenes, shard, forced, history, searches
         case pipelinePath = "pipeline_path", pipelineSHA256 = "pipeline_sha256"
         case modelPath = "model_path", modelSHA256 = "model_sha256"
         case settingsSHA256 = "settings_sha256", runID = "run_id", batchScenes = "batch_scenes"

@@ -26,6 +26,9 @@ public struct PipelinePlan: Sendable {
     public let modelPath: String
     /// Scenes after glob expansion, in pipeline order.
     public let scenes: [SceneInput]
+    /// The pipeline's STAC API searches (`stac_search` inputs) as run when the plan was made, in
+    /// input order; their items are among ``scenes``.
+    public let searches: [STACSearchResult]
 
     /// Loads the model and expands the inputs.
     /// - Throws: ``PipelineError`` naming the `model` key or an input that matches nothing;
@@ -96,7 +99,9 @@ public struct PipelinePlan: Sendable {
         self.model = model
         self.contract = contract
         self.modelPath = modelPath
-        self.scenes = try Self.expand(pipeline)
+        var searches: [STACSearchResult] = []
+        self.scenes = try Self.expand(pipeline, searches: &searches)
+        self.searches = searches
         if let size = pipeline.tiling.patchSize, contract.task == .patchClassification, size != contract.patchSize {
             throw PipelineError.invalidValue(key: "tiling.patch_size", value: "\(size)", reason: "differs from the model's patch size \(contract.patchSize); remove the key or use \(contract.patchSize)")
         }
@@ -187,10 +192,19 @@ public struct PipelinePlan: Sendable {
     /// Expands globs (`*`, `?`, `[...]`) in input paths; each match of a single-path input is a scene.
     /// URLs become GDAL network paths (`https://h/p` -> `/vsicurl/https://h/p`, `s3://b/k` ->
     /// `/vsis3/b/k`, see ``RemotePath``); network paths are never globs (a `?` starts a query).
-    static func expand(_ pipeline: PipelineFile) throws -> [SceneInput] {
+    static func expand(_ pipeline: PipelineFile, searches: inout [STACSearchResult]) throws -> [SceneInput] {
         var scenes: [SceneInput] = []
         func isPattern(_ path: String) -> Bool { !RemotePath.isRemote(path) && Glob.hasPattern(path) }
         for (index, input) in pipeline.inputs.enumerated() {
+            if let search = input.search {
+                // A STAC API search: each item found is one scene, named by its id and read from
+                // its URL like a STAC Item input. A failing search refuses the pipeline (one line
+                // naming the URL and the HTTP status): its scenes are not known.
+                let result = try search.run()
+                searches.append(result)
+                scenes += result.items.map { SceneInput(paths: [$0.scene.location], name: $0.scene.id, datetime: $0.scene.datetime) }
+                continue
+            }
             let resolved = input.paths.map { RemotePath.gdalPath(ofURL: $0) ?? pipeline.resolve($0) }
             if resolved.count == 1, let only = resolved.first, STACSceneItem.isItemPath(only) {
                 // A STAC Item is one scene named by its id, an ItemCollection one scene per item

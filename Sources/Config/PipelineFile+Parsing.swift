@@ -27,6 +27,13 @@ extension PipelineFile {
                 inputs.append(Input(paths: [s], name: nil))
             } else {
                 let map = try YAMLMap(item, path: key, allowed: schema["inputs[]"], errors: root.errors)
+                if let searchMap = try map.map("stac_search", allowed: schema["inputs[].stac_search"]) {
+                    if let other = map.keys.first(where: { $0 != "stac_search" }) {
+                        throw map.invalid(other, other, "an input is either stac_search or path/paths/name; give the search its own list entry")
+                    }
+                    inputs.append(Input(search: try parseSearch(searchMap)))
+                    continue
+                }
                 var paths = try map.strings("paths") ?? []
                 if let one = try map.string("path") { paths.insert(one, at: 0) }
                 guard !paths.isEmpty else { throw PipelineError.missingKey(key: "\(key).path") }

@@ -94,6 +94,19 @@ extension PipelineFile {
         let defaults = PipelineFile(inputs: [], model: "", baseFolder: "")
         var root: [(String, PipelineYAMLValue)] = [("version", .int(1))]
         root.append(("inputs", .list(inputs.map { input in
+            if let search = input.search {
+                // JSON is YAML's flow style: the search's JSON values are written as they are.
+                var entry: [(String, PipelineYAMLValue)] = [("url", .string(search.url))]
+                if !search.collections.isEmpty { entry.append(("collections", .list(search.collections.map { .string($0) }))) }
+                if let bbox = search.bbox { entry.append(("bbox", .list(bbox.map { .number($0) }))) }
+                if let intersects = search.intersectsJSON { entry.append(("intersects", .plain(intersects))) }
+                if let datetime = search.datetime { entry.append(("datetime", .string(datetime))) }
+                if let query = search.queryJSON { entry.append(("query", .plain(query))) }
+                if let filter = search.filterJSON { entry.append(("filter", .plain(filter))) }
+                entry.append(("limit", .int(search.limit)))
+                entry.append(("max_items", .int(search.maxItems)))
+                return .map([("stac_search", .map(entry))])
+            }
             let paths = input.paths.map { PipelineYAMLValue.string(resolve($0)) }
             if input.paths.count == 1, input.name == nil { return paths[0] }
             var entry: [(String, PipelineYAMLValue)] = [("paths", .list(paths))]

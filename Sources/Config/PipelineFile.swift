@@ -13,10 +13,19 @@ public struct PipelineFile: Equatable, Sendable {
         public var paths: [String]
         /// Optional scene name (default: derived from the files).
         public var name: String?
+        /// A STAC API search (`stac_search`) whose every item is a scene; `paths` is then empty.
+        public var search: STACSearchRequest? = nil
 
         public init(paths: [String], name: String? = nil) {
             self.paths = paths
             self.name = name
+        }
+
+        /// An input that is a STAC API search.
+        public init(search: STACSearchRequest) {
+            self.paths = []
+            self.name = nil
+            self.search = search
         }
     }
 
@@ -227,7 +236,8 @@ public struct PipelineFile: Equatable, Sendable {
     /// Every key the schema knows, by section ("" = top level); for validation and did-you-mean.
     public static let schema: [String: Set<String>] = [
         "": ["version", "inputs", "model", "bands", "band_order", "resolution", "resampling", "categorical", "tiling", "mode", "nodata", "output", "runtime"],
-        "inputs[]": ["path", "paths", "name"],
+        "inputs[]": ["path", "paths", "name", "stac_search"],
+        "inputs[].stac_search": ["url", "collections", "bbox", "intersects", "datetime", "query", "filter", "limit", "max_items"],
         "tiling": ["patch_size", "stride", "edge"],
         "nodata": ["value", "min_valid_fraction", "mask"],
         "nodata.mask": ["band", "path", "invalid"],
@@ -249,6 +259,10 @@ public struct PipelineFile: Equatable, Sendable {
         public static let memoryMiB = 32...1_048_576
         /// `resolution`, map units per pixel (metres or degrees).
         public static let resolution = 1e-7...1e7
+        /// `stac_search.limit`: items per page asked of a STAC API.
+        public static let searchLimit = 1...10_000
+        /// `stac_search.max_items`: items read from one search over all pages (each is a scene).
+        public static let searchMaxItems = 1...100_000
         /// `nodata.mask.invalid` values (UInt16 mask layers).
         public static let maskValue = 0...65535
         /// Longest scene name or output file name, in bytes (file systems allow 255, and the
@@ -328,6 +342,10 @@ extension PipelineFile {
         let d = PipelineFile(inputs: [], model: "", baseFolder: "")
         func flag(_ value: Bool) -> String { value ? "true" : "false" }
         return [
+            "inputs[].stac_search.url": nil, "inputs[].stac_search.collections": nil, "inputs[].stac_search.bbox": nil,
+            "inputs[].stac_search.intersects": nil, "inputs[].stac_search.datetime": nil, "inputs[].stac_search.query": nil,
+            "inputs[].stac_search.filter": nil, "inputs[].stac_search.limit": "\(STACSearchDefaults.limit)",
+            "inputs[].stac_search.max_items": "\(STACSearchDefaults.maxItems)",
             "bands": d.bandMap.isEmpty ? "{}" : nil, "band_order": nil, "resolution": nil, "resampling": nil,
             "categorical": d.categorical.isEmpty ? "[]" : nil,
             "tiling.patch_size": nil, "tiling.stride": nil, "tiling.edge": d.tiling.edge.rawValue,

@@ -73,6 +73,27 @@ struct ValidationReport: Encodable {
         }
     }
 
+    /// One STAC API search of the pipeline and what it returned.
+    struct Search: Encodable {
+        /// One item found (a scene).
+        struct Item: Encodable {
+            var id: String
+            var datetime: String?
+            var cloudCover: Double?
+            var url: String
+
+            enum CodingKeys: String, CodingKey {
+                case id, datetime, url
+                case cloudCover = "cloud_cover"
+            }
+        }
+        /// The endpoint and request body, one line of JSON.
+        var search: String
+        var pages: Int
+        var truncated: Bool
+        var items: [Item]
+    }
+
     /// The model file.
     var model: String
     var task: String
@@ -86,11 +107,13 @@ struct ValidationReport: Encodable {
     var modelFixedBatch: Int?
     var memoryBudgetMiB: Int
     var scenes: [Scene] = []
+    /// The `stac_search` inputs' results.
+    var searches: [Search] = []
     /// Scenes with a problem.
     var problems = 0
 
     enum CodingKeys: String, CodingKey {
-        case model, task, classes, bands, workers, scenes, problems
+        case model, task, classes, bands, workers, scenes, problems, searches
         case patchSize = "patch_size", batchSize = "batch_size", modelFixedBatch = "model_fixed_batch", memoryBudgetMiB = "memory_budget_mib"
     }
 
@@ -112,6 +135,11 @@ struct ValidationReport: Encodable {
         batchSize = settings.batchSize
         modelFixedBatch = plan.model.fixedBatchSize
         memoryBudgetMiB = file.runtime.memoryMiB
+        searches = plan.searches.map { result in
+            Search(search: result.search, pages: result.pages, truncated: result.truncated, items: result.items.map {
+                Search.Item(id: $0.scene.id, datetime: $0.scene.datetime, cloudCover: $0.cloudCover, url: RemotePath.url(of: $0.scene.location))
+            })
+        }
         let session = plan.model.makeSession()
         // With an object-store output folder the outputs are shown where they are published.
         let shown = { (path: String) -> String in
@@ -151,6 +179,13 @@ struct ValidationReport: Encodable {
     var text: String {
         var lines = ["model: \(model) (\(task), \(classes) classes, patch \(patchSize), bands \(bands.joined(separator: ",")))",
                      "workers: \(workers), batch: \(batchSize)\(modelFixedBatch.map { " (the model takes batches of exactly \($0); the engine splits and pads)" } ?? ""), memory budget: \(memoryBudgetMiB) MiB"]
+        for search in searches {
+            lines.append("STAC search \(search.search): \(search.items.count) item(s) in \(search.pages) page(s)\(search.truncated ? ", stopped at max_items" : "")")
+            for item in search.items {
+                let cloud = item.cloudCover.map { "cloud cover \(String(format: "%g", $0)) %" } ?? "cloud cover unknown"
+                lines.append("  item \(item.id): \(item.datetime ?? "no datetime"), \(cloud), \(item.url)")
+            }
+        }
         for scene in scenes {
             guard scene.ok else {
                 lines.append("scene \(scene.name): PROBLEM: \(scene.error ?? "")")

@@ -35,6 +35,9 @@ public struct STACSceneItem: Sendable, Equatable {
     public var location: String
     /// The band assets, in asset-key order.
     public var assets: [Asset]
+    /// The item's JSON (keys sorted) as a STAC API search returned it, which stands in for the
+    /// item document's file stamp in the inputs fingerprint; nil for items read from a document.
+    public var content: String? = nil
 
     /// Largest STAC document read (an ItemCollection of a few thousand items fits).
     public static let maximumBytes = 64 << 20
@@ -46,7 +49,7 @@ public struct STACSceneItem: Sendable, Equatable {
         if let fragment = name.firstIndex(of: "#") { name = String(name[..<fragment]) }
         if RemotePath.isRemote(name), let query = name.firstIndex(of: "?") { name = String(name[..<query]) }
         let lower = name.lowercased()
-        return lower.hasSuffix(".json") || lower.hasSuffix(".geojson")
+        return lower.hasSuffix(".json") || lower.hasSuffix(".geojson") || documents.contains(path)
     }
 
     /// The items at `path` (an Item gives one, an ItemCollection each of its items; `PATH#ID`
@@ -134,7 +137,7 @@ public struct STACSceneItem: Sendable, Equatable {
         guard !chosen.isEmpty else {
             throw RasterIOError.notARaster(path: location, gdalMessage: "STAC Item '\(id)' has no raster asset carrying Sentinel-2 bands (named by eo:bands/bands, common names or asset keys)")
         }
-        return STACSceneItem(id: id, datetime: datetime, location: location, assets: chosen.sorted { $0.key < $1.key })
+        return STACSceneItem(id: id, datetime: datetime, location: location, assets: chosen.sorted { $0.key < $1.key }, content: nil)
     }
 
     /// Sentinel-2 names by STAC common name (`eo:common_name`), where the name is unique.
@@ -197,6 +200,20 @@ public struct STACSceneItem: Sendable, Equatable {
 final class DocumentCache: @unchecked Sendable {
     private let lock = NSLock()
     private var parsed: [String: [STACSceneItem]] = [:]
+
+    /// Whether `path` was read or registered (an item a STAC API search returned, by its URL).
+    func contains(_ path: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return parsed[path] != nil
+    }
+
+    /// Records the items a STAC API search returned at `path` (the item's URL).
+    func register(_ path: String, items: [STACSceneItem]) {
+        lock.lock()
+        parsed[path] = items
+        lock.unlock()
+    }
 
     func items(of path: String, parse: () throws -> [STACSceneItem]) throws -> [STACSceneItem] {
         lock.lock()

@@ -81,6 +81,9 @@ public final class LoopbackServer: @unchecked Sendable {
     public var log: [String] { output.all }
 
     /// Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it; idempotent.
+    /// Whether the server process is still running.
+    public var isRunning: Bool { process.isRunning }
+
     public func stop() {
         guard process.isRunning else { return }
         process.terminate()
