@@ -28,7 +28,7 @@ struct STACSearchCLITests {
     /// Asks the STAC API script to stop (its stop file: SIGTERM may be blocked in the test
     /// runner's children), then stops the process.
     static func stopAPI(_ api: LoopbackServer, in folder: URL) {
-        FileManager.default.createFile(atPath: folder.appendingPathComponent("pg/stop").path, contents: Data())
+        _ = FileManager.default.createFile(atPath: folder.appendingPathComponent("pg/stop").path, contents: Data())
         let deadline = Date().addingTimeInterval(20)
         while api.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
         api.stop()
