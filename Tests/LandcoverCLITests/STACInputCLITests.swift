@@ -55,9 +55,14 @@ struct STACInputCLITests {
     }
 
     static func writePipeline(_ path: String, inputs: [String]) throws {
+        try writePipeline(path, inputsBlock: inputs.map { "  - \"\($0)\"" }.joined(separator: "\n"))
+    }
+
+    /// The sample model's pipeline over the `inputs:` list written as `inputsBlock` (YAML lines).
+    static func writePipeline(_ path: String, inputsBlock: String) throws {
         try """
         inputs:
-        \(inputs.map { "  - \"\($0)\"" }.joined(separator: "\n"))
+        \(inputsBlock)
         model: \(RemoteInputCLITests.model)
         resolution: 10
         tiling: {stride: 8}

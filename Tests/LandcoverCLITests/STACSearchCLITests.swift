@@ -62,17 +62,7 @@ struct STACSearchCLITests {
     }
 
     static func writePipeline(_ path: String, search: String) throws {
-        try """
-        inputs:
-          - stac_search:
-        \(search.split(separator: "\n").map { "      \($0)" }.joined(separator: "\n"))
-        model: \(RemoteInputCLITests.model)
-        resolution: 10
-        tiling: {stride: 8}
-        mode: segmentation
-        output: {folder: out, name: "{scene}_{date}.tif", confidence: false, preview: false, stac: true}
-        runtime: {memory_mb: 256}
-        """.write(toFile: path, atomically: true, encoding: .utf8)
+        try STACInputCLITests.writePipeline(path, inputsBlock: "  - stac_search:\n" + search.split(separator: "\n").map { "      \($0)" }.joined(separator: "\n"))
     }
 
     @Test func aCloudCoverQueryClassifiesExactlyTheMatchingItemsOverSeveralPages() throws {
