@@ -54,11 +54,13 @@ public struct PipelinePlan: Sendable {
         let model: InferenceModel
         do {
             model = try InferenceModel(contentsOf: URL(fileURLWithPath: modelPath), precision: precision)
-        } catch {
-            // A model that loads at fp32 is usable: only the precision is wrong for it.
-            if precision != .fp32, (try? InferenceModel(contentsOf: URL(fileURLWithPath: modelPath))) != nil {
+        } catch let error as ONNXError {
+            // The model is usable; only the precision is wrong for it.
+            if case .precisionUnavailable = error {
                 throw PipelineError.invalidValue(key: "runtime.precision", value: precision.rawValue, reason: "cannot run \(modelPath): \(ErrorText.describe(error))")
             }
+            throw PipelineError.unreadable(path: modelPath, reason: "is not a usable ONNX model: \(ErrorText.describe(error))")
+        } catch {
             throw PipelineError.unreadable(path: modelPath, reason: "is not a usable ONNX model: \(ErrorText.describe(error))")
         }
         do {

@@ -102,10 +102,9 @@ public enum ModelEvaluation {
         let model: InferenceModel
         do {
             model = try InferenceModel(contentsOf: URL(fileURLWithPath: path), precision: precision)
+        } catch ONNXError.precisionUnavailable(let wanted, let detail) {
+            throw TrainingDataError.unusableModel(path: path, problem: "cannot run at \(wanted) precision (\(detail))", fix: "use --precision fp32, or a quantized (QDQ) model for int8")
         } catch {
-            if precision != .fp32, (try? InferenceModel(contentsOf: URL(fileURLWithPath: path))) != nil {
-                throw TrainingDataError.unusableModel(path: path, problem: "cannot run at \(precision.rawValue) precision (\(ErrorText.describe(error)))", fix: "use --precision fp32, or a quantized (QDQ) model for int8")
-            }
             throw TrainingDataError.unusableModel(path: path, problem: "is not a usable ONNX model (\(ErrorText.describe(error)))", fix: "give a model written by landcover train or with a landcover contract (landcover model info MODEL shows it)")
         }
         do {

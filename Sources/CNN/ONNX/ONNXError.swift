@@ -29,6 +29,9 @@ public enum ONNXError: Error, LocalizedError, Equatable, Sendable {
     case dataDependentValue(node: String, detail: String)
     /// The model is structurally invalid (duplicate outputs, missing graph outputs, no opset).
     case invalidModel(detail: String)
+    /// The model is usable, but not at the precision it was asked to run in (int8 needs a
+    /// quantized model): the caller names its own precision setting.
+    case precisionUnavailable(precision: String, detail: String)
     /// Reading or writing a file failed.
     case fileError(path: String, detail: String)
     /// A value the model computes, or the memory a plan needs, is over the engine's bounds
@@ -62,6 +65,8 @@ public enum ONNXError: Error, LocalizedError, Equatable, Sendable {
             return "\(node) needs a value that is only known at run time: \(detail). Export with static shapes."
         case .invalidModel(let detail):
             return "Invalid ONNX model: \(detail)."
+        case .precisionUnavailable(_, let detail):
+            return "\(detail)."
         case .fileError(let path, let detail):
             return "\(path): \(detail)."
         case .tooLarge(let node, let detail):

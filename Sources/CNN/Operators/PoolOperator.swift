@@ -79,28 +79,13 @@ struct PoolOperator: GraphOperator {
         let kH = rank == 1 ? 1 : kernelShape[0], kW = kernelShape[rank - 1]
         let sH = rank == 1 ? 1 : strides[0], sW = strides[rank - 1]
         let dH = rank == 1 ? 1 : dilations[0], dW = dilations[rank - 1]
-        var padTop = rank == 1 ? 0 : pads[0], padLeft = pads[rank - 1]
-        var padBottom = rank == 1 ? 0 : pads[rank], padRight = pads[2 * rank - 1]
-        let effH = (kH - 1) * dH + 1, effW = (kW - 1) * dW + 1
-        let outputSize = outputLength
-        var outH: Int, outW: Int
-        switch autoPad {
-        case "SAME_UPPER", "SAME_LOWER":
-            outH = (inH + sH - 1) / sH; outW = (inW + sW - 1) / sW
-            let totalH = max(0, (outH - 1) * sH + effH - inH), totalW = max(0, (outW - 1) * sW + effW - inW)
-            let upper = autoPad == "SAME_UPPER"
-            padTop = upper ? totalH / 2 : totalH - totalH / 2; padBottom = totalH - padTop
-            padLeft = upper ? totalW / 2 : totalW - totalW / 2; padRight = totalW - padLeft
-        case "VALID":
-            padTop = 0; padLeft = 0; padBottom = 0; padRight = 0
-            outH = outputSize(inH, effH, sH, 0, 0); outW = outputSize(inW, effW, sW, 0, 0)
-        default:
-            outH = outputSize(inH, effH, sH, padTop, padBottom); outW = outputSize(inW, effW, sW, padLeft, padRight)
-        }
+        let rows = rank == 1 ? (begin: 0, end: 0, output: 1)
+            : axisWindow(size: inH, kernel: kH, stride: sH, dilation: dH, begin: pads[0], end: pads[rank])
+        let columns = axisWindow(size: inW, kernel: kW, stride: sW, dilation: dW, begin: pads[rank - 1], end: pads[2 * rank - 1])
+        let (top, bottom, outH) = rows, (left, right, outW) = columns
         guard outH > 0, outW > 0 else { throw attributes.shapeError("input \(x.shape) is smaller than the pooling window \(kernelShape)") }
         let outputShape = rank == 1 ? [x.shape[0], x.shape[1], outW] : [x.shape[0], x.shape[1], outH, outW]
         let isMax = kind == .max
-        let (top, left, bottom, right) = (padTop, padLeft, padBottom, padRight)
         // Separable window geometry: valid kernel taps per output row / column and the
         // divisor factors (count_include_pad clips to the padded extent instead of the input).
         func taps(_ out: Int, _ stride: Int, _ pad: Int, _ dilation: Int, _ kernel: Int, _ size: Int) -> [Int] {
@@ -190,6 +175,24 @@ struct PoolOperator: GraphOperator {
 }
 
 extension PoolOperator {
+    /// The padding and output size of one spatial axis: `auto_pad` SAME_UPPER/SAME_LOWER pad
+    /// to `ceil(size / stride)` outputs (the odd cell at the end or the start), VALID pads
+    /// nothing, otherwise the node's `pads`.
+    func axisWindow(size: Int, kernel: Int, stride: Int, dilation: Int, begin: Int, end: Int) -> (begin: Int, end: Int, output: Int) {
+        let eff = (kernel - 1) * dilation + 1
+        switch autoPad {
+        case "SAME_UPPER", "SAME_LOWER":
+            let output = (size + stride - 1) / stride
+            let total = max(0, (output - 1) * stride + eff - size)
+            let first = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
+            return (first, total - first, output)
+        case "VALID":
+            return (0, 0, outputLength(size, eff, stride, 0, 0))
+        default:
+            return (begin, end, outputLength(size, eff, stride, begin, end))
+        }
+    }
+
     /// Output size of one axis (see the type's description for `ceil_mode`).
     func outputLength(_ size: Int, _ eff: Int, _ stride: Int, _ begin: Int, _ end: Int) -> Int {
         let span = size + begin + end - eff
@@ -205,23 +208,11 @@ extension PoolOperator {
     func generalPlan(_ x: PlanValue) throws -> OperatorPlan {
         let rank = kernelShape.count
         let spatial = Array(x.shape.dropFirst(2))
-        var begins = Array(pads.prefix(rank)), ends = Array(pads.suffix(rank))
-        var outputSpatial = [Int](repeating: 0, count: rank)
-        for axis in 0..<rank {
-            let eff = (kernelShape[axis] - 1) * dilations[axis] + 1
-            switch autoPad {
-            case "SAME_UPPER", "SAME_LOWER":
-                outputSpatial[axis] = (spatial[axis] + strides[axis] - 1) / strides[axis]
-                let total = max(0, (outputSpatial[axis] - 1) * strides[axis] + eff - spatial[axis])
-                begins[axis] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2
-                ends[axis] = total - begins[axis]
-            case "VALID":
-                begins[axis] = 0; ends[axis] = 0
-                outputSpatial[axis] = outputLength(spatial[axis], eff, strides[axis], 0, 0)
-            default:
-                outputSpatial[axis] = outputLength(spatial[axis], eff, strides[axis], begins[axis], ends[axis])
-            }
+        let windows = (0..<rank).map { axis in
+            axisWindow(size: spatial[axis], kernel: kernelShape[axis], stride: strides[axis], dilation: dilations[axis],
+                       begin: pads[axis], end: pads[rank + axis])
         }
+        let begins = windows.map(\.begin), ends = windows.map(\.end), outputSpatial = windows.map(\.output)
         guard outputSpatial.allSatisfy({ $0 > 0 }) else { throw attributes.shapeError("input \(x.shape) is smaller than the pooling window \(kernelShape)") }
         let outputShape = Array(x.shape.prefix(2)) + outputSpatial
         guard let outputCount = ShapeMath.checkedCount(outputShape) else { throw attributes.shapeError("output shape \(outputShape) is too large") }

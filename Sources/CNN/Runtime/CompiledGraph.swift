@@ -60,7 +60,7 @@ struct CompiledGraph: Sendable {
         optimizer.annotateQuantizedTypes()
         if precision == .int8 {
             guard optimizer.nodes.contains(where: { $0.operatorType == "QuantizeLinear" }) else {
-                throw ONNXError.invalidModel(detail: "int8 precision needs a quantized (QDQ) model such as onnxruntime's quantize_static writes (QuantizeLinear/DequantizeLinear pairs); quantize the model or run it at fp32")
+                throw ONNXError.precisionUnavailable(precision: precision.rawValue, detail: "int8 precision needs a quantized (QDQ) model such as onnxruntime's quantize_static writes (QuantizeLinear/DequantizeLinear pairs); quantize the model or run it at fp32")
             }
             optimizer.fuseQuantizedConvolutions()
         }
